@@ -1,0 +1,85 @@
+"""Record results from a notebook: glue for the book's prose, and the results registry.
+
+A notebook calls :func:`record` for every number the book states. The value is glued (myst-nb) so that
+prose can paste it, and tagged so that ``sonimage run`` gathers it into ``results.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Number
+
+import numpy as np
+from IPython.display import display
+
+__all__ = ["record", "RESULT_MIME", "to_number"]
+
+#: MIME type of the hidden output that carries a result's name, value and description.
+RESULT_MIME = "application/vnd.sonimage.result+json"
+
+
+def to_number(value):
+    """Return ``value`` as a plain JSON number, or None where it does not exist.
+
+    Parameters
+    ----------
+    value : number, numpy scalar, bool or None
+        NaN and infinities become None (e.g. a median not reached).
+
+    Returns
+    -------
+    int, float or None
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a number.
+
+    Examples
+    --------
+    >>> to_number(np.float64(0.25)), to_number(float("nan")), to_number(np.int64(3))
+    (0.25, None, 3)
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float, Number)):
+        value = float(value)
+        return None if not math.isfinite(value) else value
+    raise ValueError(f"result must be a number or None, got {type(value).__name__}: {value!r}")
+
+
+def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: str = "not reached"):
+    """Glue ``value`` under ``name`` and register it for ``results.json``.
+
+    Two glue keys are made: ``name`` (the number itself, for ``{glue:text}`name:.2f```) and
+    ``name_text`` (``fmt`` applied, or ``missing`` when the value is None), for prose that must say
+    "not reached" rather than "nan".
+
+    Parameters
+    ----------
+    name : str
+        Registry name, ``objN_...`` or ``cohort_...`` (see interface.md).
+    value : number or None
+    description : str
+        One line, shown in ``results.csv``.
+    fmt : str
+        Format for the ``name_text`` glue.
+    missing : str
+        Text for the ``name_text`` glue when the value does not exist.
+
+    Returns
+    -------
+    int, float or None
+        The value as recorded.
+    """
+    from myst_nb import glue
+
+    number = to_number(value)
+    glue(name, number if number is not None else missing, display=False)
+    glue(f"{name}_text", missing if number is None else fmt.format(number), display=False)
+    display({RESULT_MIME: {"name": name, "value": number, "description": description}}, raw=True)
+    return number
