@@ -1,0 +1,43 @@
+"""Build recist.csv / lesions.csv frames from the compact case format of tests/cases/recist_cases.yaml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+CASES_FILE = Path(__file__).parent / "cases" / "recist_cases.yaml"
+BASELINE = dt.date(2021, 3, 1)
+
+
+def load_cases():
+    with open(CASES_FILE) as fh:
+        return yaml.safe_load(fh)
+
+
+def day_to_date(day) -> str:
+    return (BASELINE + dt.timedelta(days=int(day))).isoformat()
+
+
+def build_tables(case: dict, patient_id: str = "P01"):
+    """Return (recist, lesions) as ``pandas.read_csv`` would give them: strings for dates and booleans."""
+    spec = case["lesions"]
+    rows = []
+    for day, entries in case["visits"].items():
+        for lid, value in entries.items():
+            kind, node, _organ = spec[lid]
+            diam, status = (value, None) if kind == "target" else (None, value)
+            rows.append({"patient_id": patient_id, "lesion_id": lid, "assessment_date": day_to_date(day),
+                         "lesion_kind": kind, "is_lymph_node": "true" if node else "false",
+                         "diameter_mm": diam, "status": status})
+    recist = pd.DataFrame(rows, columns=["patient_id", "lesion_id", "assessment_date", "lesion_kind",
+                                         "is_lymph_node", "diameter_mm", "status"])
+    recist["diameter_mm"] = recist["diameter_mm"].astype(float)
+    les = [{"patient_id": patient_id, "lesion_id": lid, "organ": organ, "fes_suvmax": 2.0,
+            "fdg_suvmax": 5.0, "ct_diameter_mm": None}
+           for lid, (kind, _node, organ) in spec.items() if kind != "new"]
+    lesions = pd.DataFrame(les, columns=["patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax",
+                                         "ct_diameter_mm"])
+    return recist, lesions
