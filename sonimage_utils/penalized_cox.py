@@ -1,0 +1,390 @@
+"""Ridge-penalised Cox regression with a per-feature penalty, and the penalty chosen by cross-validation.
+
+Why hand-written: the bootstrap of objective 4 refits the whole modelling procedure, penalty choice
+included, about 500 times, each time with tens of cross-validation fits. scikit-survival's
+``CoxPHSurvivalAnalysis(alpha=array)`` solves the same problem (and the tests check agreement with it
+and with R ``survival::coxph(... ridge(...))``), but its per-call overhead (input validation, an
+unvectorised Hessian) makes the whole bootstrap several times slower. Here a damped Newton solver works
+on data sorted once, with the Breslow likelihood written in cumulative sums, so a fit on 100 patients
+takes well under a millisecond.
+
+The objective is the log partial likelihood (Breslow ties) minus ``penalty / 2 * sum(f_j * beta_j**2)``
+with ``f`` the per-feature penalty factor (0 leaves a feature, e.g. the treatment arm, unpenalised).
+This is the scale of R's ``ridge(theta = penalty, scale = FALSE)`` and of scikit-survival's ``alpha``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "RidgeCoxResult",
+    "PenaltyCVResult",
+    "fit_ridge_cox",
+    "compute_log_partial_likelihood",
+    "compute_breslow_baseline",
+    "cv_ridge_penalty",
+    "fit_ridge_cox_cv",
+    "DEFAULT_PENALTIES",
+]
+
+#: Default grid of penalties (log-spaced), on the scale of the summed log partial likelihood.
+DEFAULT_PENALTIES = tuple(float(x) for x in np.logspace(-2, 3, 21))
+
+
+class _SortedCoxData:
+    """Survival data sorted by decreasing time, with the Breslow risk-set index of every row."""
+
+    def __init__(self, X, time, event):
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 1:
+            X = X[:, None]
+        time = np.asarray(time, dtype=float)
+        event = np.asarray(event, dtype=float)
+        if X.shape[0] != time.shape[0] or time.shape != event.shape:
+            raise ValueError("X, time and event must have the same number of rows")
+        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(time))):
+            raise ValueError("X and time must be finite (impute missing values first)")
+        if not np.all(np.isin(event, (0.0, 1.0))):
+            raise ValueError("event must be 0/1")
+        if np.any(time < 0):
+            raise ValueError("time must be non-negative")
+        order = np.argsort(-time, kind="stable")
+        self.order = order
+        self.X = X[order]
+        self.time = time[order]
+        self.event = event[order]
+        self.last = self._last_index(self.time)
+
+    @staticmethod
+    def _last_index(time_desc):
+        # risk set of row i = rows 0..last[i] (all rows with time >= time_i, ties included)
+        n = time_desc.shape[0]
+        new_group = np.r_[time_desc[1:] != time_desc[:-1], True]
+        ends = np.flatnonzero(new_group)
+        group_id = np.r_[0, np.cumsum(new_group[:-1])]
+        return ends[group_id] if n else np.zeros(0, dtype=int)
+
+    def subset(self, mask):
+        """Rows where ``mask`` (in sorted order) is true; keeps the order, recomputes risk sets."""
+        out = _SortedCoxData.__new__(_SortedCoxData)
+        out.order = self.order[mask]
+        out.X, out.time, out.event = self.X[mask], self.time[mask], self.event[mask]
+        out.last = self._last_index(out.time)
+        return out
+
+
+def _loglik(data, beta):
+    eta = data.X @ beta
+    shift = eta.max() if eta.size else 0.0
+    s0 = np.cumsum(np.exp(eta - shift))[data.last]
+    ev = data.event == 1
+    return float(np.sum(eta[ev] - shift - np.log(s0[ev])))
+
+
+def _loglik_grad_info(data, beta):
+    """Log partial likelihood, score and observed information (Breslow)."""
+    X, ev = data.X, data.event == 1
+    eta = X @ beta
+    shift = eta.max()
+    w = np.exp(eta - shift)
+    s0 = np.cumsum(w)[data.last]
+    s1 = np.cumsum(w[:, None] * X, axis=0)[data.last]
+    loglik = float(np.sum(eta[ev] - shift - np.log(s0[ev])))
+    a = s1[ev] / s0[ev, None]
+    grad = X[ev].sum(axis=0) - a.sum(axis=0)
+    # sum over events i of S2_i / S0_i = X' diag(w * c) X with c_j = sum_{event i: j in R_i} 1 / S0_i
+    d = np.zeros(X.shape[0])
+    np.add.at(d, data.last[ev], 1.0 / s0[ev])
+    c = np.cumsum(d[::-1])[::-1]
+    info = (X * (w * c)[:, None]).T @ X - a.T @ a
+    return loglik, grad, info
+
+
+@dataclass
+class RidgeCoxResult:
+    """A fitted ridge Cox model.
+
+    Attributes
+    ----------
+    coef : ndarray
+        Coefficients on the scale of the columns of ``X``.
+    penalty : float
+    penalty_factor : ndarray
+    loglik : float
+        Unpenalised log partial likelihood at ``coef`` (Breslow).
+    n_iter : int
+    converged : bool
+    feature_names : list of str
+    """
+
+    coef: np.ndarray
+    penalty: float
+    penalty_factor: np.ndarray
+    loglik: float
+    n_iter: int
+    converged: bool
+    feature_names: list = field(default_factory=list)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Coefficients, hazard ratios and penalty factors, one row per feature."""
+        return pd.DataFrame(
+            {"coef": self.coef, "hr": np.exp(self.coef), "penalty_factor": self.penalty_factor},
+            index=pd.Index(self.feature_names, name="feature"),
+        )
+
+
+def _check_penalty(penalty, penalty_factor, p):
+    if not np.isfinite(penalty) or penalty < 0:
+        raise ValueError(f"penalty must be a finite number >= 0, got {penalty!r}")
+    f = np.ones(p) if penalty_factor is None else np.asarray(penalty_factor, dtype=float)
+    if f.shape != (p,):
+        raise ValueError(f"penalty_factor must have one value per feature ({p}), got shape {f.shape}")
+    if np.any(f < 0) or not np.all(np.isfinite(f)):
+        raise ValueError("penalty_factor must be finite and >= 0")
+    return f
+
+
+def _newton(data, penalty, f, init, tol, max_iter):
+    p = data.X.shape[1]
+    beta = np.zeros(p) if init is None else np.array(init, dtype=float)
+    pen = penalty * f
+    loglik, grad, info = _loglik_grad_info(data, beta)
+    obj = loglik - 0.5 * np.sum(pen * beta**2)
+    for it in range(1, max_iter + 1):
+        g = grad - pen * beta
+        h = info + np.diag(pen)
+        try:
+            step = np.linalg.solve(h, g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(h, g, rcond=None)[0]
+        for _ in range(30):  # step halving keeps the penalised likelihood increasing
+            new = beta + step
+            new_loglik, new_grad, new_info = _loglik_grad_info(data, new)
+            new_obj = new_loglik - 0.5 * np.sum(pen * new**2)
+            if new_obj >= obj - 1e-12 * abs(obj):
+                break
+            step = step / 2
+        converged = abs(new_obj - obj) <= tol * (abs(obj) + tol) and np.max(np.abs(step)) < 1e-6
+        beta, obj, loglik, grad, info = new, new_obj, new_loglik, new_grad, new_info
+        if converged:
+            return beta, loglik, it, True
+    return beta, loglik, max_iter, False
+
+
+def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_names=None, init=None,
+                  tol=1e-10, max_iter=50) -> RidgeCoxResult:
+    """Fit a Cox model maximising the ridge-penalised Breslow log partial likelihood.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, p)
+        Covariates (standardise them first if the penalty is to treat them alike).
+    time, event : array-like, shape (n,)
+        Follow-up time and event indicator (1 event, 0 censored).
+    penalty : float
+        Ridge penalty ``lambda`` >= 0; the objective is ``loglik - lambda / 2 * sum(f * beta**2)``.
+    penalty_factor : array-like, shape (p,), optional
+        Per-feature multiplier ``f`` of the penalty (default 1; 0 = unpenalised).
+    feature_names : list of str, optional
+    init : array-like, optional
+        Starting coefficients (warm start).
+    tol : float
+        Relative change of the penalised log likelihood that stops the iterations.
+    max_iter : int
+
+    Returns
+    -------
+    RidgeCoxResult
+
+    Raises
+    ------
+    ValueError
+        If inputs have mismatched lengths, are not finite, or the penalty is negative.
+
+    References
+    ----------
+    Verweij PJM, van Houwelingen HC. Penalized likelihood in Cox regression. Stat Med 1994;13:2427-36.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> x = rng.normal(size=(200, 1)); t = rng.exponential(np.exp(-0.7 * x[:, 0])); e = np.ones(200)
+    >>> fit = fit_ridge_cox(x, t, e)
+    >>> bool(abs(fit.coef[0] - 0.7) < 0.2)
+    True
+    """
+    data = X if isinstance(X, _SortedCoxData) else _SortedCoxData(X, time, event)
+    p = data.X.shape[1]
+    f = _check_penalty(penalty, penalty_factor, p)
+    if data.event.sum() == 0:
+        raise ValueError("no events: the Cox model cannot be fitted")
+    beta, loglik, n_iter, converged = _newton(data, float(penalty), f, init, tol, max_iter)
+    names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(p)]
+    return RidgeCoxResult(beta, float(penalty), f, loglik, n_iter, converged, names)
+
+
+def compute_log_partial_likelihood(X, time, event, coef) -> float:
+    """Breslow log partial likelihood of ``coef`` on the data ``(X, time, event)``.
+
+    Examples
+    --------
+    >>> round(compute_log_partial_likelihood([[0.0], [0.0]], [1.0, 2.0], [1, 1], [0.0]), 4)
+    -0.6931
+    """
+    data = _SortedCoxData(X, time, event)
+    return _loglik(data, np.asarray(coef, dtype=float))
+
+
+def compute_breslow_baseline(X, time, event, coef):
+    """Breslow estimate of the baseline cumulative hazard (at ``X = 0``) at each distinct event time.
+
+    Returns
+    -------
+    times, cumhaz : ndarray
+        Increasing distinct event times and the cumulative hazard just after each.
+
+    Examples
+    --------
+    >>> t, h = compute_breslow_baseline([[0.0], [0.0]], [1.0, 2.0], [1, 1], [0.0])
+    >>> t.tolist(), h.tolist()
+    ([1.0, 2.0], [0.5, 1.5])
+    """
+    data = _SortedCoxData(X, time, event)
+    w = np.exp(data.X @ np.asarray(coef, dtype=float))
+    s0 = np.cumsum(w)[data.last]
+    ev = data.event == 1
+    times = np.unique(data.time[ev])
+    d_hazard = np.array([np.sum(ev & (data.time == t)) / s0[ev & (data.time == t)][0] for t in times])
+    return times, np.cumsum(d_hazard)
+
+
+@dataclass
+class PenaltyCVResult:
+    """Cross-validated partial likelihood over a grid of penalties.
+
+    Attributes
+    ----------
+    penalties : ndarray
+    cvpl : ndarray
+        Cross-validated log partial likelihood at each penalty (higher is better).
+    best_penalty : float
+    n_folds : int
+    seed : int
+    """
+
+    penalties: np.ndarray
+    cvpl: np.ndarray
+    best_penalty: float
+    n_folds: int
+    seed: int
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per penalty with its cross-validated log partial likelihood."""
+        return pd.DataFrame({"penalty": self.penalties, "cvpl": self.cvpl,
+                             "selected": self.penalties == self.best_penalty})
+
+
+def make_folds(event, n_folds, seed):
+    """Fold labels 0..n_folds-1, balanced for events (events and non-events dealt out separately)."""
+    event = np.asarray(event)
+    rng = np.random.default_rng(seed)
+    folds = np.empty(event.shape[0], dtype=int)
+    for value in (1, 0):
+        idx = np.flatnonzero(event == value)
+        idx = idx[rng.permutation(idx.shape[0])]
+        start = int(rng.integers(n_folds)) if value == 0 else 0
+        folds[idx] = (np.arange(idx.shape[0]) + start) % n_folds
+    return folds
+
+
+def cv_ridge_penalty(X, time, event, penalties=DEFAULT_PENALTIES, penalty_factor=None, *, n_folds=10,
+                     seed=0) -> PenaltyCVResult:
+    """Choose the ridge penalty by the cross-validated partial likelihood of Verweij & van Houwelingen.
+
+    For each penalty, ``CVPL = sum_k [ l(beta_(-k)) - l_(-k)(beta_(-k)) ]``: the contribution of fold
+    ``k`` is the full-data log partial likelihood minus the log partial likelihood without fold ``k``,
+    both at the coefficients fitted without fold ``k``. This keeps every risk set whole (the
+    "grouped" version used by glmnet's ``cv.glmnet(family = "cox", grouped = TRUE)``).
+
+    Parameters
+    ----------
+    X, time, event : array-like
+    penalties : sequence of float
+        Grid; fits follow it from the largest penalty down with warm starts.
+    penalty_factor : array-like, optional
+    n_folds : int
+        Number of folds (events dealt out evenly across folds).
+    seed : int
+        Seed of the fold assignment.
+
+    Returns
+    -------
+    PenaltyCVResult
+
+    Raises
+    ------
+    ValueError
+        If the grid is empty or ``n_folds`` is not between 2 and the number of rows.
+
+    References
+    ----------
+    Verweij PJM, van Houwelingen HC. Cross-validation in survival analysis. Stat Med 1993;12:2305-14.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> x = rng.normal(size=(100, 3)); t = rng.exponential(np.exp(-0.5 * x[:, 0])); e = np.ones(100)
+    >>> res = cv_ridge_penalty(x, t, e, n_folds=5)
+    >>> res.best_penalty in res.penalties
+    True
+    """
+    data = X if isinstance(X, _SortedCoxData) else _SortedCoxData(X, time, event)
+    n, p = data.X.shape
+    grid = np.sort(np.asarray(penalties, dtype=float))[::-1]
+    if grid.size == 0:
+        raise ValueError("penalties must not be empty")
+    if not 2 <= n_folds <= n:
+        raise ValueError(f"n_folds must be between 2 and the number of rows ({n}), got {n_folds}")
+    f = _check_penalty(float(grid[0]), penalty_factor, p)
+    folds = make_folds(data.event, n_folds, seed)
+    cvpl = np.zeros(grid.size)
+    for k in range(n_folds):
+        train = data.subset(folds != k)
+        if train.event.sum() == 0:
+            continue
+        beta = None
+        for g, lam in enumerate(grid):
+            beta, _, _, _ = _newton(train, float(lam), f, beta, 1e-8, 50)
+            cvpl[g] += _loglik(data, beta) - _loglik(train, beta)
+    best = float(grid[int(np.argmax(cvpl))])
+    order = np.argsort(grid)
+    return PenaltyCVResult(grid[order], cvpl[order], best, n_folds, seed)
+
+
+def fit_ridge_cox_cv(X, time, event, penalties=DEFAULT_PENALTIES, penalty_factor=None, *, n_folds=10,
+                     seed=0, feature_names=None):
+    """Choose the penalty by :func:`cv_ridge_penalty`, then fit on all data.
+
+    Returns
+    -------
+    fit : RidgeCoxResult
+    cv : PenaltyCVResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> x = rng.normal(size=(80, 2)); t = rng.exponential(1.0, 80); e = np.ones(80)
+    >>> fit, cv = fit_ridge_cox_cv(x, t, e, n_folds=4)
+    >>> fit.penalty == cv.best_penalty
+    True
+    """
+    data = _SortedCoxData(X, time, event)
+    cv = cv_ridge_penalty(data, None, None, penalties, penalty_factor, n_folds=n_folds, seed=seed)
+    fit = fit_ridge_cox(data, None, None, cv.best_penalty, penalty_factor, feature_names=feature_names)
+    return fit, cv
