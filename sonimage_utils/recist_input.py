@@ -164,8 +164,9 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
     ------
     ValueError
         Naming patient, lesion and rule: duplicated (patient, lesion, date) (``unique_keys``, e.g. two
-        baseline rows); status or diameter not of the lesion's kind (``recist_fields``); a target lesion
-        without a baseline diameter > 0, a baseline target below the measurable size (10 mm, nodes 15 mm),
+        baseline rows); status or diameter not of the lesion's kind, a target lesion without a baseline
+        diameter > 0 (``recist_fields``); a baseline target below the measurable size (10 mm, nodes 15 mm),
+        a non-target lesion not ``present`` at baseline,
         a target or non-target lesion not at baseline, a new lesion at baseline, a lesion changing kind or
         node flag (``recist_lesions``); more than 5 targets or 2 per organ (``target_limits``); a target or
         non-target lesion not in lesions.csv, or a new lesion reusing a baseline id (``foreign_key``).
@@ -219,7 +220,7 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
         for row in targets.itertuples(index=False):
             d = row.diameter_mm
             if np.isnan(d) or d <= 0:
-                _fail("recist_lesions", pid, row.lesion_id, f"target lesion needs a baseline diameter > 0 (got {d})")
+                _fail("recist_fields", pid, row.lesion_id, f"target lesion needs a baseline diameter > 0 (got {d})")
             need = _MEASURABLE_MM[bool(row.is_lymph_node)]
             if d < need:
                 what = "short axis of a nodal" if row.is_lymph_node else "longest diameter of a non-nodal"
