@@ -1,0 +1,259 @@
+"""``sonimage extract``: lesion features and scan data from PET DICOM, with no identifier in any output.
+
+The run finds the PT series under a folder, assigns each to a study pseudonym through MAP.csv, computes SUVbw
+per QIBA (:mod:`.suv`) and the features of every VOI (:mod:`.features`), and writes ``lesions.csv`` and
+``scans.csv`` (data-contract columns, ready for a data folder), ``extraction_report.csv`` (one row per series:
+vendor, units, decay correction, scan-time source, SUV factor, warnings) and ``extraction_errors.csv``. Each
+problem is printed as ``FILE: TAG: message (patient_id=...)``; the other series go on and the run exits 1.
+Series run in parallel with joblib (``backend="dask"`` for a dask.distributed cluster).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, parallel_config
+
+from .errors import DicomRuleError
+from .features import compute_voi_features
+from .inputs import Problem, plan_jobs, read_mapping, read_vois
+from .series import find_pet_series, load_pet_series
+from .suv import compute_suv_factor
+
+__all__ = ["run_extract", "add_extract_arguments", "run_extract_from_args", "extract_series",
+           "LESION_COLUMNS", "SCAN_COLUMNS", "REPORT_COLUMNS"]
+
+LESION_COLUMNS = ("patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax", "ct_diameter_mm",
+                  "fes_suvpeak", "fes_suvmean", "fdg_suvpeak", "fdg_suvmean", "fdg_mtv_ml", "fdg_tlg")
+SCAN_COLUMNS = ("patient_id", "tracer", "scan_date", "injected_activity_mbq", "uptake_time_min", "weight_kg",
+                "blood_glucose_mmol_l")
+REPORT_COLUMNS = ("patient_id", "tracer", "series_ref", "n_slices", "manufacturer", "model", "units",
+                  "decay_correction", "scan_time_source", "injection_time_source", "midnight_crossing",
+                  "scan_date", "uptake_time_min", "injected_activity_mbq", "weight_kg", "half_life_s", "suv_factor",
+                  "slice_spacing_mm", "pixel_spacing_mm", "n_vois", "n_vois_failed", "status", "warning")
+_FEATURES = {"FES": {"suvmax": "fes_suvmax", "suvpeak": "fes_suvpeak", "suvmean": "fes_suvmean"},
+             "FDG": {"suvmax": "fdg_suvmax", "suvpeak": "fdg_suvpeak", "suvmean": "fdg_suvmean",
+                     "mtv_ml": "fdg_mtv_ml", "tlg": "fdg_tlg"}}
+_IDENTIFYING = ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber", "InstitutionName",
+                "InstitutionAddress", "OtherPatientIDs", "ReferringPhysicianName", "PatientAddress")
+
+
+def _series_ref(uid: str) -> str:
+    """First 12 hex digits of SHA-256 of the SeriesInstanceUID: names a series without carrying the UID."""
+    return hashlib.sha256(uid.encode()).hexdigest()[:12]
+
+
+def _scrub(text: str, identifiers) -> str:
+    for ident in identifiers:
+        for variant in {ident, ident.replace("^", " ")}:
+            if len(variant) >= 3:
+                text = text.replace(variant, "<removed>")
+    return text
+
+
+def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.csv") -> dict:
+    """Extract one series: SUV factor, scan row, report row and VOI features; never raises on bad data.
+
+    Parameters
+    ----------
+    job : SeriesJob
+        From :func:`sonimage_utils.imaging.inputs.plan_jobs`.
+    mtv_fraction : float
+        MTV threshold as a fraction of SUVmax.
+    vois_name : str
+        Name of the VOI file in problem lines.
+
+    Returns
+    -------
+    dict
+        ``report`` (dict), ``scan`` (dict or None), ``features`` (list of dicts) and ``problems``
+        (list of :class:`Problem`); no value carries an identifier from the headers.
+    """
+    pid, problems, features = job.patient_id, [], []
+    report = dict(patient_id=pid, tracer=job.tracer, series_ref=_series_ref(job.series_uid),
+                  n_slices=len(job.files), n_vois=len(job.vois), n_vois_failed=len(job.vois), status="error")
+    identifiers = list(job.identifiers)
+    try:
+        series = load_pet_series(job.files, names=job.names)
+        identifiers += [str(series.datasets[0].get(k) or "") for k in _IDENTIFYING]
+        factor = compute_suv_factor(series.datasets, series.files)
+    except DicomRuleError as exc:
+        problems.append(Problem(exc.file or job.names[0], exc.tag, _scrub(exc.message, identifiers), pid))
+        report["warning"] = "series skipped: " + _scrub(exc.message, identifiers)
+        return dict(report=report, scan=None, features=[], problems=problems)
+    except Exception as exc:  # unreadable file: report, never a traceback
+        message = _scrub(f"cannot read the series: {type(exc).__name__}: {exc}", identifiers)
+        problems.append(Problem(job.names[0], "-", message, pid))
+        report["warning"] = "series skipped: " + message
+        return dict(report=report, scan=None, features=[], problems=problems)
+    suv = series.values * factor.slice_factors[:, None, None]
+    geometry, first = series.geometry, series.datasets[0]
+    warnings = list(job.warnings) + list(factor.warnings)
+    thickness = first.get("SliceThickness")
+    if thickness not in (None, "") and abs(float(thickness) - geometry.spacing[0]) > 0.01 * geometry.spacing[0]:
+        warnings.append(f"SliceThickness {float(thickness):g} mm differs from the slice spacing "
+                        f"{geometry.spacing[0]:.3g} mm (spacing used)")
+    for voi in job.vois:
+        try:
+            f = compute_voi_features(suv, geometry, (voi["x_mm"], voi["y_mm"], voi["z_mm"]), voi["radius_mm"],
+                                     mtv_fraction=mtv_fraction)
+        except DicomRuleError as exc:
+            problems.append(Problem(f"{vois_name}:{voi['row']}", exc.tag, f"lesion {voi['lesion_id']}: "
+                                    f"{exc.message}", pid))
+            continue
+        features.append(dict(patient_id=pid, lesion_id=voi["lesion_id"], organ=voi["organ"], tracer=job.tracer,
+                             **f.as_dict()))
+    uptake_min = factor.uptake_s / 60.0
+    scan = dict(patient_id=pid, tracer=job.tracer, scan_date=factor.scan_datetime.date().isoformat(),
+                injected_activity_mbq=factor.injected_dose_bq / 1e6, uptake_time_min=uptake_min,
+                weight_kg=factor.weight_kg, blood_glucose_mmol_l=np.nan)
+    report.update(manufacturer=str(first.get("Manufacturer") or ""), model=str(first.get("ManufacturerModelName")
+                  or ""), units=factor.units, decay_correction=factor.decay_correction,
+                  scan_time_source=factor.scan_time_source, injection_time_source=factor.injection_time_source,
+                  midnight_crossing=factor.midnight_crossing, scan_date=scan["scan_date"],
+                  uptake_time_min=uptake_min, injected_activity_mbq=scan["injected_activity_mbq"],
+                  weight_kg=factor.weight_kg, half_life_s=factor.half_life_s, suv_factor=factor.factor,
+                  slice_spacing_mm=geometry.spacing[0], pixel_spacing_mm=f"{geometry.spacing[1]:g}x"
+                  f"{geometry.spacing[2]:g}", n_vois_failed=len(job.vois) - len(features),
+                  status="ok" if len(features) == len(job.vois) else "vois_failed",
+                  warning=_scrub("; ".join(warnings), identifiers))
+    return dict(report=report, scan=scan, features=features, problems=problems)
+
+
+def _lesion_table(features):
+    rows = {}
+    for f in features:
+        row = rows.setdefault((f["patient_id"], f["lesion_id"]),
+                              dict(patient_id=f["patient_id"], lesion_id=f["lesion_id"], organ=f["organ"]))
+        for source, column in _FEATURES[f["tracer"]].items():
+            row[column] = f[source]
+    table = pd.DataFrame(list(rows.values()), columns=list(LESION_COLUMNS))
+    return table.sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
+
+
+def _run_jobs(jobs, n_jobs, backend, mtv_fraction, vois_name):
+    if n_jobs == 1 or len(jobs) <= 1:
+        return [extract_series(j, mtv_fraction=mtv_fraction, vois_name=vois_name) for j in jobs]
+    tasks = (delayed(extract_series)(j, mtv_fraction=mtv_fraction, vois_name=vois_name) for j in jobs)
+    if backend == "dask":
+        from distributed import Client, get_client
+        try:
+            get_client()
+            client = None
+        except ValueError:
+            client = Client(n_workers=n_jobs, threads_per_worker=1, processes=False, dashboard_address=None)
+        try:
+            with parallel_config(backend="dask"):
+                return Parallel()(tasks)
+        finally:
+            if client is not None:
+                client.close()
+    with parallel_config(backend=backend, n_jobs=n_jobs):
+        return Parallel()(tasks)
+
+
+def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv_fraction: float = 0.41,
+                backend: str = "loky", stream=None) -> int:
+    """Run the extraction and write ``lesions.csv``, ``scans.csv``, ``extraction_report.csv`` and
+    ``extraction_errors.csv`` into ``out_dir``.
+
+    Parameters
+    ----------
+    dicom_dir : path-like
+        Any folder tree of DICOM files.
+    vois_csv, mapping_csv : path-like
+        VOIS.csv and MAP.csv (see :mod:`sonimage_utils.imaging.inputs`).
+    out_dir : path-like
+        Created if needed.
+    jobs : int
+        Series extracted in parallel (joblib).
+    mtv_fraction : float
+        MTV threshold as a fraction of SUVmax (default 0.41).
+    backend : str
+        joblib backend: ``"loky"`` (default), ``"threading"`` or ``"dask"`` (uses the current dask.distributed
+        client, or starts a local one).
+    stream : file-like, optional
+        Where problem lines go (default ``sys.stderr``).
+
+    Returns
+    -------
+    int
+        0 when every series and VOI was extracted, 1 when anything was skipped (each problem printed).
+
+    Raises
+    ------
+    ValueError
+        Only for wrong arguments (``jobs`` < 1, ``mtv_fraction`` outside (0, 1], unknown backend); bad data
+        never raises.
+    """
+    if int(jobs) < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if not 0 < mtv_fraction <= 1:
+        raise ValueError(f"mtv_fraction must be in (0, 1], got {mtv_fraction}")
+    if backend not in ("loky", "threading", "multiprocessing", "dask"):
+        raise ValueError(f"unknown backend {backend!r}")
+    stream = sys.stderr if stream is None else stream
+    mapping, problems = read_mapping(mapping_csv)
+    vois, voi_problems = read_vois(vois_csv)
+    problems += voi_problems
+    try:
+        found, _ = find_pet_series(dicom_dir)
+    except ValueError as exc:
+        problems.append(Problem(str(dicom_dir), "-", str(exc)))
+        found = None
+    results = []
+    if mapping is not None and vois is not None and found is not None:
+        planned, plan_problems = plan_jobs(found, mapping, vois, dicom_dir, vois_name=os.path.basename(str(vois_csv)),
+                                           map_name=os.path.basename(str(mapping_csv)))
+        problems += plan_problems
+        results = _run_jobs(planned, int(jobs), backend, mtv_fraction, os.path.basename(str(vois_csv)))
+    for r in results:
+        problems += r["problems"]
+    os.makedirs(out_dir, exist_ok=True)
+    _lesion_table([f for r in results for f in r["features"]]).to_csv(
+        os.path.join(out_dir, "lesions.csv"), index=False, float_format="%.6g")
+    scans = pd.DataFrame([r["scan"] for r in results if r["scan"] is not None], columns=list(SCAN_COLUMNS))
+    scans.to_csv(os.path.join(out_dir, "scans.csv"), index=False, float_format="%.6g")
+    report = pd.DataFrame([r["report"] for r in results], columns=list(REPORT_COLUMNS))
+    report.to_csv(os.path.join(out_dir, "extraction_report.csv"), index=False, float_format="%.6g")
+    errors = pd.DataFrame([vars(p) for p in problems], columns=["file", "tag", "message", "patient_id"])
+    errors.to_csv(os.path.join(out_dir, "extraction_errors.csv"), index=False)
+    for p in problems:
+        print(p.line(), file=stream)
+    n_ok = sum(r["scan"] is not None for r in results)
+    print(f"extracted {n_ok} series, {len(problems)} problem(s)", file=stream)
+    return 1 if problems else 0
+
+
+def add_extract_arguments(parser):
+    """Add the ``sonimage extract`` options to an argparse parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser.add_argument("--dicom", required=True, help="folder tree of DICOM files (PT series found by Modality)")
+    parser.add_argument("--vois", required=True, help="VOIS.csv: patient_id, lesion_id, tracer, organ, x_mm, y_mm, "
+                        "z_mm, radius_mm (DICOM patient coordinates)")
+    parser.add_argument("--mapping", required=True, help="MAP.csv: dicom_patient_id, patient_id, tracer"
+                        "[, series_instance_uid]")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--jobs", type=int, default=1, help="series extracted in parallel (default 1)")
+    parser.add_argument("--mtv-fraction", type=float, default=0.41, help="MTV threshold, fraction of SUVmax")
+    parser.add_argument("--backend", default="loky", choices=["loky", "threading", "dask"],
+                        help="joblib backend (dask: a dask.distributed cluster)")
+    return parser
+
+
+def run_extract_from_args(args) -> int:
+    """Call :func:`run_extract` with parsed :func:`add_extract_arguments` options."""
+    return run_extract(args.dicom, args.vois, args.mapping, args.out, jobs=args.jobs,
+                       mtv_fraction=args.mtv_fraction, backend=args.backend)
