@@ -19,11 +19,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .internal_validation import compute_calibration_slope, compute_harrell_c, compute_observed_risk_curve
 from .model_features import apply_preprocessing, fit_preprocessing
 from .penalized_cox import (DEFAULT_PENALTIES, _SortedCoxData, compute_breslow_baseline, cv_ridge_penalty,
                             fit_ridge_cox)
 
-__all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst"]
+__all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst",
+           "fit_for_bootstrap", "evaluate_benefit_model"]
 
 
 def _baseline(X, time, event, coef):
@@ -214,3 +216,39 @@ def _add_arm_predictions(out, prefix, baseline, lp_et, lp_cdk, horizon, rmst_hor
     out[f"{prefix}rmst_et"] = compute_rmst(baseline, lp_et, rmst_horizon)
     out[f"{prefix}rmst_cdk"] = compute_rmst(baseline, lp_cdk, rmst_horizon)
     out[f"{prefix}benefit_rmst"] = out[f"{prefix}rmst_cdk"] - out[f"{prefix}rmst_et"]
+
+
+def fit_for_bootstrap(frame, seed, *, features, penalties=DEFAULT_PENALTIES, n_folds=10, fit_effect=False):
+    """:func:`fit_benefit_procedure` with the fold seed as second argument (the bootstrap's ``fit_fn``)."""
+    return fit_benefit_procedure(frame, features, penalties=penalties, n_folds=n_folds, seed=seed,
+                                 fit_effect=fit_effect)
+
+
+def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, benefit_threshold) -> dict:
+    """Measures of a fitted procedure on ``frame`` (the bootstrap's ``metric_fn``).
+
+    Returns
+    -------
+    dict
+        ``c`` (Harrell's C of the prognostic linear predictor), ``slope`` (calibration slope),
+        ``calibration`` (smoothed observed risk by ``horizon`` at the predicted risks ``risk_grid``),
+        ``share_below`` (share of patients whose risk-based predicted benefit at the horizon is below
+        ``benefit_threshold``) and ``mean_benefit``.
+    """
+    spec = model["features"]
+    Z = apply_preprocessing(frame[[s["name"] for s in spec]], spec)
+    lp = Z @ np.array([model["prognostic"]["coefficients"][s["name"]] for s in spec])
+    risk = 1 - compute_survival_at(model["prognostic"]["baseline"], lp, horizon)
+    rb = model["risk_benefit"]
+    lp_et = rb["coefficients"]["lp"] * lp
+    benefit = (compute_survival_at(rb["baseline"], lp_et + rb["coefficients"]["treated"], horizon)
+               - compute_survival_at(rb["baseline"], lp_et, horizon))
+    time = frame["time"].to_numpy(dtype=float)
+    event = frame["event"].to_numpy(dtype=float)
+    return {
+        "c": compute_harrell_c(time, event, lp),
+        "slope": compute_calibration_slope(time, event, lp),
+        "calibration": compute_observed_risk_curve(time, event, risk, horizon, risk_grid),
+        "share_below": float(np.mean(benefit < benefit_threshold)),
+        "mean_benefit": float(np.mean(benefit)),
+    }

@@ -258,8 +258,10 @@ def compute_breslow_baseline(X, time, event, coef):
     w = np.exp(data.X @ np.asarray(coef, dtype=float))
     s0 = np.cumsum(w)[data.last]
     ev = data.event == 1
-    times = np.unique(data.time[ev])
-    d_hazard = np.array([np.sum(ev & (data.time == t)) / s0[ev & (data.time == t)][0] for t in times])
+    # rows are sorted by decreasing time: each distinct event time is one tie group with one S0
+    times, first = np.unique(data.time[ev], return_index=True)
+    counts = np.bincount(np.searchsorted(times, data.time[ev]), minlength=times.size)
+    d_hazard = counts / s0[ev][first]
     return times, np.cumsum(d_hazard)
 
 
