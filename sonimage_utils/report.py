@@ -10,9 +10,11 @@ import math
 from numbers import Number
 
 import numpy as np
-from IPython.display import display
+from pathlib import Path
 
-__all__ = ["record", "RESULT_MIME", "to_number"]
+from IPython.display import Markdown, display
+
+__all__ = ["record", "save_figure", "save_table", "synthetic_notice", "RESULT_MIME", "to_number"]
 
 #: MIME type of the hidden output that carries a result's name, value and description.
 RESULT_MIME = "application/vnd.sonimage.result+json"
@@ -83,3 +85,33 @@ def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: 
     glue(f"{name}_text", missing if number is None else fmt.format(number), display=False)
     display({RESULT_MIME: {"name": name, "value": number, "description": description}}, raw=True)
     return number
+
+
+def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
+    """Save ``fig`` as ``BUILD/figures/<name>.png`` (for authors), show it once, close it.
+
+    The PNG carries no timestamp, so the same figure gives the same bytes.
+    """
+    import matplotlib.pyplot as plt
+
+    folder = Path(build_dir) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / f"{name}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    display(fig)
+    plt.close(fig)
+
+
+def save_table(table, name: str, build_dir) -> Path:
+    """Save a table as ``BUILD/tables/<name>.csv`` for authors; return the path."""
+    folder = Path(build_dir) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    table.to_csv(path, lineterminator="\n")
+    return path
+
+
+def synthetic_notice(synthetic: bool) -> None:
+    """Show a warning on a chapter built from synthetic data (shows nothing for study data)."""
+    if synthetic:
+        display(Markdown(":::{warning}\n**Synthetic data.** This chapter was computed from the built-in simulated "
+                         "cohort, not from SONImage study data. Its numbers illustrate the analysis only.\n:::"))

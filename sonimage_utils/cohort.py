@@ -1,0 +1,198 @@
+"""Cohort description (chapter 00): patient flow, Table 1, lesions by organ, scan quality, case mix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TABLE1_COLUMNS",
+    "compute_patient_flow",
+    "compute_table1",
+    "compute_lesions_by_organ",
+    "compute_scan_quality",
+    "compute_case_mix",
+]
+
+#: Baseline characteristics in Table 1: column -> label.
+TABLE1_COLUMNS = {
+    "age_years": "Age (years)",
+    "menopausal_status": "Menopausal status",
+    "who_performance_status": "WHO performance status",
+    "visceral_disease": "Visceral disease",
+    "bone_only_disease": "Bone-only disease",
+    "de_novo_metastatic": "De novo metastatic",
+    "prior_adjuvant_endocrine": "Prior adjuvant endocrine therapy",
+    "histology": "Histology",
+    "er_percent": "ER (% positive cells)",
+    "fdg_pet_done": "Baseline FDG-PET done",
+    "n_lesions": "Lesions per patient",
+    "hs": "Heterogeneity score (% FES-positive)",
+}
+
+
+def compute_patient_flow(analysis: pd.DataFrame) -> pd.DataFrame:
+    """Patient flow from enrolment to the primary heterogeneity analysis, with reasons.
+
+    Parameters
+    ----------
+    analysis : DataFrame
+        From :func:`sonimage_utils.data.build_analysis_set`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``step``, ``n`` (patients remaining) and ``excluded`` (patients leaving at that step,
+        with the reason in ``step``).
+    """
+    n = len(analysis)
+    no_lesion = int((analysis["n_lesions"] == 0).sum())
+    no_assessable = int(((analysis["n_lesions"] > 0) & analysis["hs"].isna()).sum())
+    rows = [
+        ("Enrolled (patients.csv)", n, 0),
+        ("Excluded: no lesion recorded", n - no_lesion, no_lesion),
+        ("Excluded: no FES-assessable lesion (e.g. liver-only disease)", n - no_lesion - no_assessable,
+         no_assessable),
+        ("Primary heterogeneity analysis", n - no_lesion - no_assessable, 0),
+    ]
+    return pd.DataFrame(rows, columns=["step", "n", "excluded"])
+
+
+_CATEGORICAL = {"menopausal_status", "who_performance_status", "visceral_disease", "bone_only_disease",
+                "de_novo_metastatic", "prior_adjuvant_endocrine", "histology", "fdg_pet_done"}
+
+
+def compute_table1(analysis: pd.DataFrame, by: str, columns=None) -> pd.DataFrame:
+    """Table 1: baseline characteristics by ``by`` and overall, with tableone.
+
+    Median [Q1, Q3] for continuous variables, n (%) for categorical ones, and a column of missing counts.
+    Patients with ``by`` missing form their own group ("not assessable"), never dropped.
+
+    Parameters
+    ----------
+    analysis : DataFrame
+        From :func:`sonimage_utils.data.build_analysis_set`.
+    by : str
+        Grouping column (e.g. ``arm`` or ``het_group``).
+    columns : dict, optional
+        Column -> label; default :data:`TABLE1_COLUMNS` (those present).
+
+    Returns
+    -------
+    DataFrame
+        The ``tableone`` table.
+
+    References
+    ----------
+    Pollard TJ et al. tableone: an open source Python package for producing summary statistics for research
+    papers. JAMIA Open 2018;1:26-31.
+    """
+    import warnings
+
+    from tableone import TableOne
+
+    columns = columns or {k: v for k, v in TABLE1_COLUMNS.items() if k in analysis.columns}
+    if by not in analysis.columns:
+        raise ValueError(f"column {by!r} not in the analysis set")
+    data = analysis[list(columns)].copy()
+    for col in set(columns) & _CATEGORICAL:
+        data[col] = data[col].astype(object).where(data[col].notna(), None)
+    data[by] = analysis[by].astype(object).where(analysis[by].notna(), "not assessable")
+    order = [str(g) for g in (analysis[by].cat.categories if hasattr(analysis[by], "cat")
+                              else sorted(data[by].unique())) if g in set(data[by])]
+    if "not assessable" in set(data[by]):
+        order.append("not assessable")
+    with warnings.catch_warnings():
+        # tableone computes a standard deviation for every group; a group of one warns (ddof), harmlessly.
+        warnings.filterwarnings("ignore", message="Degrees of freedom <= 0", category=RuntimeWarning)
+        table = TableOne(data, columns=list(columns), categorical=sorted(set(columns) & _CATEGORICAL),
+                         nonnormal=sorted(set(columns) - _CATEGORICAL), groupby=by, order={by: order},
+                         rename=columns, missing=True, overall=True, pval=False)
+    return table.tableone
+
+
+def compute_lesions_by_organ(lesions: pd.DataFrame) -> pd.DataFrame:
+    """Lesions per organ: count, share, FES-assessable, FES-positive among assessable, FES/FDG SUVmax medians.
+
+    Parameters
+    ----------
+    lesions : DataFrame
+        From :func:`sonimage_utils.heterogeneity.derive_lesion_fes_status`.
+    """
+    g = lesions.groupby("organ", sort=False)
+    out = pd.DataFrame({
+        "lesions": g.size(),
+        "fes_assessable": g["fes_assessable"].sum().astype(int),
+        "fes_positive": g["fes_positive"].sum().astype(int),
+        "median_fes_suvmax": g["fes_suvmax"].median(),
+        "median_fdg_suvmax": g["fdg_suvmax"].median(),
+    }).sort_values("lesions", ascending=False)
+    out["share"] = out["lesions"] / out["lesions"].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_fes_positive"] = out["fes_positive"] / out["fes_assessable"].where(out["fes_assessable"] > 0)
+    return out.reset_index()
+
+
+def compute_scan_quality(scans: pd.DataFrame, uptake_windows: dict, activity_window) -> pd.DataFrame:
+    """Per tracer: scans, uptake time and injected activity summaries, and how many fall outside the windows.
+
+    Parameters
+    ----------
+    scans : DataFrame
+        The contract's scans table.
+    uptake_windows : dict
+        Tracer -> (low, high) minutes from injection to scan.
+    activity_window : (float, float)
+        Injected activity window in MBq.
+    """
+    rows = []
+    for tracer, s in scans.groupby("tracer", sort=True):
+        lo, hi = uptake_windows[tracer]
+        rows.append({
+            "tracer": tracer, "scans": len(s),
+            "uptake_median_min": s["uptake_time_min"].median(),
+            "uptake_outside_window": int(((s["uptake_time_min"] < lo) | (s["uptake_time_min"] > hi)).sum()),
+            "activity_median_mbq": s["injected_activity_mbq"].median(),
+            "activity_outside_window": int(((s["injected_activity_mbq"] < activity_window[0]) |
+                                            (s["injected_activity_mbq"] > activity_window[1])).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def _median_follow_up(a: pd.DataFrame) -> float:
+    """Median potential follow-up by the reverse Kaplan-Meier method (censoring as the event)."""
+    from lifelines import KaplanMeierFitter
+
+    km = KaplanMeierFitter().fit(a["pfs1_months"], 1 - a["pfs1_event"])
+    return float(km.median_survival_time_)
+
+
+def compute_case_mix(analyses: dict) -> pd.DataFrame:
+    """Case mix of each cohort side by side: size, events, follow-up, therapy, disease and FES features.
+
+    Parameters
+    ----------
+    analyses : dict
+        Cohort name -> analysis set.
+    """
+    def pct(mask):
+        return f"{100 * mask.mean():.0f}%"
+
+    rows = {}
+    for name, a in analyses.items():
+        rows[name] = {
+            "patients": str(len(a)),
+            "PFS1 events": f"{int(a['pfs1_event'].sum())} ({pct(a['pfs1_event'] == 1)})",
+            "median follow-up, months (reverse Kaplan-Meier)": f"{_median_follow_up(a):.1f}",
+            "first-line ET+CDK4/6i": pct(a["arm"] == "ET+CDK4/6i"),
+            "first-line ET alone": pct(a["arm"] == "ET"),
+            "first-line chemotherapy/other": pct(a["arm"].isin(["chemotherapy", "other"])),
+            "age, median": f"{a['age_years'].median():.0f}",
+            "visceral disease": pct(a["visceral_disease"].fillna(False).astype(bool)),
+            "bone-only disease": pct(a["bone_only_disease"].fillna(False).astype(bool)),
+            "lesions per patient, median": f"{a['n_lesions'].median():.0f}",
+            "FES-assessable lesions per patient, median": f"{a['n_fes_assessable'].median():.0f}",
+            "heterogeneous (>= 1 FES-negative lesion)": pct(a["het_group"].eq("heterogeneous")),
+            "no FES-assessable lesion": pct(a["hs"].isna()),
+        }
+    return pd.DataFrame(rows)
