@@ -1,0 +1,135 @@
+"""Ridge Cox solver and cross-validated penalty: agreement with R survival/glmnet and scikit-survival.
+
+Fixtures: tests/reference/penalized_cox/ (make_reference.R -> data.csv, reference.json). Tolerance:
+coefficients agree to 1e-6 absolute (both sides iterate to a relative change < 1e-10 of the log
+likelihood); log likelihoods to 1e-6.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sonimage_utils.penalized_cox import (compute_breslow_baseline, compute_log_partial_likelihood,
+                                          cv_ridge_penalty, fit_ridge_cox, fit_ridge_cox_cv, make_folds)
+
+REF_DIR = Path(__file__).parent / "reference" / "penalized_cox"
+REF = json.loads((REF_DIR / "reference.json").read_text())
+DATA = pd.read_csv(REF_DIR / "data.csv")
+X = DATA[["x1", "x2", "x3", "x4", "arm"]].to_numpy()
+T, E = DATA["time"].to_numpy(), DATA["event"].to_numpy()
+ARM_FREE = np.array([1, 1, 1, 1, 0.0])
+
+
+def test_01_data_have_tied_event_times():
+    assert REF["n_tied_event_times"] > 0  # so the Breslow tie handling is exercised
+
+
+def test_02_unpenalised_matches_coxph_breslow():
+    # R: coxph(Surv(time, event) ~ x1 + x2 + x3 + x4 + arm, ties = "breslow")
+    fit = fit_ridge_cox(X, T, E, 0.0)
+    assert fit.converged
+    np.testing.assert_allclose(fit.coef, REF["unpenalised"]["coef"], atol=1e-6)
+    assert fit.loglik == pytest.approx(REF["unpenalised"]["loglik"], abs=1e-6)
+
+
+def test_03_breslow_baseline_matches_basehaz():
+    # R: basehaz(fit, centered = FALSE) at the event times
+    fit = fit_ridge_cox(X, T, E, 0.0)
+    times, cumhaz = compute_breslow_baseline(X, T, E, fit.coef)
+    np.testing.assert_allclose(times, REF["unpenalised"]["baseline_time"], rtol=1e-10)
+    np.testing.assert_allclose(cumhaz, REF["unpenalised"]["baseline_cumhaz"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("theta", [1, 5, 50])
+def test_04_ridge_arm_unpenalised_matches_coxph_ridge(theta):
+    # R: coxph(Surv(time, event) ~ ridge(x1, x2, x3, x4, theta = theta, scale = FALSE) + arm, ties = "breslow")
+    ref = REF[f"ridge_theta_{theta}"]
+    fit = fit_ridge_cox(X, T, E, float(theta), ARM_FREE)
+    np.testing.assert_allclose(fit.coef, ref["coef"], atol=1e-6)
+    assert fit.loglik == pytest.approx(ref["loglik_unpenalised"], abs=1e-6)
+
+
+def test_05_ridge_matches_glmnet_on_its_scale():
+    # R: glmnet(X, Surv(time, event), family = "cox", alpha = 0, lambda = 0.04, standardize = FALSE,
+    #           penalty.factor = c(1, 1, 1, 1, 0)); our penalty = n * lambda * 5/4 (glmnet rescales pf)
+    ref = REF["glmnet"]
+    fit = fit_ridge_cox(X, T, E, ref["our_penalty"], ARM_FREE)
+    np.testing.assert_allclose(fit.coef, ref["coef"], atol=1e-6)
+
+
+def test_06_agrees_with_scikit_survival_per_feature_alpha():
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    y = Surv.from_arrays(E.astype(bool), T)
+    sk = CoxPHSurvivalAnalysis(alpha=7.0 * ARM_FREE, ties="breslow", tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(fit_ridge_cox(X, T, E, 7.0, ARM_FREE).coef, sk.coef_, atol=1e-6)
+
+
+def test_07_penalty_shrinks_penalised_and_spares_unpenalised():
+    heavy = fit_ridge_cox(X, T, E, 1e5, ARM_FREE)
+    assert np.max(np.abs(heavy.coef[:4])) < 1e-2
+    alone = fit_ridge_cox(X[:, [4]], T, E, 0.0)  # arm alone, unpenalised
+    assert heavy.coef[4] == pytest.approx(alone.coef[0], abs=1e-2)
+
+
+def test_08_loglik_function_matches_fit():
+    fit = fit_ridge_cox(X, T, E, 5.0, ARM_FREE)
+    assert compute_log_partial_likelihood(X, T, E, fit.coef) == pytest.approx(fit.loglik, abs=1e-10)
+
+
+def test_09_cvpl_is_verweij_van_houwelingen_by_brute_force():
+    # CVPL(lambda) = sum_k [ l(beta_-k) - l_-k(beta_-k) ], recomputed here fold by fold
+    grid = [0.5, 5.0, 50.0]
+    res = cv_ridge_penalty(X, T, E, grid, ARM_FREE, n_folds=5, seed=3)
+    rows = np.argsort(-T, kind="stable")  # folds are dealt in the solver's time order
+    folds = np.empty(T.size, dtype=int)
+    folds[rows] = make_folds(E[rows], 5, 3)
+    for lam, cvpl in zip(res.penalties, res.cvpl):
+        total = 0.0
+        for k in range(5):
+            tr = folds != k
+            b = fit_ridge_cox(X[tr], T[tr], E[tr], lam, ARM_FREE).coef
+            total += (compute_log_partial_likelihood(X, T, E, b)
+                      - compute_log_partial_likelihood(X[tr], T[tr], E[tr], b))
+        assert cvpl == pytest.approx(total, abs=1e-5)
+
+
+def test_10_cv_picks_small_penalty_with_strong_signal_and_large_without():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 3))
+    t_signal = rng.exponential(np.exp(-(1.0 * x[:, 0] - 0.8 * x[:, 1])))
+    t_noise = rng.exponential(1.0, size=300)
+    ev = np.ones(300)
+    signal = cv_ridge_penalty(x, t_signal, ev, n_folds=5, seed=1).best_penalty
+    noise = cv_ridge_penalty(x, t_noise, ev, n_folds=5, seed=1).best_penalty
+    assert signal < 10 < noise
+
+
+def test_11_cv_fit_is_deterministic_for_a_seed():
+    a, cva = fit_ridge_cox_cv(X, T, E, penalty_factor=ARM_FREE, n_folds=5, seed=9)
+    b, cvb = fit_ridge_cox_cv(X, T, E, penalty_factor=ARM_FREE, n_folds=5, seed=9)
+    assert np.array_equal(a.coef, b.coef) and np.array_equal(cva.cvpl, cvb.cvpl)
+    assert cva.summary["selected"].sum() == 1
+
+
+def test_12_folds_spread_events_evenly():
+    folds = make_folds(E, 10, 0)
+    per_fold = np.bincount(folds[E == 1], minlength=10)
+    assert per_fold.max() - per_fold.min() <= 1
+
+
+def test_13_input_errors_are_clear():
+    with pytest.raises(ValueError, match="penalty must be"):
+        fit_ridge_cox(X, T, E, -1.0)
+    with pytest.raises(ValueError, match="penalty_factor"):
+        fit_ridge_cox(X, T, E, 1.0, [1, 1])
+    with pytest.raises(ValueError, match="finite"):
+        fit_ridge_cox(np.where(X == X[0, 0], np.nan, X), T, E)
+    with pytest.raises(ValueError, match="no events"):
+        fit_ridge_cox(X, T, np.zeros_like(E))
+    with pytest.raises(ValueError, match="n_folds"):
+        cv_ridge_penalty(X, T, E, n_folds=1)
