@@ -1,0 +1,45 @@
+# Two commands for a new user: `make book` and `make test`. Both set up .venv from the lock file first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: install book test test-slow bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info[:2] != (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## install: set up .venv from requirements.lock (idempotent)
+install: $(STAMP)
+
+## book: build the book from the built-in synthetic demo cohort into _build/html
+book: install
+	$(BIN)/sonimage build
+
+## test: the test suite (slow statistical checks excluded; run them with `make test-slow`)
+test: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+## bench: print the build benchmarks
+bench: install
+	$(BIN)/python benchmarks/build.py
+
+## lock: re-resolve pyproject.toml into requirements.lock and environment.yml (needs the registries)
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check ".[test]"
+	.venv-lock/bin/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^sonimage-utils' > requirements.lock
+	.venv-lock/bin/python tools/write_environment.py
+	rm -rf .venv-lock
+
+clean:
+	rm -rf _build
