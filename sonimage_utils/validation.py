@@ -65,7 +65,8 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
     event : array-like of {0, 1}
         1 = event, 0 = censored.
     risk : array-like of float
-        Predicted probability of the event by ``t`` (strictly between 0 and 1).
+        Predicted probability of the event by ``t`` (in [0, 1]; values within 1e-12 of 0 or 1 are
+        clipped for the cloglog transform of the smoothed calibration).
     lp : array-like of float
         Linear predictor (higher = higher risk).
     t : float
@@ -86,7 +87,7 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
     Raises
     ------
     ValueError
-        On invalid inputs (lengths, missing values, event codes, risk outside (0, 1), no event, ``t``
+        On invalid inputs (lengths, missing values, event codes, risk outside [0, 1], no event, ``t``
         outside the follow-up).
 
     References
@@ -107,8 +108,8 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
     """
     tt, e, r, x = check_survival_inputs(time, event, risk, lp, names=["risk", "lp"])
     t = float(t)
-    if np.any((r <= 0) | (r >= 1)):
-        raise ValueError("risk must lie strictly between 0 and 1")
+    if np.any((r < 0) | (r > 1)):
+        raise ValueError("risk must be a probability in [0, 1]")
     if not (t > tt.min() and t < tt.max()):
         raise ValueError(f"t = {t:g} must lie inside the follow-up ({tt.min():g}, {tt.max():g})")
     if not np.any(e & (tt <= t)):

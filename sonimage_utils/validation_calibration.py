@@ -154,8 +154,8 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
         If the predictions take fewer than 3 distinct values (no spline can be fitted).
     """
     tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
-    if np.any((r <= 0) | (r >= 1)):
-        raise ValueError("risk must lie strictly between 0 and 1 for the cloglog transform")
+    if np.any((r < 0) | (r > 1)):
+        raise ValueError("risk must be a probability in [0, 1]")
     x = _cloglog(r)
     if knots is None:
         knots = np.quantile(x, [0.1, 0.5, 0.9])
