@@ -141,11 +141,13 @@ def read_table(path: Path, spec: TableSpec, cohort: str, rel: str) -> tuple[pd.D
     text, problems = _decode(data, rel)
     if text is None:
         return None, problems
+    ragged = _ragged_lines(text, rel)
+    if ragged:  # pandas would pad short rows silently
+        return None, problems + ragged
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, csv.Error) as exc:
-        ragged = _ragged_lines(text, rel)
-        return None, ragged or [Problem(rel, 0, "-", f"cannot be read as CSV: {exc}")]
+        return None, problems + [Problem(rel, 0, "-", f"cannot be read as CSV: {exc}")]
     dupes = [c for c in raw.columns if "." in c and c.rsplit(".", 1)[0] in raw.columns]
     for c in dupes:
         problems.append(Problem(rel, 1, c.rsplit(".", 1)[0], "column appears more than once in the header"))
