@@ -1,0 +1,247 @@
+"""``run_extract`` end to end on phantom DICOM: outputs, the mapping, every error case, no identifier in any
+output, determinism and parallel runs."""
+
+import glob
+import io
+import os
+
+import pandas as pd
+import pydicom
+import pytest
+
+from sonimage_utils.imaging.extract import LESION_COLUMNS, REPORT_COLUMNS, SCAN_COLUMNS, run_extract
+from sonimage_utils.imaging.phantom import DEFAULT_IDENTIFIERS, HotSphere, write_demo_dicom, write_pet_phantom
+
+SMALL = dict(shape=(14, 24, 24), origin_mm=(-46.0, -46.0, -20.0), spheres=(HotSphere((0.0, 0.0, 0.0), 9.0, 6.0),))
+IDS_B = dict(DEFAULT_IDENTIFIERS, PatientID="HOSP-B-99127", PatientName="Pietersen^Geertruida",
+             PatientBirthDate="19491231", AccessionNumber="ACCB55501")
+
+
+def two_patients(tmp_path, variant_b="siemens_bqml"):
+    """Patient A (fine) and patient B (to be broken by a test), one FDG series each, VOIs and mapping."""
+    dicom = tmp_path / "dicom"
+    a = write_pet_phantom(dicom / "a", seed=1, **SMALL)
+    b = write_pet_phantom(dicom / "b", seed=2, variant=variant_b, identifiers=IDS_B, **SMALL)
+    pd.DataFrame([dict(dicom_patient_id=DEFAULT_IDENTIFIERS["PatientID"], patient_id="SON-A", tracer="FDG"),
+                  dict(dicom_patient_id=IDS_B["PatientID"], patient_id="SON-B", tracer="FDG")]).to_csv(
+        tmp_path / "MAP.csv", index=False)
+    pd.DataFrame([dict(patient_id=p, lesion_id="L1", tracer="FDG", organ="bone", x_mm=0, y_mm=0, z_mm=0,
+                       radius_mm=12) for p in ("SON-A", "SON-B")]).to_csv(tmp_path / "VOIS.csv", index=False)
+    return dicom, a, b
+
+
+def run(tmp_path, dicom, out="out", **kwargs):
+    stream = io.StringIO()
+    rc = run_extract(dicom, tmp_path / "VOIS.csv", tmp_path / "MAP.csv", tmp_path / out, stream=stream, **kwargs)
+    return rc, stream.getvalue()
+
+
+def test_01_outputs_have_contract_columns_and_known_values(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    rc, log = run(tmp_path, dicom)
+    assert rc == 0, log
+    lesions = pd.read_csv(tmp_path / "out" / "lesions.csv")
+    scans = pd.read_csv(tmp_path / "out" / "scans.csv")
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv")
+    assert tuple(lesions.columns) == LESION_COLUMNS and tuple(scans.columns) == SCAN_COLUMNS
+    assert tuple(report.columns) == REPORT_COLUMNS
+    assert lesions.fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
+    assert lesions.fdg_suvpeak.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
+    assert scans.uptake_time_min.tolist() == pytest.approx([a.uptake_min, b.uptake_min])
+    assert scans.injected_activity_mbq.tolist() == pytest.approx([250.0, 250.0])
+    assert scans.weight_kg.tolist() == pytest.approx([72.5, 72.5])
+    assert (report.status == "ok").all() and report.units.eq("BQML").all()
+
+
+def _edit(files, change):
+    for path in files:
+        ds = pydicom.dcmread(path)
+        change(ds)
+        ds.save_as(path, enforce_file_format=True)
+
+
+def _drop_rp(keyword):
+    return lambda ds: delattr(ds.RadiopharmaceuticalInformationSequence[0], keyword)
+
+
+def _set(keyword, value):
+    return lambda ds: setattr(ds, keyword, value)
+
+
+ERROR_CASES = {
+    "weight": (lambda ds: delattr(ds, "PatientWeight"), "(0010,1030) PatientWeight"),
+    "dose": (_drop_rp("RadionuclideTotalDose"), "(0018,1074) RadionuclideTotalDose"),
+    "half_life": (_drop_rp("RadionuclideHalfLife"), "(0018,1075) RadionuclideHalfLife"),
+    "units": (_set("Units", "PROPCNTS"), "(0054,1001) Units"),
+    "decay": (_set("DecayCorrection", "NONE"), "(0054,1102) DecayCorrection"),
+    "not_decay_corrected": (_set("CorrectedImage", ["ATTN", "NORM"]), "(0028,0051) CorrectedImage"),
+    "injection_time": (lambda ds: (_drop_rp("RadiopharmaceuticalStartTime")(ds),
+                                   _drop_rp("RadiopharmaceuticalStartDateTime")(ds)),
+                       "(0018,1072) RadiopharmaceuticalStartTime"),
+    "rescale": (lambda ds: delattr(ds, "RescaleSlope"), "(0028,1053) RescaleSlope"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_CASES))
+def test_02_each_error_names_file_tag_and_pseudonym_and_other_series_go_on(tmp_path, case):
+    dicom, a, b = two_patients(tmp_path)
+    change, tag = ERROR_CASES[case]
+    _edit(b.files, change)
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1
+    lines = [line for line in log.splitlines() if tag in line]
+    assert len(lines) == 1 and lines[0].endswith("(patient_id=SON-B)"), log
+    assert lines[0].split(": ")[0] in {os.path.relpath(f, dicom) for f in b.files}
+    assert "Traceback" not in log
+    lesions = pd.read_csv(tmp_path / "out" / "lesions.csv")
+    assert lesions.patient_id.tolist() == ["SON-A"]
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv").set_index("patient_id")
+    assert report.loc["SON-A", "status"] == "ok" and report.loc["SON-B", "status"] == "error"
+    errors = pd.read_csv(tmp_path / "out" / "extraction_errors.csv")
+    assert errors.patient_id.tolist() == ["SON-B"]
+
+
+def test_03_missing_slice_gives_inconsistent_spacing_error(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    by_z = sorted(b.files, key=lambda f: float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]))
+    os.remove(by_z[6])
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1 and "(0020,0032) ImagePositionPatient: inconsistent slice spacing" in log
+    assert "(patient_id=SON-B)" in log
+
+
+def test_04_philips_cnts_without_private_scale_factors_is_an_error(tmp_path):
+    dicom, a, b = two_patients(tmp_path, variant_b="philips_cnts_activity")
+
+    def strip(ds):
+        for tag in [t for t in ds.keys() if t.group == 0x7053]:
+            del ds[tag]
+    _edit(b.files, strip)
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1 and "(7053,1000)" in log and "(patient_id=SON-B)" in log
+
+
+def test_05_voi_outside_the_image_names_the_voi_row(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    vois = pd.read_csv(tmp_path / "VOIS.csv")
+    vois.loc[1, "z_mm"] = 40.0
+    vois.to_csv(tmp_path / "VOIS.csv", index=False)
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1
+    assert "VOIS.csv:3: x_mm,y_mm,z_mm,radius_mm: lesion L1: VOI sphere" in log and "(patient_id=SON-B)" in log
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv").set_index("patient_id")
+    assert report.loc["SON-B", "status"] == "vois_failed" and report.loc["SON-B", "n_vois_failed"] == 1
+
+
+def test_06_mapping_problems_are_reported_not_guessed(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    pd.DataFrame([dict(dicom_patient_id=DEFAULT_IDENTIFIERS["PatientID"], patient_id="SON-A", tracer="FES"),
+                  dict(dicom_patient_id="NOT-THERE", patient_id="SON-C", tracer="FDG")]).to_csv(
+        tmp_path / "MAP.csv", index=False)
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1
+    assert "cannot assign the series to a row of MAP.csv: no row for its tracer" in log   # A's FDG, map says FES
+    assert "PT series not in MAP.csv (skipped)" in log                                    # B unmapped
+    assert "MAP.csv:3: series_instance_uid: no PT series found" in log and "(patient_id=SON-C)" in log
+    assert "VOIS.csv:2: patient_id,tracer: no FDG scan for this patient in MAP.csv" in log
+    for ident in (DEFAULT_IDENTIFIERS["PatientID"], IDS_B["PatientID"]):
+        assert ident not in log
+
+
+def _all_output_text(out_dir, log):
+    texts = [log]
+    for path in glob.glob(os.path.join(out_dir, "**", "*"), recursive=True):
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                texts.append(handle.read())
+    return "\n".join(texts)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The four-patient demo (every vendor variant), extracted once with jobs=1."""
+    root = tmp_path_factory.mktemp("demo")
+    demo = write_demo_dicom(root, seed=0)
+    stream = io.StringIO()
+    rc = run_extract(demo["dicom_dir"], demo["vois_csv"], demo["mapping_csv"], root / "out", stream=stream)
+    return demo, root / "out", rc, stream.getvalue()
+
+
+def test_07_no_identifier_leaves_the_extraction_step(tmp_path, demo_run):
+    demo, demo_out, demo_rc, demo_log = demo_run
+    dicom, a, b = two_patients(tmp_path)
+    _edit(b.files, lambda ds: delattr(ds, "PatientWeight"))          # an error line for the planted patient
+    planted = []
+    for files in (a.files, b.files, glob.glob(os.path.join(demo["dicom_dir"], "export*", "*", "*"))):
+        for path in files:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            planted += [str(ds.get(k)) for k in ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
+                                                 "InstitutionName", "InstitutionAddress", "ReferringPhysicianName")]
+    planted = sorted(set(planted))
+    planted += [p for name in planted if "^" in name for p in name.split("^")]   # name parts alone
+    assert "Jansen^Wilhelmina^Petronella" in planted and "19491231" in planted and "Pietersen" in planted
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1 and demo_rc == 0
+    text = _all_output_text(tmp_path / "out", log) + _all_output_text(demo_out, demo_log)
+    leaked = [p for p in planted if len(p) >= 4 and p.lower() in text.lower()]
+    assert leaked == []
+
+
+def test_08_demo_cohort_extraction_recovers_lesion_suvmax(demo_run):
+    demo, out, rc, log = demo_run
+    assert rc == 0, log
+    lesions = pd.read_csv(out / "lesions.csv", dtype={"lesion_id": str})
+    truth = demo["truth"].pivot_table(index=["patient_id", "lesion_id"], columns="tracer", values="suv")
+    got = lesions.set_index(["patient_id", "lesion_id"]).loc[truth.index]
+    # other spheres in the same slice set the stored step: at most 12 / 32000 / 2 SUV
+    assert got.fes_suvmax.to_numpy() == pytest.approx(truth.FES.to_numpy(), abs=2e-4)
+    assert got.fdg_suvmax.to_numpy() == pytest.approx(truth.FDG.to_numpy(), abs=2e-4)
+    report = pd.read_csv(out / "extraction_report.csv")
+    assert set(report.units) == {"BQML", "CNTS", "GML"} and set(report.decay_correction) == {"START", "ADMIN"}
+    assert report.midnight_crossing.any()
+
+
+def _read_outputs(out):
+    return {name: (out / name).read_bytes() for name in ("lesions.csv", "scans.csv", "extraction_report.csv",
+                                                         "extraction_errors.csv")}
+
+
+def _bytes(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def test_09_same_seed_same_dicom_bytes(tmp_path):
+    demo1 = write_demo_dicom(tmp_path / "d1", seed=7, n_patients=1)
+    demo2 = write_demo_dicom(tmp_path / "d2", seed=7, n_patients=1)
+    files1 = sorted(glob.glob(os.path.join(demo1["dicom_dir"], "**", "*"), recursive=True))
+    files2 = sorted(glob.glob(os.path.join(demo2["dicom_dir"], "**", "*"), recursive=True))
+    assert [os.path.relpath(f, demo1["dicom_dir"]) for f in files1] == \
+        [os.path.relpath(f, demo2["dicom_dir"]) for f in files2]
+    assert all(_bytes(f1) == _bytes(f2) for f1, f2 in zip(files1, files2) if os.path.isfile(f1))
+    assert _bytes(demo1["vois_csv"]) == _bytes(demo2["vois_csv"])
+
+
+def test_10_parallel_jobs_give_byte_identical_outputs(tmp_path, demo_run):
+    demo, out, _, _ = demo_run
+    args = (demo["dicom_dir"], demo["vois_csv"], demo["mapping_csv"])
+    assert run_extract(*args, tmp_path / "o2", jobs=2, backend="threading", stream=io.StringIO()) == 0
+    assert _read_outputs(out) == _read_outputs(tmp_path / "o2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["loky", "dask"])
+def test_11_process_and_dask_backends_give_the_same_outputs(tmp_path, backend, demo_run):
+    demo, out, _, _ = demo_run
+    args = (demo["dicom_dir"], demo["vois_csv"], demo["mapping_csv"])
+    assert run_extract(*args, tmp_path / "o2", jobs=2, backend=backend, stream=io.StringIO()) == 0
+    assert _read_outputs(out) == _read_outputs(tmp_path / "o2")
+
+
+def test_12_wrong_arguments_raise_but_bad_files_do_not(tmp_path):
+    with pytest.raises(ValueError, match="jobs"):
+        run_extract(tmp_path, tmp_path / "v.csv", tmp_path / "m.csv", tmp_path / "o", jobs=0)
+    stream = io.StringIO()
+    assert run_extract(tmp_path / "nowhere", tmp_path / "v.csv", tmp_path / "m.csv", tmp_path / "o",
+                       stream=stream) == 1
+    assert "m.csv: -: cannot read the file" in stream.getvalue()
