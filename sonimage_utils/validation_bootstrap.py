@@ -25,7 +25,8 @@ from .validation import PERFORMANCE_METRICS, survival_performance
 from .validation_calibration import compute_smoothed_calibration
 from .validation_metrics import check_survival_inputs
 
-__all__ = ["BootstrapPerformance", "bootstrap_performance", "bootstrap_calibration_curve", "draw_bootstrap_indices"]
+__all__ = ["BootstrapPerformance", "bootstrap_performance", "bootstrap_calibration_curve", "bootstrap_auc_curve",
+           "draw_bootstrap_indices"]
 
 
 @dataclass
@@ -173,3 +174,48 @@ def bootstrap_calibration_curve(time, event, risk, t: float, *, grid=None, n_gri
         lo_b, hi_b = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
     return pd.DataFrame({"predicted": grid, "observed": cal.curve["observed"].to_numpy(), "ci_low": lo_b,
                          "ci_high": hi_b})
+
+
+def _auc_one(idx, t_arr, e_arr, x_arr, times):
+    from .validation_metrics import compute_cd_auc
+
+    out = np.full(times.size, np.nan)
+    for j, u in enumerate(times):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out[j] = compute_cd_auc(t_arr[idx], e_arr[idx], x_arr[idx], [u])[0]
+            except (ValueError, ArithmeticError):
+                pass
+    return out
+
+
+def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int = 200, seed: int = 20240601,
+                        alpha: float = 0.05, n_jobs: int = 1) -> pd.DataFrame:
+    """Cumulative/dynamic AUC at each of ``times`` with pointwise bootstrap percentile intervals.
+
+    Parameters
+    ----------
+    time, event, marker
+        As :func:`~sonimage_utils.validation_metrics.compute_cd_auc`.
+    times : array-like
+        Time points inside the follow-up.
+    n_boot, seed, alpha, n_jobs
+        As :func:`bootstrap_performance`; ``n_boot = 0`` gives no interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time``, ``auc``, ``ci_low``, ``ci_high``.
+    """
+    tt, e, x = check_survival_inputs(time, event, marker, names=["marker"])
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    est = _auc_one(np.arange(tt.size), tt, e, x, times)
+    lo = hi = np.full(times.size, np.nan)
+    if n_boot > 0:
+        idx = draw_bootstrap_indices(tt.size, n_boot, seed)
+        reps = np.vstack(Parallel(n_jobs=n_jobs)(delayed(_auc_one)(i, tt, e, x, times) for i in idx))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
+    return pd.DataFrame({"time": times, "auc": est, "ci_low": lo, "ci_high": hi})
