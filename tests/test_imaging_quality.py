@@ -1,0 +1,57 @@
+"""Imaging quality for the book: uptake times against protocol windows and the extraction summary."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sonimage_utils.imaging.quality import (compute_uptake_compliance, plot_uptake_times,  # noqa: E402
+                                            read_extraction_report, summarize_extraction)
+
+REPORT = pd.DataFrame({
+    "patient_id": ["P1", "P1", "P2", "P2", "P3"],
+    "tracer": ["FES", "FDG", "FES", "FDG", "FDG"],
+    "uptake_time_min": [50.0, 76.5, 71.0, 55.0, np.nan],
+    "manufacturer": ["SIEMENS", "GE MEDICAL SYSTEMS", "SIEMENS", "SIEMENS", "SIEMENS"],
+    "units": ["BQML", "BQML", "CNTS", "GML", None],
+    "decay_correction": ["START", "ADMIN", "START", "START", None],
+    "status": ["ok", "ok", "ok", "ok", "error"],
+})
+
+
+def test_01_window_limits_are_inclusive_and_deviation_is_minutes_outside():
+    comp = compute_uptake_compliance(REPORT)
+    assert comp.in_window.tolist()[:4] == [True, False, False, True]
+    assert comp.deviation_min.tolist()[:4] == pytest.approx([0.0, 1.5, 1.0, 0.0])
+    assert comp.in_window.isna().tolist() == [False] * 4 + [True]     # missing uptake: unknown, not "in"
+
+
+def test_02_windows_are_parameters_and_checked():
+    comp = compute_uptake_compliance(REPORT, {"FES": (40, 80), "FDG": (40, 80)})
+    assert comp.in_window.tolist()[:4] == [True, True, True, True]
+    with pytest.raises(ValueError, match="0 <= low < high"):
+        compute_uptake_compliance(REPORT, {"FES": (70, 50), "FDG": (55, 75)})
+    with pytest.raises(ValueError, match="no uptake window"):
+        compute_uptake_compliance(REPORT, {"FES": (50, 70)})
+
+
+def test_03_summary_counts_series_per_tracer():
+    table = summarize_extraction(REPORT).set_index(["characteristic", "level"])
+    assert table.loc[("Series", ""), "FDG"] == "3" and table.loc[("Series", ""), "FES"] == "2"
+    assert table.loc[("Units (0054,1001)", "GML"), "FDG"] == "1"
+    assert table.loc[("Uptake time, min", "outside protocol window"), "FDG"].startswith("1 of 2")
+    assert table.loc[("Extraction status", "error"), "FDG"] == "1"
+
+
+def test_04_plot_shows_one_point_per_series_with_uptake(tmp_path):
+    fig = plot_uptake_times(REPORT)
+    assert isinstance(fig, Figure)
+    n_points = sum(len(c.get_offsets()) for c in fig.axes[0].collections if isinstance(c, PathCollection))
+    assert n_points == 4
+    REPORT.to_csv(tmp_path / "extraction_report.csv", index=False)
+    assert len(read_extraction_report(tmp_path)) == 5 and read_extraction_report(tmp_path / "none.csv") is None
