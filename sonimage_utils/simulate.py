@@ -135,9 +135,8 @@ def simulate_cohort(cohort: str = "sonimage", *, n_patients: int = 100, seed: in
     Returns
     -------
     dict of pandas.DataFrame
-        ``patients``, ``lesions`` and, where the cohort has them, ``scans``, ``recist``; plus ``truth``
-        under the key ``"truth"`` is NOT included (use :func:`simulate_data_folder` or
-        :func:`sonimage_utils.simulate_truth.build_truth`).
+        ``patients``, ``lesions`` and, where the cohort has them, ``scans``, ``recist`` (the truth dict
+        is :func:`sonimage_utils.simulate_truth.build_truth` with the same arguments).
 
     Raises
     ------
@@ -190,9 +189,9 @@ def write_table(frame: pd.DataFrame, path) -> None:
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile
     >>> f = pd.DataFrame({"patient_id": ["a"], "fes_suvmax": [1.5], "fdg_pet_done": [True]})
-    >>> p = os.path.join(tempfile.mkdtemp(), "x.csv"); write_table(f, p); open(p).read()
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"; write_table(f, p); p.read_text()
     'patient_id,fes_suvmax,fdg_pet_done\\na,1.50,true\\n'
     """
     text = pd.DataFrame({c: _format_column(frame[c], c) for c in frame.columns})

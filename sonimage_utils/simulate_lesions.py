@@ -131,7 +131,7 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
         rank_size[order] = np.arange(m) - starts[pidx[order]]
         fes_obs = np.where(assessable & (rank_size < 3), fes_latent, np.nan)
 
-    width = max(2, len(str(int(n_les.max())) if n else "1"))
+    width = max(2, len(str(int(n_les.max()))) if n else 2)
     lesion_id = np.char.add("L", np.char.zfill((rank + 1).astype(str), width))
     return pd.DataFrame({
         "patient_id": patients["patient_id"].to_numpy()[pidx],

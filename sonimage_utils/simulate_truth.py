@@ -192,12 +192,17 @@ DEFAULT_TRUTH: dict = {
 }
 
 
+#: Dicts whose keys are labels chosen by the user: an override replaces them whole.
+_REPLACED_WHOLE = ("centers", "arm_probs", "hr_by_arm")
+_ARMS = ("ET+CDK4/6i", "ET", "chemotherapy", "other")
+
+
 def _merge(base: dict, overrides: dict, path: str = "") -> dict:
     out = copy.deepcopy(base)
     for key, value in overrides.items():
         if key not in out:
             raise ValueError(f"unknown truth parameter {path + key!r}; known: {sorted(out)}")
-        if isinstance(out[key], dict) and isinstance(value, dict) and key != "centers":
+        if isinstance(out[key], dict) and isinstance(value, dict) and key not in _REPLACED_WHOLE:
             out[key] = _merge(out[key], value, path + key + ".")
         else:
             out[key] = copy.deepcopy(value)
@@ -212,6 +217,13 @@ def _check_probs(truth: dict) -> None:
                 raise ValueError(f"truth cohorts.{name}.{key} must sum to 1, got {total}")
         if not math.isclose(sum(cohort["who_probs"]), 1.0, abs_tol=1e-9):
             raise ValueError(f"truth cohorts.{name}.who_probs must sum to 1")
+        arms = set(cohort["arm_probs"])
+        if not arms <= set(_ARMS) or (name == "sonimage" and not arms <= {"ET+CDK4/6i", "ET"}):
+            raise ValueError(f"truth cohorts.{name}.arm_probs has arms outside the contract: {sorted(arms)}")
+        if "hr_by_arm" in cohort and not arms <= set(cohort["hr_by_arm"]):
+            raise ValueError(f"truth cohorts.{name}.hr_by_arm lacks arms {sorted(arms - set(cohort['hr_by_arm']))}")
+        if name == "sonimage" and len(cohort["who_probs"]) > 3:
+            raise ValueError("truth cohorts.sonimage.who_probs allows WHO 0-2 only")
         if cohort["fes_measured"] not in ("all", "largest_3"):
             raise ValueError(f"truth cohorts.{name}.fes_measured must be 'all' or 'largest_3'")
     for key in ("free_organ_probs", "visceral_organ_probs"):

@@ -106,6 +106,12 @@ def test_05_truth_overrides_are_applied_and_unknown_ones_refused():
     assert t["pfs"]["hr_interaction"] == 0.5
     with pytest.raises(ValueError, match="unknown truth parameter 'pfs.hr_typo'"):
         build_truth(seed=1, n_patients={"sonimage": 10}, overrides={"pfs": {"hr_typo": 1}})
+    with pytest.raises(ValueError, match="arms outside the contract"):
+        build_truth(seed=1, n_patients={"sonimage": 10},
+                    overrides={"cohorts": {"sonimage": {"arm_probs": {"ET": 0.5, "chemotherapy": 0.5}}}})
+    f = simulate_cohort("impact_mbc", n_patients=40, seed=1, truth_overrides={
+        "cohorts": {"impact_mbc": {"arm_probs": {"ET": 0.5, "other": 0.5}, "hr_by_arm": {"ET": 1.0, "other": 2.0}}}})
+    assert set(f["patients"]["arm"]) == {"ET", "other"}
     with pytest.raises(ValueError, match="n_patients"):
         simulate_cohort("sonimage", n_patients=0)
     with pytest.raises(ValueError, match="cohort"):
@@ -288,6 +294,10 @@ def test_15_lesion_mix_and_counts_look_like_nienhuis_2018(big):
     assert p["_het"].mean() == pytest.approx(0.40, abs=0.03)
     assert p["bone_only_disease"].mean() == pytest.approx(0.25, abs=0.03)
     assert p["visceral_disease"].mean() == pytest.approx(0.50, abs=0.03)
+    # about 1% have no FES-assessable lesion (liver only): HS missing, to be reported, not dropped silently
+    none = p.loc[p["_het"].isna(), "patient_id"]
+    assert len(none) / len(p) == pytest.approx(0.01, abs=0.006)
+    assert (les.loc[les["patient_id"].isin(none), "organ"] == "liver").all()
 
 
 def test_16_follow_up_and_event_fraction_look_like_sonia(big):
