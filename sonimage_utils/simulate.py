@@ -257,6 +257,9 @@ def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100
             "n_heterogeneous": int((p["_het"] == 1).sum()),
             "n_homogeneous": int((p["_het"] == 0).sum()),
             "n_no_assessable_lesion": int(p["_het"].isna().sum()),
+            "heterogeneity_from": ("FES SUVmax of all lesions (the hazard's group); lesions.csv shows the 3 "
+                                   "largest only" if truth["cohorts"][cohort]["fes_measured"] == "largest_3"
+                                   else "lesions.csv, as methods.md derives it"),
         }
     truth["realized"] = realized
     (out / "truth.json").write_text(json.dumps(truth, sort_keys=True, indent=2) + "\n", encoding="utf-8")
