@@ -39,6 +39,7 @@ __all__ = [
     "Recalibration",
     "fit_recalibration",
     "compute_breslow_cumhaz",
+    "compute_expected_cumhaz",
 ]
 
 _EPS = 1e-12
@@ -291,3 +292,28 @@ def fit_recalibration(time, event, risk, lp, t: float, method: str = "intercept"
                              "baseline_ratio": h0 / h0_orig if method == "intercept" else np.nan}])
     return Recalibration(summary=summary, risk=new_risk, method=method, slope=float(slope),
                          baseline_cumhaz=float(h0))
+
+
+def compute_expected_cumhaz(baseline_time, baseline_cumhaz, lp, time) -> np.ndarray:
+    """Cumulative hazard a frozen Cox model expects for each patient at his own follow-up time.
+
+    ``H0(T_i) exp(lp_i)`` with ``H0`` the stored step function (0 before its first time, flat after its
+    last: beyond the development follow-up the model predicts no further events, so expected counts there
+    are underestimated). Input of :func:`~sonimage_utils.validation_metrics.compute_calibration_in_the_large`.
+
+    Examples
+    --------
+    >>> compute_expected_cumhaz([1.0, 2.0], [0.5, 1.5], [0.0, 0.0, 0.0], [0.5, 1.0, 3.0]).tolist()
+    [0.0, 0.5, 1.5]
+    """
+    bt = np.asarray(baseline_time, dtype=float)
+    bh = np.asarray(baseline_cumhaz, dtype=float)
+    if bt.size != bh.size or bt.size == 0 or np.any(np.diff(bt) < 0):
+        raise ValueError("baseline_time must be increasing and as long as baseline_cumhaz")
+    x = np.asarray(lp, dtype=float)
+    tt = np.asarray(time, dtype=float)
+    if x.shape != tt.shape:
+        raise ValueError("lp and time differ in length")
+    k = np.searchsorted(bt, tt, side="right")
+    h0 = np.where(k == 0, 0.0, bh[np.maximum(k - 1, 0)])
+    return h0 * np.exp(x)

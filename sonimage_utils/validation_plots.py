@@ -60,8 +60,11 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     if risk is not None:
         r = np.asarray(risk, dtype=float)
         hist_ax = ax.twinx()
-        hist_ax.hist(r, bins=np.linspace(0, top, 41), color="grey", alpha=0.35)
-        hist_ax.set_ylim(0, 5 * max(1, np.histogram(r, bins=np.linspace(0, top, 41))[0].max()))
+        lo, hi = float(np.min(r)), float(np.max(r))
+        width = max((hi - lo) / 25, top / 200)
+        bins = np.arange(lo, hi + width, width)
+        counts = hist_ax.hist(r, bins=bins, color="grey", alpha=0.35)[0]
+        hist_ax.set_ylim(0, 5 * max(1, counts.max()))
         hist_ax.set_yticks([])
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)

@@ -145,8 +145,8 @@ def test_12_performance_table_formats_each_metric():
     summary = pd.DataFrame({"metric": ["harrell_c", "brier"], "estimate": [0.7, 0.123456], "ci_low": [0.6, 0.1],
                             "ci_high": [0.8, 0.15], "cohort": ["A", "A"]})
     tab = format_performance_table(summary)
-    assert tab.loc["Harrell C", "A"] == "0.70 (0.60-0.80)"
-    assert tab.loc["Brier score at t (IPCW)", "A"] == "0.123 (0.100-0.150)"
+    assert tab.loc["Harrell C", "A"] == "0.70 (0.60 to 0.80)"
+    assert tab.loc["Brier score at t (IPCW)", "A"] == "0.123 (0.100 to 0.150)"
 
 
 @pytest.mark.parametrize("kwargs, message", [
