@@ -10,8 +10,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing as mp
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,6 +165,16 @@ def _execute(src: str, out: str, params: dict, cwd: str) -> None:
     nbformat.write(nb, out)
 
 
+def _run_inline(fn, *args) -> Future:
+    """Run ``fn`` now and wrap the outcome in a Future, like a pool would."""
+    fut = Future()
+    try:
+        fut.set_result(fn(*args))
+    except Exception as exc:  # noqa: BLE001 - re-raised by fut.result()
+        fut.set_exception(exc)
+    return fut
+
+
 def gather_results(path) -> list[dict]:
     """The results a notebook recorded (``report.record``), in order: name, value, description."""
     nb = nbformat.read(path, as_version=4)
@@ -209,11 +220,17 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
     work.mkdir(parents=True, exist_ok=True)
     cache_path = out_dir / CACHE_FILE
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    base = {"data_dir": os.path.relpath(data_dir, build), "build_dir": ".", "synthetic": synthetic}
+    link = build / "input"  # notebooks see the data as `input`, wherever it lives: same bytes everywhere
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path(data_dir).resolve(), target_is_directory=True)
+    base = {"data_dir": "input", "build_dir": ".", "synthetic": synthetic}
     pkg = package_hash()
     selected = {nb.number for nb in notebooks}
     keys, done, results, pending = {}, set(), {}, list(notebooks)
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    # spawn, not fork: the caller may hold threads (zmq, pytest) that a forked child would inherit broken
+    pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) if jobs > 1 else nullcontext()
+    with pool_cm as pool:
         while pending:
             wave = [nb for nb in pending if all(d in done or d not in selected for d in nb.depends_on)]
             futures = {}
@@ -229,7 +246,8 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
                     continue
                 log(f"  {nb.stem}: executing")
                 src = _prepare_source(nb, work)
-                futures[nb.stem] = pool.submit(_execute, str(src), str(target), params, str(build))
+                args = (str(src), str(target), params, str(build))
+                futures[nb.stem] = pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)
             for stem, fut in futures.items():
                 cache.pop(stem, None)
                 try:

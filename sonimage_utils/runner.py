@@ -48,7 +48,8 @@ def ensure_demo_data(build: Path, seed: int, n_patients: int, log=print) -> Path
     from . import simulate
 
     target = build / "demo_data"
-    recipe = hashlib.sha256(Path(simulate.__file__).read_bytes() + f"{seed}:{n_patients}".encode()).hexdigest()
+    sources = sorted(Path(simulate.__file__).parent.glob("simulate*.py"))
+    recipe = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + f"{seed}:{n_patients}".encode()).hexdigest()
     stamp = target / ".recipe"
     if stamp.exists() and stamp.read_text() == recipe:
         return target
