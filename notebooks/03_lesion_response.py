@@ -40,7 +40,7 @@ from IPython.display import Markdown, display
 
 from sonimage_utils import lesion_plots
 from sonimage_utils.data import build_analysis_set, load_cohort
-from sonimage_utils.formatting import fmt_ci, fmt_num, fmt_p
+from sonimage_utils.formatting import fmt_num, fmt_p
 from sonimage_utils.lesion_response import (build_lesion_response_set, compare_orr_fisher, compute_orr,
                                             fit_lesion_gee, fit_lesion_lmm)
 from sonimage_utils.recist import assess
@@ -66,7 +66,7 @@ def model_table(fit, odds=False):
     return pd.DataFrame({
         "term": s["term"].str.replace("_assessable", "").str.replace("organ_", "organ: "),
         ("odds ratio" if odds else "coefficient (% points)"): s[est].map(lambda v: fmt_num(v, 2)),
-        "95% CI": [fmt_ci(a, b, 2) for a, b in zip(s[lo], s[hi])],
+        "95% CI": [f"{fmt_num(a)} to {fmt_num(b)}" for a, b in zip(s[lo], s[hi])],
         "SE": s["std_error"].map(lambda v: fmt_num(v, 3)),
         "p": s["p_value"].map(fmt_p)})
 
@@ -152,7 +152,9 @@ for row in by_status.itertuples():
            f"Share of FES-{row.fes_status} target lesions with best change <= -30%", fmt="{:.0%}")
 display(Markdown("**Table 03.2.** Target lesions by FES status: median best % change and share responding "
                  f"(best change <= {lesion_response_threshold_pct:g}%)."))
-display(by_status.style.hide(axis="index").format({"median_best_pct_change": "{:.1f}", "responding": "{:.0%}"})
+display(by_status.rename(columns={"fes_status": "FES status", "median_best_pct_change": "median best change (%)",
+                                  "responding": "responding (<= -30%)"})
+        .style.hide(axis="index").format({"median best change (%)": "{:.1f}", "responding (<= -30%)": "{:.0%}"})
         .set_uuid("status03"))
 
 # %% [markdown]
@@ -207,8 +209,9 @@ les_s = les.assign(best_pct_change=les["best_pct_change_through_pd"])
 lmm_through = fit_lesion_lmm(les_s, "best_pct_change", ["fes_suvmax_assessable", "fdg_suvmax", *ORGAN_DUMMIES])
 sens = pd.DataFrame([
     {"model": name, "lesions": f.n_obs, "patients": f.n_groups,
-     "FES coefficient (95% CI)": f"{fmt_num(f.coef('fes_suvmax_assessable')['estimate'])} "
-                                 f"({fmt_ci(f.coef('fes_suvmax_assessable')['ci_low'], f.coef('fes_suvmax_assessable')['ci_high'])})",
+     "FES coefficient": fmt_num(f.coef("fes_suvmax_assessable")["estimate"]),
+     "95% CI": f"{fmt_num(f.coef('fes_suvmax_assessable')['ci_low'])} to "
+               f"{fmt_num(f.coef('fes_suvmax_assessable')['ci_high'])}",
      "p": fmt_p(f.coef("fes_suvmax_assessable")["p_value"])}
     for name, f in [("primary: FES + FDG + organ", lmm), ("FES + organ (no FDG needed)", lmm_fes_only),
                     ("best change including the CT at progression", lmm_through)]])
@@ -282,6 +285,7 @@ display(orr_show[["group", "n", "n_responders", "ORR"]].style.hide(axis="index")
 # %% tags=["remove-input"]
 bor_counts = tabulate_bor(best, "het_group")
 bor_counts.columns = [lesion_plots._label(c) for c in bor_counts.columns]
+bor_counts.index.name = "heterogeneity group"
 save_table(bor_counts, "03_bor_by_heterogeneity", build_dir)
 display(Markdown("**Table 03.7.** Best overall response by heterogeneity group, all patients with RECIST "
                  "assessments (non-CR/non-PD: patients without measurable disease)."))
@@ -299,9 +303,11 @@ save_figure(fig, "03_bor_by_heterogeneity", build_dir)
 
 # %% tags=["remove-input"]
 no_meas = best[~best["has_target_disease"]]
-desc = pd.crosstab(no_meas["best_overall_response"],
-                   no_meas["het_group"].astype(object).where(no_meas["het_group"].notna(), "not assessable"),
-                   margins=True, margins_name="all")
+group_cols = pd.Categorical(no_meas["het_group"].astype(object).where(no_meas["het_group"].notna(), "not assessable"),
+                            categories=["homogeneous", "heterogeneous", "not assessable"])
+desc = pd.crosstab(no_meas["best_overall_response"].rename("best overall response"),
+                   pd.Series(group_cols, index=no_meas.index, name="heterogeneity group"),
+                   margins=True, margins_name="all", dropna=False)
 desc.index = [lesion_plots._label(i) for i in desc.index]
 save_table(desc, "03_bor_no_measurable_disease", build_dir)
 display(Markdown(f"**Table 03.8.** Best overall response of the {len(no_meas)} patients without measurable "

@@ -208,8 +208,8 @@ def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, 
     n_per = grp.loc[trajectories["patient_id"].drop_duplicates().index].value_counts()
     handles = [Line2D([], [], color=c, label=f"{_label(g)} (n = {n_per.get(g, 0)})") for g, c in seen.items()]
     handles.append(Line2D([], [], color="0.3", marker="x", ls="none", label="first PD"))
-    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper right")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles=handles, fontsize=8, frameon=False, loc="lower center", ncol=len(handles))
     return fig
 
 
