@@ -29,7 +29,9 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy import stats
 
-__all__ = ["CoxResult", "build_design", "fit_cox", "compute_lr_test"]
+from .survival_design import _parse, build_design
+
+__all__ = ["CoxResult", "build_design", "fit_cox", "compute_lr_test", "extract_hr"]
 
 _MAX_ABS_COEF = 15.0  # |log HR| beyond this signals a monotone likelihood (HR -> 0 or infinity)
 
@@ -121,112 +123,6 @@ def _wald(coef: float, se: float, conf_level: float) -> dict:
     return {"coef": coef, "se": se, "hr": np.exp(coef), "hr_ci_low": np.exp(coef - z_crit * se),
             "hr_ci_high": np.exp(coef + z_crit * se), "z": z,
             "p": 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan}
-
-
-def _parse(formula: str) -> list[tuple[str, ...]]:
-    """``"a * b + c"`` -> [(a,), (b,), (a, b), (c,)] (R formula semantics for +, * and :)."""
-    terms: list[tuple[str, ...]] = []
-    for part in formula.split("+"):
-        part = part.strip()
-        if not part:
-            raise ValueError(f"empty term in formula {formula!r}")
-        if "*" in part:
-            a, b = (s.strip() for s in part.split("*", 1))
-            new = [(a,), (b,), (a, b)]
-        elif ":" in part:
-            new = [tuple(s.strip() for s in part.split(":"))]
-        else:
-            new = [(part,)]
-        terms += [t for t in new if t not in terms]
-    return terms
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s)
-
-
-def _levels(s: pd.Series, ref) -> list:
-    present = set(s.dropna().unique().tolist())
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        levels = [c for c in s.cat.categories if c in present]
-    else:
-        levels = sorted(present, key=str)
-    if isinstance(ref, (list, tuple)):
-        extra = [lv for lv in levels if lv not in ref]
-        if extra:
-            raise ValueError(f"levels of {s.name!r} not in the given order {list(ref)}: {extra}")
-        return [lv for lv in ref if lv in present]
-    if ref is not None:
-        if ref not in levels:
-            raise ValueError(f"reference level {ref!r} not found in {s.name!r} (levels: {levels})")
-        levels = [ref] + [lv for lv in levels if lv != ref]
-    return levels
-
-
-def build_design(df: pd.DataFrame, formula: str, reference: dict | None = None):
-    """Treatment-coded design matrix for a formula of column names joined by ``+``, ``*`` and ``:``.
-
-    Categorical (string/categorical) columns get one indicator per non-reference level, named
-    ``var[level]``; boolean columns become 0/1 named ``var``; numeric columns are used as they are.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Complete cases only (drop missing values first).
-    formula : str
-        E.g. ``"het_group + arm"`` or ``"het_group * arm"``.
-    reference : dict, optional
-        Variable -> reference level, or a list giving the full level order (first = reference); default
-        the first category (categorical dtype) or the first in sorted order. Levels absent from the data
-        are skipped.
-
-    Returns
-    -------
-    design : pandas.DataFrame
-    terms : dict of str to list of str
-        Term label (``a`` or ``a:b``) -> design columns.
-    refs : dict
-        Reference level used for every categorical variable.
-
-    Raises
-    ------
-    ValueError
-        If a column is missing or a reference level does not exist.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"g": ["a", "b", "b"], "x": [1.0, 2.0, 3.0]})
-    >>> list(build_design(d, "g * x")[0].columns)
-    ['g[b]', 'x', 'g[b]:x']
-    """
-    reference = dict(reference or {})
-    terms = _parse(formula)
-    variables = sorted({v for t in terms for v in t})
-    missing = [v for v in variables if v not in df.columns]
-    if missing:
-        raise ValueError(f"formula {formula!r} uses columns not in the data: {missing}")
-    blocks, refs = {}, {}
-    for v in variables:
-        s = df[v]
-        if _is_categorical(s):
-            levels = _levels(s, reference.get(v))
-            refs[v] = levels[0]
-            blocks[v] = pd.DataFrame({f"{v}[{lv}]": (s == lv).astype(float) for lv in levels[1:]}, index=df.index)
-        else:
-            blocks[v] = pd.DataFrame({v: s.astype(float)}, index=df.index)
-    cols, term_cols = {}, {}
-    for t in terms:
-        label = ":".join(t)
-        if len(t) == 1:
-            block = blocks[t[0]]
-        else:
-            block = blocks[t[0]]
-            for other in t[1:]:
-                block = pd.DataFrame({f"{a}:{b}": block[a] * blocks[other][b] for a in block for b in blocks[other]},
-                                     index=df.index)
-        term_cols[label] = list(block.columns)
-        cols.update(block.to_dict("series"))
-    return pd.DataFrame(cols, index=df.index), term_cols, refs
 
 
 def _identifiability(design: pd.DataFrame, event: np.ndarray) -> tuple[list, list]:
@@ -396,3 +292,34 @@ def compute_lr_test(reduced: CoxResult, full: CoxResult) -> dict:
                 "message": f"LR test not computed: model {bad.formula!r} is {bad.status}. {bad.message}"}
     stat = max(2.0 * (full.loglik - reduced.loglik), 0.0)
     return {"statistic": stat, "df": len(extra), "p": float(stats.chi2.sf(stat, len(extra))), "message": ""}
+
+
+def extract_hr(result: CoxResult, name: str, label: str | None = None) -> dict:
+    """One coefficient of a fit as a flat row, for sensitivity and forest tables.
+
+    Parameters
+    ----------
+    result : CoxResult
+    name : str
+        Design column, e.g. ``"het_group[heterogeneous]"``.
+    label : str, optional
+        Row label (default ``name``).
+
+    Returns
+    -------
+    dict
+        ``label``, ``n``, ``n_events``, ``hr``, ``hr_ci_low``, ``hr_ci_high``, ``p``, ``status``, ``message``;
+        NaN estimates when the model is not ``ok``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a coefficient of the model.
+    """
+    names = list(result.summary["name"])
+    if name not in names:
+        raise ValueError(f"{name!r} is not a coefficient of {result.formula!r}; coefficients: {names}")
+    row = result.summary.set_index("name").loc[name]
+    return {"label": label or name, "n": result.n, "n_events": result.n_events, "hr": row["hr"],
+            "hr_ci_low": row["hr_ci_low"], "hr_ci_high": row["hr_ci_high"], "p": row["p"], "status": result.status,
+            "message": result.message}
