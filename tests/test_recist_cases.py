@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sonimage_utils.recist import assess
-from tests.recist_helpers import BASELINE, build_tables, day_to_date, load_cases
+from recist_helpers import BASELINE, build_tables, day_to_date, load_cases
 
 CASES = load_cases()
 VISIT_KEYS = {"sum_diameters": "sum_diameters", "nadir": "nadir", "target": "target_response",
@@ -135,3 +135,20 @@ def test_06_missing_column_is_named():
     recist, lesions = build_tables(CASES["cases"][0])
     with pytest.raises(ValueError, match="status"):
         assess(recist.drop(columns="status"), lesions)
+
+
+def test_07_simulated_cohort_progression_agrees_with_pfs1():
+    """On the synthetic cohort, RECIST PD falls exactly on pfs1_date for progression events and nowhere before
+    pfs1_date otherwise (the simulator's construction), and every lesion's best change lies in [-100, 60]."""
+    from sonimage_utils.simulate import simulate_cohort
+
+    t = simulate_cohort("sonimage", n_patients=60, seed=3)
+    res = assess(t["recist"], t["lesions"])
+    m = res.best.merge(t["patients"], on="patient_id")
+    prog = m["pfs1_event_type"] == "progression"
+    assert (m.loc[prog, "progression_date"] == m.loc[prog, "pfs1_date"]).all()
+    other = m.loc[~prog]
+    assert (other["progression_date"].isna() | (other["progression_date"] > other["pfs1_date"])).all()
+    best = res.lesions["best_pct_change"].dropna()
+    assert best.between(-100, 60).all()
+    assert set(res.best["patient_id"]) == set(t["patients"]["patient_id"])
