@@ -92,20 +92,21 @@ def _diameter_used(diam: float, is_node: bool, status) -> float:
     return max(diam, TOO_SMALL_MM)
 
 
-def _assess_patient(pid, rows: pd.DataFrame, sd_min_days: float, confirm: bool):
-    dates = sorted(rows["assessment_date"].unique())
+def _assess_patient(pid, rows: list, sd_min_days: float, confirm: bool):
+    """``rows``: this patient's (lesion_id, date, kind, is_node, diameter, status) tuples."""
+    by_date: dict = {}
+    for r in rows:
+        by_date.setdefault(r[1], []).append(r)
+    dates = sorted(by_date)
     base_date = dates[0]
-    base = rows[rows["assessment_date"] == base_date]
-    targets = base[base["lesion_kind"] == "target"]
-    t_ids = list(targets["lesion_id"])
-    t_node = dict(zip(targets["lesion_id"], targets["is_lymph_node"].astype(bool)))
-    t_base = dict(zip(targets["lesion_id"], targets["diameter_mm"].astype(float)))
-    nt_ids = list(base.loc[base["lesion_kind"] == "non_target", "lesion_id"])
-    new_rows = rows[rows["lesion_kind"] == "new"]
-    confirmed = set(new_rows.loc[new_rows["status"] == "unequivocal", "lesion_id"])
+    base = by_date[base_date]
+    t_ids = [r[0] for r in base if r[2] == "target"]
+    t_node = {r[0]: bool(r[3]) for r in base if r[2] == "target"}
+    t_base = {r[0]: float(r[4]) for r in base if r[2] == "target"}
+    nt_ids = [r[0] for r in base if r[2] == "non_target"]
+    confirmed = {r[0] for r in rows if r[2] == "new" and r[5] == "unequivocal"}
     baseline_sum = float(sum(t_base.values())) if t_ids else np.nan
 
-    by_date = {d: g for d, g in rows.groupby("assessment_date")}
     visits, lesion_visits = [], []
     nadir = baseline_sum
     for k, d in enumerate(dates):
@@ -113,11 +114,11 @@ def _assess_patient(pid, rows: pd.DataFrame, sd_min_days: float, confirm: bool):
         day = int((d - base_date) / np.timedelta64(1, "D"))
         rec = {"patient_id": pid, "assessment_date": d, "visit": k, "days_from_baseline": day,
                "is_baseline": k == 0}
-        tg = g[g["lesion_kind"] == "target"].set_index("lesion_id")
+        tg = {r[0]: r for r in g if r[2] == "target"}
         used = []
         for lid in t_ids:
-            raw = float(tg.at[lid, "diameter_mm"]) if lid in tg.index else np.nan
-            status = tg.at[lid, "status"] if lid in tg.index else None
+            raw = float(tg[lid][4]) if lid in tg else np.nan
+            status = tg[lid][5] if lid in tg else None
             u = _diameter_used(raw, t_node[lid], status)
             used.append(u)
             if k > 0:
@@ -135,12 +136,12 @@ def _assess_patient(pid, rows: pd.DataFrame, sd_min_days: float, confirm: bool):
                                                                 baseline_sum, nadir)
             else:
                 t_resp, sod, measured = None, np.nan, np.nan
-            ntg = g[g["lesion_kind"] == "non_target"].set_index("lesion_id")["status"]
+            ntg = {r[0]: r[5] for r in g if r[2] == "non_target"}
             nt_resp = compute_non_target_response([ntg.get(i) for i in nt_ids])
-            ng = g[g["lesion_kind"] == "new"]
-            unequivocal = bool((ng["status"] == "unequivocal").any())
-            dated_back = bool(ng["lesion_id"].isin(confirmed).any()) and not unequivocal
-            equivocal = bool((ng["status"] == "equivocal").any())
+            ng = [r for r in g if r[2] == "new"]
+            unequivocal = any(r[5] == "unequivocal" for r in ng)
+            dated_back = any(r[0] in confirmed for r in ng) and not unequivocal
+            equivocal = any(r[5] == "equivocal" for r in ng)
             rec.update(sum_diameters=sod, sum_measured=measured, nadir=nadir, target_response=t_resp,
                        non_target_response=nt_resp, new_lesion=unequivocal or dated_back,
                        new_lesion_equivocal=equivocal, pd_dated_back=dated_back and t_resp != PD and nt_resp != PD,
@@ -245,8 +246,12 @@ def assess(recist: pd.DataFrame, lesions: pd.DataFrame | None, *, sd_min_days: f
     les = parse_lesions(lesions)
     check_recist(rec, les)
     visits, best, lesion_rows, lesion_visits = [], [], [], []
-    for pid, rows in rec.groupby("patient_id", sort=True):
-        v, b, lrows, lv = _assess_patient(pid, rows, sd_min_days, bool(confirm))
+    per_patient: dict = {}
+    for r in zip(rec["patient_id"], rec["lesion_id"], rec["assessment_date"], rec["lesion_kind"],
+                 rec["is_lymph_node"], rec["diameter_mm"], rec["status"]):
+        per_patient.setdefault(r[0], []).append(r[1:])
+    for pid in sorted(per_patient):
+        v, b, lrows, lv = _assess_patient(pid, per_patient[pid], sd_min_days, bool(confirm))
         visits += v
         best.append(b)
         lesion_rows += lrows

@@ -194,28 +194,33 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
         if no_lesions:
             pid = sorted(no_lesions)[0]
             _fail("foreign_key", pid, None, "patient has RECIST rows but no row in lesions")
-    for pid, rows in rec.groupby("patient_id", sort=False):
-        base_date = rows["assessment_date"].min()
-        base = rows[rows["assessment_date"] == base_date]
-        for lid, lrows in rows.groupby("lesion_id", sort=False):
-            kinds = set(lrows["lesion_kind"])
-            if len(kinds) > 1:
-                _fail("recist_lesions", pid, lid, f"lesion changes kind over time ({sorted(kinds)})")
-            if lrows["is_lymph_node"].nunique() > 1:
-                _fail("recist_lesions", pid, lid, "is_lymph_node changes over time")
-            kind = kinds.pop()
-            first = lrows["assessment_date"].min()
-            if kind in ("target", "non_target"):
-                if first != base_date:
-                    _fail("recist_lesions", pid, lid,
-                          f"{kind} lesion missing at the baseline assessment ({base_date.date()}); "
-                          f"first seen {first.date()}")
-                if known is not None and (pid, lid) not in known:
-                    _fail("foreign_key", pid, lid, f"{kind} lesion not found in lesions")
-            elif first == base_date:
-                _fail("recist_lesions", pid, lid, "a new lesion cannot be recorded at the baseline assessment")
-            elif known is not None and (pid, lid) in known:
-                _fail("foreign_key", pid, lid, "a new lesion reuses the id of a baseline lesion")
+    firsts = rec.groupby("patient_id", sort=False)["assessment_date"].transform("min")
+    lesion_first = rec.groupby(["patient_id", "lesion_id"], sort=False)["assessment_date"].transform("min")
+    n_kinds = rec.groupby(["patient_id", "lesion_id"], sort=False)["lesion_kind"].transform("nunique")
+    n_node = rec.groupby(["patient_id", "lesion_id"], sort=False)["is_lymph_node"].transform("nunique")
+    for i in np.flatnonzero((n_kinds > 1).to_numpy()):
+        _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"], "lesion changes kind over time")
+    for i in np.flatnonzero((n_node > 1).to_numpy()):
+        _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"], "is_lymph_node changes over time")
+    tracked = rec["lesion_kind"].isin(["target", "non_target"]).to_numpy()
+    late = (lesion_first != firsts).to_numpy()
+    for i in np.flatnonzero(tracked & late):
+        _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
+              f"{rec.at[i, 'lesion_kind']} lesion missing at the baseline assessment ({firsts[i].date()}); "
+              f"first seen {lesion_first[i].date()}")
+    at_base = (rec["assessment_date"] == firsts).to_numpy()
+    for i in np.flatnonzero(~tracked & at_base):
+        _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
+              "a new lesion cannot be recorded at the baseline assessment")
+    if known is not None:
+        in_known = np.array([k in known for k in zip(rec["patient_id"], rec["lesion_id"])], dtype=bool)
+        for i in np.flatnonzero(tracked & ~in_known):
+            _fail("foreign_key", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
+                  f"{rec.at[i, 'lesion_kind']} lesion not found in lesions")
+        for i in np.flatnonzero(~tracked & in_known):
+            _fail("foreign_key", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
+                  "a new lesion reuses the id of a baseline lesion")
+    for pid, base in rec[at_base].groupby("patient_id", sort=False):
         targets = base[base["lesion_kind"] == "target"]
         for row in targets.itertuples(index=False):
             d = row.diameter_mm
