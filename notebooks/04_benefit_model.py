@@ -17,7 +17,7 @@
 #
 # Objective 4 asks for a model that predicts, patient by patient, how much first-line ET+CDK4/6i adds to
 # PFS1 over ET alone. With 100 patients this is a small-sample prediction problem, so this chapter begins
-# with what the data can support, follows the PATH statement (Kent et al. 2020: risk modelling first,
+# with what the data can support, follows the PATH statement {cite}`kent2020` (risk modelling first,
 # effect modelling second), validates internally by bootstrap, and freezes the model for objective 5.
 
 # %% tags=["parameters", "hide-input"]
@@ -40,6 +40,7 @@ benefit_risk_groups = 4
 benefit_calibration_groups = 3
 benefit_cv_folds = 10
 benefit_n_boot = 500
+benefit_sensitivity_n_boot = 200
 benefit_cfb_n_boot = 500
 benefit_n_jobs = 1
 benefit_dask_scheduler = None
@@ -80,15 +81,14 @@ synthetic_notice(synthetic)
 
 # %% [markdown]
 # (obj4-sample-size)=
-# ## How many predictors can 100 patients support?
+# ## How many predictors can this cohort support?
 #
-# Before any model is fitted, Riley's criteria (Riley et al. 2019, 2020) say how many candidate parameters a
+# Before any model is fitted, Riley's criteria {cite}`riley2019,riley2020` say how many candidate parameters a
 # Cox prediction model can estimate from this cohort without harmful overfitting: expected shrinkage of at
 # least {glue:text}`obj4_shrinkage_target_text` (criterion 1) and a small gap between apparent and adjusted
 # R² (criterion 2). The event rate and mean follow-up are this cohort's own; the anticipated Cox-Snell R²
-# is a parameter ({glue:text}`obj4_r2cs_anticipated_text`, about a C-statistic of 0.69 at this event
-# fraction, typical of prognostic models in metastatic breast cancer). The implementation reproduces the
-# published check value (n = 4286 and 875 for R² 0.051, 25 parameters, rate 0.065, mean follow-up 2.07).
+# is a parameter ({glue:text}`obj4_r2cs_anticipated_text`; its rationale is on the SAP page). The
+# implementation reproduces the published worked example of {cite}`riley2020` (a test of the package).
 
 # %% tags=["remove-input"]
 rate = n_events / person_months
@@ -174,8 +174,8 @@ def cv_table(part):
 # ## Risk modelling (primary): a prognostic model blinded to arm
 #
 # The prognostic model is a ridge-penalised Cox model (Breslow ties) on both arms without the arm term, the
-# penalty chosen by {glue:text}`obj4_cv_folds_text`-fold cross-validated partial likelihood (Verweij and van
-# Houwelingen 1993). The chosen penalty was {glue:text}`obj4_penalty_text`.
+# penalty chosen by {glue:text}`obj4_cv_folds_text`-fold cross-validated partial likelihood
+# {cite}`verweij1993`. The chosen penalty was {glue:text}`obj4_penalty_text`.
 
 # %% tags=["remove-input"]
 record("obj4_cv_folds", benefit_cv_folds, "Folds of the cross-validated partial likelihood", fmt="{:.0f}")
@@ -267,11 +267,12 @@ save_figure(benefit_plots.plot_benefit_distribution(dev["benefit_t"], threshold=
 # ## Internal validation: bootstrap optimism correction
 #
 # The whole procedure (preprocessing, penalty choice by cross-validation, prognostic and risk-based benefit
-# models) is refitted in each of {glue:text}`obj4_n_boot_text` bootstrap resamples (Harrell et al. 1996); the
+# models) is refitted in each of {glue:text}`obj4_n_boot_text` bootstrap resamples {cite}`harrell1996`; the
 # mean difference between its performance in the resample and on the original data is the optimism. The
 # apparent C of {glue:text}`obj4_c_apparent_text` becomes {glue:text}`obj4_c_corrected_text` after correction,
 # and the calibration slope {glue:text}`obj4_slope_corrected_text` ({glue:text}`obj4_n_boot_failed_text`
-# resamples failed). A check on simulated cohorts with known truth (tests) confirms that the corrected C lies
+# resamples failed). A corrected slope far from 1 together with a C near 0.5 says that the predictors carry
+# little signal, and the slope is then poorly determined. A check on simulated cohorts with known truth (tests) confirms that the corrected C lies
 # closer than the apparent C to the C on a large independent cohort.
 
 # %% tags=["remove-cell"]
@@ -302,16 +303,48 @@ save_figure(benefit_plots.plot_bootstrap_calibration(grid, boot.apparent["calibr
                                                      dev["risk_t"], t=H), "04_calibration", build_dir)
 
 # %% [markdown]
+# ### Sensitivity: every candidate predictor, penalty only
+#
+# What if Riley's limit were ignored and all {glue:text}`obj4_n_candidates_text` candidates entered the
+# ridge model, the penalty alone guarding against overfitting? The same bootstrap
+# ({glue:text}`obj4_sensitivity_n_boot_text` resamples) shows the price: apparent C
+# {glue:text}`obj4_c_apparent_all_text`, corrected {glue:text}`obj4_c_corrected_all_text`, corrected
+# calibration slope {glue:text}`obj4_slope_corrected_all_text`.
+
+# %% tags=["remove-input"]
+frame_all = raw_all.join(outcome)
+fit_all = functools.partial(fit_for_bootstrap, features=list(benefit_candidate_features), n_folds=benefit_cv_folds)
+model_all = fit_all(frame_all, seed)
+grid_all = np.quantile(predict_from_features(model_all, raw_all, horizon=H, rmst_horizon=TAU)["risk_t"],
+                       np.linspace(0.05, 0.95, 19))
+metric_all = functools.partial(evaluate_benefit_model, horizon=H, rmst_horizon=TAU, risk_grid=grid_all,
+                               benefit_threshold=benefit_threshold)
+boot_all = bootstrap_optimism(frame_all, fit_all, metric_all, n_boot=benefit_sensitivity_n_boot, seed=seed,
+                              n_jobs=benefit_n_jobs, scheduler_address=benefit_dask_scheduler, fit_seed=seed)
+record("obj4_sensitivity_n_boot", benefit_sensitivity_n_boot, "Bootstrap resamples of the all-candidates "
+       "sensitivity analysis", fmt="{:.0f}")
+record("obj4_c_apparent_all", boot_all.apparent["c"], "Apparent C, all candidates (sensitivity)")
+record("obj4_c_corrected_all", boot_all.corrected["c"], "Optimism-corrected C, all candidates (sensitivity)")
+record("obj4_slope_corrected_all", boot_all.corrected["slope"], "Optimism-corrected slope, all candidates")
+both = pd.concat([boot.summary.assign(model=f"{len(features)} predictor(s) (Riley)"),
+                  boot_all.summary.assign(model=f"all {len(benefit_candidate_features)} candidates")])
+both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected"]]
+save_table(both, "04_internal_validation_sensitivity", build_dir)
+display(Markdown("**Table 04.8.** Internal validation of the Riley-sized model and of a model with every candidate."))
+display(both.style.hide(axis="index").format(precision=3).set_uuid("sens"))
+
+# %% [markdown]
 # (obj4-c-for-benefit)=
 # ## Does predicted benefit discriminate observed benefit?
 #
-# The c-for-benefit (van Klaveren et al. 2018) matches each ET+CDK4/6i patient to an ET patient with similar
+# The c-for-benefit {cite}`vanklaveren2018` matches each ET+CDK4/6i patient to an ET patient with similar
 # predicted benefit and asks whether pairs with larger predicted benefit more often show it (the ET patient
 # progressing by {glue:text}`obj4_horizon_text` months, the treated one not). For the risk-based model it is
 # {glue:text}`obj4_c_for_benefit_text` (95% bootstrap CI {glue:text}`obj4_c_for_benefit_ci_low_text` to
 # {glue:text}`obj4_c_for_benefit_ci_high_text`, {glue:text}`obj4_c_for_benefit_pairs_text` usable pairs); for
 # the effect model {glue:text}`obj4_c_for_benefit_effect_text`. These are apparent values on the development
-# data, optimistic by construction; 0.5 means no discrimination of benefit.
+# data, optimistic by construction; 0.5 means no discrimination of benefit. Calibration for benefit
+# {cite}`efthimiou2023` compares, within groups of predicted benefit, the observed with the predicted benefit.
 
 # %% tags=["remove-input"]
 cfb = c_for_benefit(dev["benefit_t"], dev["treated"], dev["time"], dev["event"], H, n_boot=benefit_cfb_n_boot, seed=seed)
@@ -325,7 +358,7 @@ record("obj4_c_for_benefit_effect", cfb_eff.c, "c-for-benefit of the effect mode
 cal_b = compute_calibration_for_benefit(dev["benefit_t"], dev["treated"], dev["time"], dev["event"], H,
                                         n_groups=benefit_calibration_groups)
 save_table(cal_b, "04_calibration_for_benefit", build_dir)
-display(Markdown("**Table 04.8.** Calibration for benefit: observed (Kaplan-Meier difference, 95% CI) vs mean "
+display(Markdown("**Table 04.9.** Calibration for benefit: observed (Kaplan-Meier difference, 95% CI) vs mean "
                  "predicted benefit in quantile groups of predicted benefit (risk-based model)."))
 display(cal_b.style.hide(axis="index").format(precision=3).set_uuid("calb"))
 
@@ -361,3 +394,26 @@ from myst_nb import glue  # noqa: E402
 
 glue("obj4_data_sha256_short_text", data_hash[:12], display=False)
 display(Markdown(f"```json\n{path.read_text()}```"))
+
+# %% [markdown]
+# (obj4-limitations)=
+# ## What the model can and cannot say
+#
+# - **Size.** The cohort supports {glue:text}`obj4_max_parameters_text` candidate parameter(s) by Riley's
+#   criteria, so the prognostic model is deliberately small and penalised, and the effect model, which needs
+#   an interaction for every predictor, exceeds what the data support: its heterogeneity of effect is
+#   exploratory. The sensitivity analysis above shows what a larger model would lose to overfitting.
+# - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with 100 patients the
+#   corrected C and slope remain imprecise; the c-for-benefit and calibration for benefit are apparent values
+#   on the development data with wide intervals.
+# - **What external data can validate.** Neither external cohort randomised a CDK4/6 inhibitor: they can
+#   validate the prognostic part of the model (chapter 05, external validation), not its predicted benefit.
+# - **Missing predictors.** Missing predictor values are imputed with the development mean (a simple choice,
+#   reasonable for the few missing values here); applied to new data the model reports per patient how many
+#   predictors were imputed (`n_imputed`), and predictions with imputed imaging predictors deserve caution.
+# - **Equity.** SONImage records no sociodemographic variables beyond age (all patients are women), so
+#   performance across sociodemographic groups cannot be examined.
+# - **Use.** The model is a research tool for statisticians; applying it needs lesion-level FES and FDG PET
+#   reads (SUVmax per lesion, organ) in the data contract's format. It is not meant to guide treatment.
+# - **Next steps.** A useful benefit model needs randomised data on CDK4/6 inhibition with baseline FES-PET in
+#   far more patients (Table 04.1 gives the numbers), e.g. by pooling trials with FES-PET imaging.

@@ -22,6 +22,7 @@ __all__ = [
     "c_for_benefit",
     "CForBenefitResult",
     "compute_calibration_for_benefit",
+    "assign_quantile_groups",
 ]
 
 
@@ -322,6 +323,33 @@ def c_for_benefit(predicted_benefit, treated, time, event, t, *, n_boot=200, see
     return CForBenefitResult(c, float(lo), float(hi), n_pairs, boot)
 
 
+def assign_quantile_groups(values, n_groups) -> np.ndarray:
+    """Quantile group (1 = lowest) of each value, ties kept together.
+
+    A value's group is ``ceil(n_groups x rank / n)`` with the lowest rank of its tie block; the groups that
+    occur are renumbered 1, 2, ...: equal values always share a group, so a model with few distinct
+    predictions (one binary predictor, say) yields fewer groups than asked for.
+
+    Raises
+    ------
+    ValueError
+        If ``n_groups`` < 1 or exceeds the number of values.
+
+    Examples
+    --------
+    >>> assign_quantile_groups([0.3, -1.0, 2.0, 0.0], 2).tolist()
+    [2, 1, 2, 1]
+    >>> assign_quantile_groups([0.0, 0.0, 0.0, 1.0], 4).tolist()
+    [1, 1, 1, 2]
+    """
+    values = np.asarray(values, dtype=float)
+    if not 1 <= n_groups <= values.size:
+        raise ValueError(f"n_groups must be between 1 and the number of values, got {n_groups}")
+    ranks = pd.Series(values).rank(method="min").to_numpy()
+    raw = np.ceil(ranks * n_groups / values.size).astype(int)
+    return np.searchsorted(np.unique(raw), raw) + 1
+
+
 def _km_at(time, event, t):
     """Kaplan-Meier survival at t and its Greenwood variance."""
     s, var_sum = 1.0, 0.0
@@ -337,7 +365,8 @@ def compute_calibration_for_benefit(predicted_benefit, treated, time, event, t, 
     """Observed vs predicted benefit by quantile groups of predicted benefit.
 
     Within each group: predicted = mean predicted benefit; observed = KM(t) treated - KM(t) control, with
-    a Wald CI from the Greenwood variances.
+    a Wald CI from the Greenwood variances. Groups keep tied predictions together
+    (:func:`assign_quantile_groups`), so there may be fewer than ``n_groups``.
 
     Returns
     -------
@@ -361,11 +390,10 @@ def compute_calibration_for_benefit(predicted_benefit, treated, time, event, t, 
         raise ValueError("inputs must have equal length")
     if n_groups < 1:
         raise ValueError("n_groups must be >= 1")
-    ranks = pd.Series(pb).rank(method="first").to_numpy()
-    groups = np.ceil(ranks * n_groups / pb.size).astype(int)
+    groups = assign_quantile_groups(pb, n_groups)
     z = _norm_ppf(1 - alpha / 2)
     rows = []
-    for g in range(1, n_groups + 1):
+    for g in np.unique(groups):
         m = groups == g
         s1, v1 = _km_at(time[m & (tr == 1)], event[m & (tr == 1)], t) if (m & (tr == 1)).any() else (np.nan, np.nan)
         s0, v0 = _km_at(time[m & (tr == 0)], event[m & (tr == 0)], t) if (m & (tr == 0)).any() else (np.nan, np.nan)

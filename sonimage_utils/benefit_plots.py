@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
 
 __all__ = [
     "plot_risk_group_effects",
@@ -32,12 +33,18 @@ def plot_risk_group_effects(table, *, t: float) -> Figure:
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     ax_hr, ax_abs = fig.subplots(1, 2)
     y = np.arange(len(table))[::-1]
-    labels = [f"Q{g} (n={n}, {e} events)" for g, n, e in zip(table["risk_group"], table["n"], table["n_events"])]
+    labels = [f"G{g} (n={n}, {e} events)" for g, n, e in zip(table["risk_group"], table["n"], table["n_events"])]
     hr, lo, hi = (table[c].to_numpy(float) for c in ("hr", "hr_ci_low", "hr_ci_high"))
     ok = np.isfinite(hr) & np.isfinite(lo) & np.isfinite(hi)
     ax_hr.errorbar(hr[ok], y[ok], xerr=[hr[ok] - lo[ok], hi[ok] - hr[ok]], fmt="s", color=_CDK, capsize=3)
     ax_hr.axvline(1, color="grey", lw=0.8, ls="--")
     ax_hr.set_xscale("log")
+    lo_lim = np.nanmin(np.r_[lo[ok], 0.5]) if ok.any() else 0.1
+    hi_lim = np.nanmax(np.r_[hi[ok], 2.0]) if ok.any() else 10
+    ticks = [v for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if lo_lim / 1.5 <= v <= hi_lim * 1.5]
+    ax_hr.xaxis.set_major_locator(FixedLocator(ticks))
+    ax_hr.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax_hr.xaxis.set_minor_formatter(NullFormatter())
     ax_hr.set_yticks(y, labels)
     ax_hr.set_xlabel("HR of ET+CDK4/6i vs ET (95% CI)")
     ax_hr.set_title("Relative effect by risk group", fontsize=10)
@@ -47,10 +54,12 @@ def plot_risk_group_effects(table, *, t: float) -> Figure:
     if "predicted_benefit" in table:
         ax_abs.plot(100 * table["predicted_benefit"], y, "x", color="black", label="predicted (mean)")
     ax_abs.axvline(0, color="grey", lw=0.8, ls="--")
-    ax_abs.set_yticks(y, [f"Q{g}" for g in table["risk_group"]])
-    ax_abs.set_xlabel(f"PFS difference at {t:g} months, percentage points (95% CI)")
+    ax_abs.set_yticks(y, [f"G{g}" for g in table["risk_group"]])
+    ax_abs.set_xlabel(f"PFS difference at {t:g} months, points (95% CI)")
     ax_abs.set_title("Absolute effect by risk group", fontsize=10)
-    ax_abs.legend(fontsize=8, loc="best")
+    ax_hr.set_ylim(y.min() - 0.5, y.max() + 0.5)
+    ax_abs.set_ylim(y.min() - 0.5, y.max() + 0.5)
+    ax_abs.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     return fig
 
 

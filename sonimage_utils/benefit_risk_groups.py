@@ -12,18 +12,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .benefit import _km_at
+from .benefit import _km_at, assign_quantile_groups
 from .survival_cox import compute_lr_test, fit_cox
 
 __all__ = ["assign_risk_groups", "compute_risk_group_effects"]
 
 
 def assign_risk_groups(lp, n_groups=4) -> np.ndarray:
-    """Quantile group (1 = lowest predicted risk) of each linear predictor value, ties kept together.
+    """Risk group (1 = lowest predicted risk) of each linear predictor value, ties kept together.
 
-    A patient's group is ``ceil(n_groups x rank / n)`` with the lowest rank of her tie block, then the groups
-    that occur are renumbered 1, 2, ...: patients with the same prediction always share a group, so a
-    model with few distinct predictions (one binary predictor, say) yields fewer groups than asked for.
+    See :func:`sonimage_utils.benefit.assign_quantile_groups`; at least 2 groups are asked for.
 
     Raises
     ------
@@ -34,15 +32,10 @@ def assign_risk_groups(lp, n_groups=4) -> np.ndarray:
     --------
     >>> assign_risk_groups([0.3, -1.0, 2.0, 0.0], 2).tolist()
     [2, 1, 2, 1]
-    >>> assign_risk_groups([0.0, 0.0, 0.0, 1.0], 4).tolist()
-    [1, 1, 1, 2]
     """
-    lp = np.asarray(lp, dtype=float)
-    if not 2 <= n_groups <= lp.size:
+    if n_groups < 2:
         raise ValueError(f"n_groups must be between 2 and the number of patients, got {n_groups}")
-    ranks = pd.Series(lp).rank(method="min").to_numpy()
-    raw = np.ceil(ranks * n_groups / lp.size).astype(int)
-    return np.searchsorted(np.unique(raw), raw) + 1
+    return assign_quantile_groups(lp, n_groups)
 
 
 def compute_risk_group_effects(frame: pd.DataFrame, *, t: float, n_groups: int = 4, lp: str = "lp",
