@@ -21,7 +21,7 @@ from .book_pages import data_dictionary_page, parameter_table, provenance_page
 from .params import project_root
 from .runner import RunResult, input_files
 
-__all__ = ["BuildFailed", "git_state", "default_version", "stage_book", "render_book", "build_book"]
+__all__ = ["BuildFailed", "git_state", "default_version", "stage_book", "render_book", "book_key", "build_book"]
 
 
 class BuildFailed(RuntimeError):
@@ -127,6 +127,24 @@ def _record_version(build: Path, version: str, html: Path, run: RunResult) -> No
     index_path.write_text(json.dumps(index, indent=2) + "\n")
 
 
+def book_key(run: RunResult, version: str) -> str:
+    """Hash of everything a rendered book depends on: version, code state, pages, notebooks, data, values."""
+    import hashlib
+
+    from .pipeline import package_hash
+
+    root = project_root()
+    h = hashlib.sha256(json.dumps([version, git_state(), package_hash(), run.data_hash, run.values, run.overrides,
+                                   run.synthetic], sort_keys=True, default=str).encode())
+    files = [root / "_config.yml", root / "_toc.yml", *sorted((root / "book").rglob("*")),
+             *sorted((run.build / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    for path in files:
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def build_book(run: RunResult, version: str | None = None, pdf: bool = False, log=print) -> Path:
     """Stage, render and swap in ``BUILD/html``; keep the version; optionally render a PDF via LaTeX.
 
@@ -137,11 +155,16 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
     """
     version = version or default_version()
     build = run.build
+    html = build / "html"
+    key = book_key(run, version)
+    key_file = build / "versions" / ".book-key"
+    if not pdf and html.exists() and key_file.exists() and key_file.read_text() == key:
+        log("book unchanged (same notebooks, pages, data, parameters and version): not re-rendered")
+        return html
     stage = build / ".stage"
     src = stage_book(run, version, stage)
     log("rendering the book")
     html_new = render_book(src, stage / "out")
-    html = build / "html"
     old = build / ".html-old"
     if old.exists():
         shutil.rmtree(old)
@@ -151,6 +174,7 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
     if old.exists():
         shutil.rmtree(old)
     _record_version(build, version, html, run)
+    key_file.write_text(key)
     if pdf:
         if shutil.which("latexmk") is None:
             raise BuildFailed("--pdf needs LaTeX (latexmk); on Debian: apt-get install latexmk texlive-latex-extra "
