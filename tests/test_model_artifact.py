@@ -124,3 +124,26 @@ def test_10_feature_derivation_by_hand():
     assert out.loc["a", "fes_heterogeneous"] == 1.0
     with pytest.raises(ValueError, match="unknown feature"):
         derive_model_features(pts, les, ["nonsense"])
+
+
+def test_11_features_agree_with_the_books_heterogeneity_derivation():
+    from sonimage_utils.heterogeneity import derive_patient_heterogeneity
+    from sonimage_utils.simulate import simulate_cohort
+
+    tables = simulate_cohort("sonimage", n_patients=40, seed=5)
+    ours = derive_model_features(tables["patients"], tables["lesions"], ["hs", "log_mean_fes_suvmax", "log_n_lesions"])
+    book = derive_patient_heterogeneity(tables["lesions"], 1.5, ("liver",)).set_index("patient_id").reindex(ours.index)
+    np.testing.assert_allclose(ours["hs"], book["hs"], equal_nan=True)
+    np.testing.assert_allclose(ours["log_mean_fes_suvmax"], np.log(book["mean_fes_suvmax"].clip(lower=0.1)),
+                               equal_nan=True)
+    np.testing.assert_allclose(ours["log_n_lesions"], np.log(book["n_lesions"]))
+
+
+def test_12_applies_to_the_simulated_external_cohorts(fitted):
+    from sonimage_utils.simulate import simulate_cohort
+
+    _, _, _, artifact, _ = fitted
+    for cohort in ("impact_mbc", "et_fes"):
+        tables = simulate_cohort(cohort, n_patients=30, seed=6)
+        pred = predict_model(artifact, tables["patients"], tables["lesions"])
+        assert len(pred) == 30 and pred["risk_t"].between(0, 1).all()
