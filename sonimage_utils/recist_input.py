@@ -168,8 +168,9 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
         diameter > 0 (``recist_fields``); a baseline target below the measurable size (10 mm, nodes 15 mm),
         a non-target lesion not ``present`` at baseline,
         a target or non-target lesion not at baseline, a new lesion at baseline, a lesion changing kind or
-        node flag (``recist_lesions``); more than 5 targets or 2 per organ (``target_limits``); a target or
-        non-target lesion not in lesions.csv, or a new lesion reusing a baseline id (``foreign_key``).
+        node flag, a target or non-target lesion not in lesions.csv, a new lesion reusing a baseline id
+        (``recist_lesions``); more than 5 targets or 2 per organ (``target_limits``); a patient with RECIST
+        rows but none in lesions.csv (``foreign_key``).
     """
     dup = rec.duplicated(["patient_id", "lesion_id", "assessment_date"])
     if dup.any():
@@ -215,10 +216,10 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
     if known is not None:
         in_known = np.array([k in known for k in zip(rec["patient_id"], rec["lesion_id"])], dtype=bool)
         for i in np.flatnonzero(tracked & ~in_known):
-            _fail("foreign_key", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
+            _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
                   f"{rec.at[i, 'lesion_kind']} lesion not found in lesions")
         for i in np.flatnonzero(~tracked & in_known):
-            _fail("foreign_key", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
+            _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"],
                   "a new lesion reuses the id of a baseline lesion")
     for pid, base in rec[at_base].groupby("patient_id", sort=False):
         targets = base[base["lesion_kind"] == "target"]
