@@ -204,6 +204,21 @@ display(harm_tab.style.format(precision=3))
 if not fes_used:
     display(Markdown("*The frozen model uses no FES-derived predictor, so the harmonisation changes nothing.*"))
 
+# %% tags=["remove-input"]
+if "et_fes" in cohorts:
+    et_variants = {f"model threshold {stored['fes_threshold']:g} (primary)": None,
+                   f"ET-FES threshold {et_fes_fes_threshold:g}": {"fes_threshold": et_fes_fes_threshold}}
+    et_perf = {}
+    for label, settings in et_variants.items():
+        fr = prepare("et_fes", settings)[2]
+        et_perf[label] = survival_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], horizon)
+    et_tab = pd.DataFrame(et_perf).rename(index=METRIC_LABELS)
+    save_table(et_tab, "05_et_fes_threshold", build_dir)
+    display(Markdown(f"**Table 05.5b.** ET-FES: the frozen model with FES positivity at the model's threshold "
+                     f"(primary analysis) and at ET-FES's own threshold of {et_fes_fes_threshold:g} (sensitivity; "
+                     "point estimates)."))
+    display(et_tab.style.format(precision=3))
+
 # %% [markdown]
 # ## Performance of the frozen model
 #

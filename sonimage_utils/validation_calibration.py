@@ -33,6 +33,7 @@ from .validation_metrics import check_survival_inputs, compute_calibration_slope
 
 __all__ = [
     "compute_rcs_basis",
+    "choose_calibration_knots",
     "SmoothedCalibration",
     "compute_smoothed_calibration",
     "compute_grouped_calibration",
@@ -83,6 +84,34 @@ def compute_rcs_basis(x, knots) -> np.ndarray:
     return np.column_stack(cols)
 
 
+def choose_calibration_knots(x) -> np.ndarray:
+    """Knots of the calibration spline on the cloglog scale: the 10th, 50th and 90th percentiles.
+
+    When predictions are tied so heavily that these coincide (a model with one categorical predictor, or
+    a mass of patients at one value), the percentiles of the *distinct* values are used instead; with
+    fewer than 5 distinct values no spline is identifiable and an empty array is returned (the calibration
+    model is then linear in cloglog risk). R ``Hmisc::rcspline.eval`` handles ties differently in detail
+    (moving an outer knot off a tied extreme); both give the plain percentiles for continuous predictions.
+
+    Examples
+    --------
+    >>> choose_calibration_knots(np.arange(11.0)).tolist()
+    [1.0, 5.0, 9.0]
+    >>> choose_calibration_knots(np.r_[np.zeros(50), np.arange(1.0, 11.0)]).tolist()
+    [1.0, 5.0, 9.0]
+    >>> choose_calibration_knots(np.r_[np.zeros(50), 1.0, 2.0]).size
+    0
+    """
+    x = np.asarray(x, dtype=float)
+    k = np.quantile(x, [0.1, 0.5, 0.9])
+    if np.unique(k).size == 3:
+        return k
+    u = np.unique(x)
+    if u.size < 5:
+        return np.array([])
+    return np.quantile(u, [0.1, 0.5, 0.9])
+
+
 def _cloglog(risk):
     r = np.clip(np.asarray(risk, dtype=float), _EPS, 1 - _EPS)
     return np.log(-np.log1p(-r))
@@ -101,7 +130,7 @@ class SmoothedCalibration:
     curve : pandas.DataFrame
         ``predicted``, ``observed`` on a grid over the range of predictions (for plots).
     knots : numpy.ndarray
-        Knots on the cloglog scale.
+        Knots on the cloglog scale (empty: linear calibration model, too few distinct predictions).
     t : float
     """
 
@@ -139,7 +168,8 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
         Predicted probability of the event by ``t``.
     t : float
     knots : array-like, optional
-        Knots on the cloglog scale; default the 10th, 50th and 90th percentiles of cloglog(risk).
+        Knots on the cloglog scale; default :func:`choose_calibration_knots` (10th, 50th and 90th
+        percentiles of cloglog(risk)).
     n_grid : int
         Number of grid points for ``curve``.
     grid : array-like, optional
@@ -152,25 +182,29 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
     Raises
     ------
     ValueError
-        If the predictions take fewer than 3 distinct values (no spline can be fitted).
+        If all predictions are equal, or given ``knots`` are not 3 or more distinct values.
     """
     tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
     if np.any((r < 0) | (r > 1)):
         raise ValueError("risk must be a probability in [0, 1]")
     x = _cloglog(r)
     if knots is None:
-        knots = np.quantile(x, [0.1, 0.5, 0.9])
-    knots = np.asarray(knots, dtype=float)
-    if np.unique(knots).size < knots.size:
-        raise ValueError("predictions too concentrated: the spline knots coincide")
-    basis = compute_rcs_basis(x, knots)
+        knots = choose_calibration_knots(x)
+    else:
+        knots = np.asarray(knots, dtype=float)
+        if np.unique(knots).size < 3 or np.unique(knots).size < knots.size:
+            raise ValueError("calibration knots must be at least 3 distinct values")
+    if np.unique(x).size < 2:
+        raise ValueError("all predictions are equal: no calibration curve can be fitted")
+    basis = compute_rcs_basis(x, knots) if knots.size else x[:, None]
     fit, cols = _fit_secondary(tt, e, basis)
     obs = _predict_risk(fit, cols, basis, t)
     diff = np.abs(obs - r)
     values = {"ici": float(np.mean(diff)), "e50": float(np.quantile(diff, 0.5)),
               "e90": float(np.quantile(diff, 0.9)), "emax": float(np.max(diff))}
     g = np.linspace(r.min(), r.max(), n_grid) if grid is None else np.asarray(grid, dtype=float)
-    gobs = _predict_risk(fit, cols, compute_rcs_basis(_cloglog(g), knots), t)
+    gx = _cloglog(g)
+    gobs = _predict_risk(fit, cols, compute_rcs_basis(gx, knots) if knots.size else gx[:, None], t)
     return SmoothedCalibration(
         summary=pd.DataFrame({"measure": list(values), "value": list(values.values())}),
         patients=pd.DataFrame({"predicted": r, "observed": obs, "abs_diff": diff}),
@@ -186,7 +220,8 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int = 5) 
     time, event, risk : array-like
     t : float
     n_groups : int
-        Number of groups of (nearly) equal size, by rank of the predicted risk.
+        Number of groups of (nearly) equal size by rank of the predicted risk; tied predictions share the
+        lowest rank of their tie, so a tie is never split (heavy ties give fewer, unequal groups).
 
     Returns
     -------
@@ -197,11 +232,14 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int = 5) 
     tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
     if n_groups < 1 or n_groups > r.size:
         raise ValueError(f"n_groups must be between 1 and {r.size}")
-    order = np.argsort(r, kind="stable")
-    groups = np.empty(r.size, dtype=int)
-    groups[order] = np.arange(r.size) * n_groups // r.size
+    # cut points at quantiles of the predictions; tied predictions stay in one group, so heavy ties give
+    # fewer (and unequal) groups rather than groups split arbitrarily within a tie
+    from scipy.stats import rankdata
+
+    groups = (rankdata(r, method="min").astype(int) - 1) * n_groups // r.size
+    groups = np.unique(groups, return_inverse=True)[1].ravel()
     rows = []
-    for g in range(n_groups):
+    for g in range(int(groups.max()) + 1):
         m = groups == g
         obs = lo = hi = np.nan
         if m.sum() > 1 and e[m].any():

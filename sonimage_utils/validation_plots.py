@@ -35,7 +35,7 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
         E.g. ``"24 months"`` for the axis labels.
     title : str, optional
     max_risk : float, optional
-        Upper limit of both axes (default: 1, or a little above the largest value shown).
+        Axes from 0 to ``max_risk``; default: a square zoomed on the values shown (tenths, with a margin).
 
     Returns
     -------
@@ -46,8 +46,18 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     vals = [curve["predicted"].max(), curve["observed"].max()]
     if grouped is not None:
         vals += [grouped["predicted"].max(), np.nanmax(grouped["ci_high"].to_numpy(dtype=float))]
-    top = max_risk if max_risk is not None else min(1.0, max(0.2, 1.1 * np.nanmax(vals)))
-    ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="Ideal calibration")
+    lows = [curve["predicted"].min(), curve["observed"].min()]
+    if {"ci_low"} <= set(curve.columns):
+        lows.append(np.nanmin(curve["ci_low"].to_numpy(dtype=float)))
+        vals.append(np.nanmax(curve["ci_high"].to_numpy(dtype=float)))
+    if grouped is not None:
+        lows.append(np.nanmin(grouped["ci_low"].to_numpy(dtype=float)))
+    if max_risk is not None:
+        bottom, top = 0.0, max_risk
+    else:  # zoom on the data, square, with a margin, inside [0, 1]
+        bottom = max(0.0, np.floor(10 * np.nanmin(lows) - 0.5) / 10)
+        top = min(1.0, np.ceil(10 * np.nanmax(vals) + 0.5) / 10)
+    ax.plot([bottom, top], [bottom, top], ls="--", color="grey", lw=1, label="Ideal calibration")
     if {"ci_low", "ci_high"} <= set(curve.columns):
         ax.fill_between(curve["predicted"], curve["ci_low"], curve["ci_high"], color=_COLORS[0], alpha=0.2, lw=0,
                         label="95% bootstrap band")
@@ -61,13 +71,13 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
         r = np.asarray(risk, dtype=float)
         hist_ax = ax.twinx()
         lo, hi = float(np.min(r)), float(np.max(r))
-        width = max((hi - lo) / 25, top / 200)
+        width = max((hi - lo) / 25, (top - bottom) / 200)
         bins = np.arange(lo, hi + width, width)
         counts = hist_ax.hist(r, bins=bins, color="grey", alpha=0.35)[0]
         hist_ax.set_ylim(0, 5 * max(1, counts.max()))
         hist_ax.set_yticks([])
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
+    ax.set_xlim(bottom, top)
+    ax.set_ylim(bottom, top)
     ax.set_xlabel(f"Predicted risk of PFS1 event by {horizon_label}")
     ax.set_ylabel(f"Observed risk by {horizon_label}")
     ax.legend(loc="upper left", fontsize=8, frameon=False)

@@ -163,3 +163,20 @@ def test_13_invalid_input_raises_clear_error(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         survival_performance(**args)
+
+
+def test_14_tied_predictions_still_give_a_calibration_curve():
+    # one binary predictor: two distinct predictions -> linear calibration model, ICI still defined;
+    # a mass at one value plus a spread -> knots from the distinct values
+    from sonimage_utils.validation_calibration import compute_smoothed_calibration
+
+    time, event, _, lp, _ = simulate(400, seed=8)
+    x = (lp > 0.5).astype(float)
+    risk = 1 - np.exp(-0.1 * T * np.exp(x))
+    cal = compute_smoothed_calibration(time, event, risk, T)
+    assert cal.knots.size == 0 and np.isfinite(cal.values["ici"])
+    z = np.where(lp > 0, lp, 0.0)
+    cal2 = compute_smoothed_calibration(time, event, 1 - np.exp(-0.1 * T * np.exp(z)), T)
+    assert cal2.knots.size == 3 and np.isfinite(cal2.values["ici"])
+    with pytest.raises(ValueError, match="all predictions are equal"):
+        compute_smoothed_calibration(time, event, np.full(400, 0.3), T)
