@@ -101,8 +101,12 @@ by_organ = cohort.compute_lesions_by_organ(lesions)
 save_table(by_organ, "00_lesions_by_organ", build_dir)
 display(Markdown("**Table 00.4.** Baseline lesions by organ: FES-assessable and FES-positive lesions, median "
                  "lesion SUVmax."))
-display(by_organ.style.hide(axis="index").format(precision=2).format("{:.0%}", subset=["share", "share_fes_positive"],
-                                                                         na_rep="-").set_uuid("organ"))
+labels = {"organ": "organ", "lesions": "lesions", "share": "share of lesions", "fes_assessable": "FES-assessable",
+          "fes_positive": "FES-positive", "share_fes_positive": "FES-positive among assessable",
+          "median_fes_suvmax": "median FES SUVmax", "median_fdg_suvmax": "median FDG SUVmax"}
+display(by_organ[list(labels)].rename(columns=labels).style.hide(axis="index")
+        .format(precision=2, na_rep="-")
+        .format("{:.0%}", subset=["share of lesions", "FES-positive among assessable"], na_rep="-").set_uuid("organ"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Lesion FES SUVmax (left, coloured by FES status) and FDG SUVmax (right) by organ, log scale. Dashed line: the FES positivity threshold; dotted line: the patient-level FDG cut-off. Liver lesions are not FES-assessable.", "name": "fig-00-suv"}}
 fig = cohort_plots.plot_suv_by_organ(lesions, fes_threshold, analysis.attrs["fdg_threshold"])

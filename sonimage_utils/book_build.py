@@ -58,6 +58,15 @@ def _banner(version: str, synthetic: bool) -> str:
     return f"SONImage statistical analysis report, version {version}."
 
 
+def _page_requires(page: Path) -> list:
+    """Notebook numbers a prose page links into (front matter ``sonimage_requires``); [] when none."""
+    text = page.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return []
+    front = yaml.safe_load(text.split("---\n", 2)[1]) or {}
+    return [str(n).zfill(2) for n in front.get("sonimage_requires", [])]
+
+
 def stage_book(run: RunResult, version: str, stage: Path) -> Path:
     """Copy config, prose pages and executed notebooks into ``stage`` with generated parts filled in."""
     root = project_root()
@@ -65,7 +74,14 @@ def stage_book(run: RunResult, version: str, stage: Path) -> Path:
         shutil.rmtree(stage)
     src = stage / "src"
     shutil.copytree(root / "book", src / "book")
-    shutil.copy2(root / "_toc.yml", src / "_toc.yml")
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    ran = {f"notebooks/{stem}" for stem in run.notebooks}
+    numbers = {stem[:2] for stem in run.notebooks}
+    for part in toc["parts"]:  # a partial run (--only) renders a partial book
+        part["chapters"] = [c for c in part["chapters"] if c["file"] in ran or (
+            not c["file"].startswith("notebooks/") and set(_page_requires(root / f"{c['file']}.md")) <= numbers)]
+    toc["parts"] = [p for p in toc["parts"] if p["chapters"]]
+    (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config['title']} ({version})"
     config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})
@@ -73,8 +89,8 @@ def stage_book(run: RunResult, version: str, stage: Path) -> Path:
     config.setdefault("html", {})["extra_footer"] = f"<p>Book version {version}.</p>"
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     (src / "notebooks").mkdir()
-    for nb in sorted((run.build / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        shutil.copy2(nb, src / "notebooks" / nb.name)
+    for stem in run.notebooks:
+        shutil.copy2(run.build / "notebooks" / f"{stem}.ipynb", src / "notebooks" / f"{stem}.ipynb")
     commit, dirty = git_state()
     info = {"version": version, "build_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "git_commit": commit, "git_dirty": dirty, "synthetic": run.synthetic, "data_dir": run.data_dir,

@@ -95,8 +95,9 @@ def compute_table1(analysis: pd.DataFrame, by: str, columns=None) -> pd.DataFram
     if by not in analysis.columns:
         raise ValueError(f"column {by!r} not in the analysis set")
     data = analysis[list(columns)].copy()
-    for col in set(columns) & _CATEGORICAL:
-        data[col] = data[col].astype(object).where(data[col].notna(), None)
+    for col in set(columns) & _CATEGORICAL:  # plain labels ("yes"/"no"); missing stays NaN
+        values = data[col].astype(object)
+        data[col] = values.map(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)
     data[by] = analysis[by].astype(object).where(analysis[by].notna(), "not assessable")
     order = [str(g) for g in (analysis[by].cat.categories if hasattr(analysis[by], "cat")
                               else sorted(data[by].unique())) if g in set(data[by])]
@@ -105,9 +106,11 @@ def compute_table1(analysis: pd.DataFrame, by: str, columns=None) -> pd.DataFram
     with warnings.catch_warnings():
         # tableone computes a standard deviation for every group; a group of one warns (ddof), harmlessly.
         warnings.filterwarnings("ignore", message="Degrees of freedom <= 0", category=RuntimeWarning)
+        # ... and the "not assessable" group has no heterogeneity score by definition (all NaN).
+        warnings.filterwarnings("ignore", message="All-NaN slice encountered", category=RuntimeWarning)
         table = TableOne(data, columns=list(columns), categorical=sorted(set(columns) & _CATEGORICAL),
                          nonnormal=sorted(set(columns) - _CATEGORICAL), groupby=by, order={by: order},
-                         rename=columns, missing=True, overall=True, pval=False)
+                         rename=columns, missing=True, include_null=False, overall=True, pval=False)
     return table.tableone
 
 

@@ -65,12 +65,16 @@ def plot_scan_quality(scans: pd.DataFrame, uptake_windows: dict, activity_window
     for ax, tracer in zip(axes[0], tracers):
         s = scans[scans["tracer"] == tracer]
         lo, hi = uptake_windows[tracer]
-        ax.axvspan(lo, hi, color="#d9f0d3", zorder=0, label="uptake window")
-        ax.axhspan(*activity_window, color="#e7d4e8", alpha=0.5, zorder=0, label="activity window")
-        ax.scatter(s["uptake_time_min"], s["injected_activity_mbq"], s=12, color="black", zorder=2)
+        alo, ahi = activity_window
+        ax.add_patch(plt.Rectangle((lo, alo), hi - lo, ahi - alo, color="#d9f0d3", zorder=0, label="protocol windows"))
+        outside = ~s["uptake_time_min"].between(lo, hi) | ~s["injected_activity_mbq"].between(alo, ahi)
+        ax.scatter(s.loc[~outside, "uptake_time_min"], s.loc[~outside, "injected_activity_mbq"], s=12, color="black",
+                   zorder=2, label="within")
+        ax.scatter(s.loc[outside, "uptake_time_min"], s.loc[outside, "injected_activity_mbq"], s=14, color="#c51b7d",
+                   marker="x", zorder=2, label=f"outside ({int(outside.sum())})")
         ax.set_title(f"{tracer}-PET (n = {len(s)})")
         ax.set_xlabel("Uptake time (min)")
         ax.set_ylabel("Injected activity (MBq)")
-    axes[0][0].legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

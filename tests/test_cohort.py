@@ -1,0 +1,63 @@
+"""Cohort chapter statistics and graphs on the smallest valid folder."""
+
+import matplotlib.figure
+import pandas as pd
+import pytest
+
+from sonimage_utils import cohort, cohort_plots
+from sonimage_utils.data import build_analysis_set, load_cohort
+from sonimage_utils.heterogeneity import derive_lesion_fes_status
+
+
+@pytest.fixture
+def analysis(valid_folder):
+    path = valid_folder / "sonimage" / "lesions.csv"
+    path.write_text(path.read_text().replace("P003,L1,lymph_node,2.6", "P003,L1,liver,"))
+    c = load_cohort(valid_folder)
+    return c, build_analysis_set(c)
+
+
+def test_01_flow_counts_every_patient(analysis):
+    _, a = analysis
+    flow = cohort.compute_patient_flow(a)
+    assert flow["n"].tolist() == [3, 3, 2, 2]
+    assert flow["excluded"].sum() == 1
+
+
+def test_02_table1_keeps_patients_without_group(analysis):
+    _, a = analysis
+    t = cohort.compute_table1(a, "het_group")
+    header = [c[1] for c in t.columns]
+    assert "not assessable" in header
+    assert t.loc[("n", ""), ("Grouped by het_group", "Overall")] == "3"
+
+
+def test_03_table1_rejects_unknown_grouping(analysis):
+    with pytest.raises(ValueError, match="not in the analysis set"):
+        cohort.compute_table1(analysis[1], "nope")
+
+
+def test_04_lesions_by_organ(analysis):
+    c, _ = analysis
+    out = cohort.compute_lesions_by_organ(derive_lesion_fes_status(c.lesions)).set_index("organ")
+    assert out.loc["bone", "lesions"] == 3 and out.loc["bone", "fes_positive"] == 2
+    assert out.loc["liver", "fes_assessable"] == 0 and pd.isna(out.loc["liver", "share_fes_positive"])
+    assert out["share"].sum() == pytest.approx(1)
+
+
+def test_05_scan_quality_flags_outside_windows(analysis):
+    c, _ = analysis
+    q = cohort.compute_scan_quality(c.scans, {"FES": (59, 61), "FDG": (55, 75)}, (200, 250)).set_index("tracer")
+    assert q.loc["FES", "uptake_outside_window"] == 1  # 58 min
+    assert q.loc["FES", "activity_outside_window"] == 1  # 198 MBq
+
+
+def test_06_case_mix_and_figures(analysis):
+    c, a = analysis
+    mix = cohort.compute_case_mix({"sonimage": a})
+    assert mix.loc["patients", "sonimage"] == "3"
+    les = derive_lesion_fes_status(c.lesions)
+    for fig in (cohort_plots.plot_suv_by_organ(les, 1.5, 5.0), cohort_plots.plot_heterogeneity_score(a),
+                cohort_plots.plot_scan_quality(c.scans, {"FES": (50, 70), "FDG": (55, 75)}, (150, 250))):
+        assert isinstance(fig, matplotlib.figure.Figure)
+        matplotlib.pyplot.close(fig)
