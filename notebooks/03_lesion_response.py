@@ -37,6 +37,7 @@ lesion_response_threshold_pct = -30.0
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 
 from sonimage_utils import lesion_plots
 from sonimage_utils.data import build_analysis_set, load_cohort
@@ -57,6 +58,12 @@ les = build_lesion_response_set(res, son.lesions, analysis[["patient_id", "arm",
                                 fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
                                 response_threshold=lesion_response_threshold_pct)
 ORGAN_DUMMIES = [c for c in les.columns if c.startswith("organ_") and c != "organ_group"]
+
+
+def glue_p(name, p):
+    """Glue a p-value for prose as '= 0.213' or '< 0.001' (the number itself is recorded separately)."""
+    text = fmt_p(p)
+    glue(name, text if text.startswith("<") else f"= {text}", display=False)
 
 
 def model_table(fit, odds=False):
@@ -184,6 +191,7 @@ record("obj3_lmm_fes_coef", fes["estimate"],
 record("obj3_lmm_fes_coef_ci_low", fes["ci_low"], "LMM FES coefficient, lower 95% limit")
 record("obj3_lmm_fes_coef_ci_high", fes["ci_high"], "LMM FES coefficient, upper 95% limit")
 record("obj3_lmm_fes_p", fes["p_value"], "LMM FES coefficient, Wald p-value", fmt="{:.3f}")
+glue_p("obj3_lmm_fes_p_prose", fes["p_value"])
 record("obj3_lmm_fdg_coef", lmm.coef("fdg_suvmax")["estimate"], "LMM: change per unit FDG SUVmax")
 record("obj3_lmm_n_lesions", lmm.n_obs, "Lesions in the mixed model", fmt="{:.0f}")
 record("obj3_lmm_n_patients", lmm.n_groups, "Patients in the mixed model", fmt="{:.0f}")
@@ -199,7 +207,7 @@ display(tab.style.hide(axis="index").set_uuid("lmm03"))
 # %% [markdown]
 # Each unit higher FES SUVmax went with a change in best lesion size of {glue:text}`obj3_lmm_fes_coef_text`
 # percentage points (95% CI {glue:text}`obj3_lmm_fes_coef_ci_low_text` to
-# {glue:text}`obj3_lmm_fes_coef_ci_high_text`; p = {glue:text}`obj3_lmm_fes_p_text`), adjusted for FDG
+# {glue:text}`obj3_lmm_fes_coef_ci_high_text`; p {glue:text}`obj3_lmm_fes_p_prose`), adjusted for FDG
 # SUVmax and organ, in {glue:text}`obj3_lmm_n_lesions_text` lesions of {glue:text}`obj3_lmm_n_patients_text`
 # patients. A negative coefficient means more ER uptake, more shrinkage.
 
@@ -235,6 +243,7 @@ record("obj3_gee_fes_or", g_fes["odds_ratio"], "GEE: odds ratio of lesion respon
 record("obj3_gee_fes_or_ci_low", g_fes["or_ci_low"], "GEE FES odds ratio, lower 95% limit")
 record("obj3_gee_fes_or_ci_high", g_fes["or_ci_high"], "GEE FES odds ratio, upper 95% limit")
 record("obj3_gee_fes_p", g_fes["p_value"], "GEE FES odds ratio, robust Wald p-value", fmt="{:.3f}")
+glue_p("obj3_gee_fes_p_prose", g_fes["p_value"])
 save_table(gee.summary, "03_gee", build_dir)
 display(Markdown(f"**Table 03.5.** Logistic GEE of lesion response ({gee.n_obs} lesions, {gee.n_groups} patients, "
                  f"{gee.extra['n_responding']} responding; working correlation {gee.extra['alpha']:.2f})."))
@@ -243,7 +252,7 @@ display(model_table(gee, odds=True).style.hide(axis="index").set_uuid("gee03"))
 # %% [markdown]
 # The odds of a lesion responding changed by a factor {glue:text}`obj3_gee_fes_or_text` per unit FES SUVmax
 # (95% CI {glue:text}`obj3_gee_fes_or_ci_low_text` to {glue:text}`obj3_gee_fes_or_ci_high_text`;
-# p = {glue:text}`obj3_gee_fes_p_text`).
+# p {glue:text}`obj3_gee_fes_p_prose`).
 
 # %% [markdown]
 # ## Patient-level RECIST response by heterogeneity group
@@ -263,6 +272,7 @@ for row in orr.itertuples():
     record(f"obj3_orr_{row.group}_n", row.n, f"Measurable patients, {row.group}", fmt="{:.0f}")
 record("obj3_orr_fisher_p", fisher["p_value"], "Fisher's exact test of ORR, heterogeneous vs homogeneous",
        fmt="{:.3f}")
+glue_p("obj3_orr_fisher_p_prose", fisher["p_value"])
 record("obj3_orr_odds_ratio", fisher["odds_ratio"], "Conditional MLE odds ratio of response, heterogeneous vs "
        "homogeneous")
 orr_all = compute_orr(meas, None).iloc[0]
@@ -280,7 +290,7 @@ display(orr_show[["group", "n", "n_responders", "ORR"]].style.hide(axis="index")
 # %% [markdown]
 # The ORR was {glue:text}`obj3_orr_homogeneous_text` in the homogeneous and
 # {glue:text}`obj3_orr_heterogeneous_text` in the heterogeneous group (Fisher's exact test
-# p = {glue:text}`obj3_orr_fisher_p_text`).
+# p {glue:text}`obj3_orr_fisher_p_prose`).
 
 # %% tags=["remove-input"]
 bor_counts = tabulate_bor(best, "het_group")
