@@ -25,7 +25,7 @@ def extracted(request, tmp_path_factory):
     (sf,) = found.values()
     series = load_pet_series(sf.files)
     factor = compute_suv_factor(series.datasets, series.files)
-    suv = series.values * factor.slice_factors[:, None, None]
+    suv = series.rescaled(factor.slice_factors)
     return truth, series, factor, suv
 
 
@@ -82,7 +82,7 @@ def test_05_off_grid_background_is_recovered_within_a_stored_step(tmp_path):
                               spheres=(HotSphere((1.3, -2.1, 7.7), 12.0, 6.53),))
     (sf,) = find_pet_series(tmp_path)[0].values()
     series = load_pet_series(sf.files)
-    suv = series.values * compute_suv_factor(series.datasets).slice_factors[:, None, None]
+    suv = series.rescaled(compute_suv_factor(series.datasets).slice_factors)
     f = compute_voi_features(suv, series.geometry, (1.3, -2.1, 7.7), 18.0)
     voi = _in_sphere(truth, (1.3, -2.1, 7.7), 18.0)
     assert f.suvmax == pytest.approx(6.53, abs=_tol(truth))

@@ -90,7 +90,7 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
         problems.append(Problem(job.names[0], "-", message, pid))
         report["warning"] = "series skipped: " + message
         return dict(report=report, scan=None, features=[], problems=problems)
-    suv = series.values * factor.slice_factors[:, None, None]
+    suv = series.rescaled(factor.slice_factors)
     geometry, first = series.geometry, series.datasets[0]
     warnings = list(job.warnings) + list(factor.warnings)
     thickness = first.get("SliceThickness")

@@ -147,7 +147,7 @@ def compute_voi_features(suv: np.ndarray, geometry: VolumeGeometry, centre_mm, r
     if tuple(suv.shape) != tuple(geometry.shape):
         raise ValueError(f"suv shape {suv.shape} does not match the geometry {geometry.shape}")
     idx = compute_voi_mask(geometry, centre_mm, radius_mm)
-    values = suv[idx[:, 0], idx[:, 1], idx[:, 2]]
+    values = suv[idx[:, 0], idx[:, 1], idx[:, 2]].astype(np.float64)
     suvmax = float(values.max())
     offsets = sphere_offsets(geometry.spacing, peak_radius_mm)
     around = idx[:, None, :] + offsets[None, :, :]
@@ -155,7 +155,7 @@ def compute_voi_features(suv: np.ndarray, geometry: VolumeGeometry, centre_mm, r
     if not np.any(inside):
         raise DicomRuleError(_VOI_TAG, f"no {peak_radius_mm:g} mm SUVpeak sphere around the VOI fits in the image")
     around = around[inside]
-    peak = suv[around[..., 0], around[..., 1], around[..., 2]].mean(axis=1).max()
+    peak = suv[around[..., 0], around[..., 1], around[..., 2]].astype(np.float64).mean(axis=1).max()
     selected = values[values >= mtv_fraction * suvmax]
     mtv = len(selected) * geometry.voxel_volume_ml
     return VoiFeatures(suvmax=suvmax, suvmean=float(values.mean()), suvpeak=float(peak), mtv_ml=float(mtv),

@@ -8,16 +8,22 @@ slice. Written on pydicom directly: the few lines of geometry do not justify a h
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.datadict import tag_for_keyword
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .errors import DicomRuleError
 
-__all__ = ["SeriesFiles", "VolumeGeometry", "PetSeries", "find_pet_series", "load_pet_series", "detect_tracer"]
+__all__ = ["SeriesFiles", "VolumeGeometry", "PetSeries", "find_pet_series", "load_pet_series", "detect_tracer",
+           "raw_text"]
 
 _DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "PatientID", "RadiopharmaceuticalInformationSequence"]
 _TRACER_WORDS = {"FDG": ("FDG", "DEOXYGLUCOSE", "DEOXY-GLUCOSE"),
@@ -70,17 +76,45 @@ class VolumeGeometry:
 
 @dataclass
 class PetSeries:
-    """A loaded PT series: rescaled values (activity or counts, per the Units) and geometry.
+    """A loaded PT series: stored pixel values per slice, their rescale, and the geometry.
 
-    ``datasets`` and ``files`` are in slice order (along the normal); ``slopes`` are the per-slice
-    RescaleSlope values.
+    ``datasets`` and ``files`` are in slice order (along the normal); ``stored[k]`` holds the stored values of
+    slice ``k`` and ``slopes``/``intercepts`` its RescaleSlope/RescaleIntercept. :meth:`rescaled` gives the
+    volume in modality units (Bq/ml, counts or SUV per the Units), optionally times a factor per slice.
     """
 
-    values: np.ndarray
+    stored: list
     geometry: VolumeGeometry
     datasets: list
     files: list
     slopes: np.ndarray
+    intercepts: np.ndarray
+
+    def rescaled(self, factors=None) -> np.ndarray:
+        """``(stored x slope + intercept) x factor`` per slice, as float32 (7 significant digits, far finer
+        than 16-bit storage), computed in one pass per slice.
+
+        Parameters
+        ----------
+        factors : array-like of float, optional
+            One factor per slice (e.g. the SUV factors); default 1.
+
+        Returns
+        -------
+        numpy.ndarray of shape ``geometry.shape``
+        """
+        factors = np.ones(len(self.stored)) if factors is None else np.asarray(factors, dtype=float)
+        out = np.empty(self.geometry.shape, dtype=np.float32)
+        for k, plane in enumerate(self.stored):
+            np.multiply(plane, self.slopes[k] * factors[k], out=out[k], casting="unsafe")
+            if self.intercepts[k] != 0:
+                out[k] += self.intercepts[k] * factors[k]
+        return out
+
+    @property
+    def values(self) -> np.ndarray:
+        """Rescaled values in modality units (see :meth:`rescaled`)."""
+        return self.rescaled()
 
 
 def detect_tracer(ds) -> str | None:
@@ -149,16 +183,83 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
     return series, skipped
 
 
+_TAGS: dict = {}
+
+
+def _tag(key) -> BaseTag:
+    """BaseTag of a keyword or integer tag, cached: lookups by keyword cost several times more."""
+    tag = _TAGS.get(key)
+    if tag is None:
+        number = tag_for_keyword(key) if isinstance(key, str) else int(key)
+        if number is None:
+            raise ValueError(f"{key!r} is not a DICOM keyword")
+        tag = _TAGS[key] = BaseTag(number)
+    return tag
+
+
+def _raw_value(ds, key):
+    """Value of an element as stored (bytes while not yet converted), or None when absent."""
+    elem = ds.get_item(_tag(key))
+    return None if elem is None else elem.value
+
+
+def raw_text(ds, keyword):
+    r"""Text of a string-valued element without pydicom's value conversion, or None when absent or empty.
+
+    Converting DS/DA/TM values through pydicom costs more than reading the file; the loader only needs the
+    text of a few attributes per slice, so it reads the raw bytes.
+
+    Examples
+    --------
+    >>> from pydicom import Dataset
+    >>> ds = Dataset(); ds.PixelSpacing = ["4", "4.5"]
+    >>> raw_text(ds, "PixelSpacing"), raw_text(ds, "SliceThickness")
+    ('4\\4.5', None)
+    """
+    value = _raw_value(ds, keyword)
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        text = value.decode("latin-1")
+    elif isinstance(value, (list, tuple, MultiValue)):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    text = text.strip("\x00 ")
+    return text or None
+
+
 def _floats(ds, keyword, n, name):
-    value = ds.get(keyword)
-    values = [value] if n == 1 else value
+    text = raw_text(ds, keyword)
     try:
-        numbers = np.array([float(v) for v in values], dtype=float)
-    except (TypeError, ValueError):
-        numbers = np.array([])
-    if value is None or numbers.size != n or not np.all(np.isfinite(numbers)):
+        numbers = [float(v) for v in text.split("\\")] if text else []
+    except ValueError:
+        numbers = []
+    if len(numbers) != n or not all(math.isfinite(v) for v in numbers):
         raise DicomRuleError(keyword, f"missing or not {n} number(s)", name)
     return numbers
+
+
+_RAW_16BIT = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+_FORMAT = ("Rows", "Columns", "BitsAllocated", "BitsStored", "PixelRepresentation", "SamplesPerPixel")
+
+
+
+
+def _pixel_reader(ds):
+    """A function returning the stored values of a slice that has the pixel format of ``ds``.
+
+    Uncompressed little-endian 16-bit single-sample data (what PET scanners write) is read straight from the
+    bytes, which costs a fraction of pydicom's generic ``pixel_array``; anything else goes through
+    ``pixel_array``.
+    """
+    meta = getattr(ds, "file_meta", None)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    if (meta is not None and meta.get("TransferSyntaxUID") in _RAW_16BIT and ds.get("BitsAllocated") == 16
+            and ds.get("BitsStored") == 16 and ds.get("SamplesPerPixel", 1) == 1):
+        dtype = "<i2" if ds.get("PixelRepresentation") == 1 else "<u2"
+        return lambda d: np.frombuffer(d.PixelData, dtype=dtype, count=rows * cols).reshape(rows, cols)
+    return lambda d: d.pixel_array
 
 
 def load_pet_series(files, *, names=None, spacing_tolerance=0.01) -> PetSeries:
@@ -185,20 +286,24 @@ def load_pet_series(files, *, names=None, spacing_tolerance=0.01) -> PetSeries:
         not stacked along the normal.
     """
     names = [str(f) for f in files] if names is None else list(names)
-    datasets = [pydicom.dcmread(f) for f in files]
-    for ds, name in zip(datasets, names):
-        if int(ds.get("NumberOfFrames") or 1) > 1:
+    datasets, stored, fmt, read = [], [], [], None
+    for path, name in zip(files, names):
+        ds = pydicom.dcmread(path)
+        if int(raw_text(ds, "NumberOfFrames") or 1) > 1:
             raise DicomRuleError("NumberOfFrames", "multi-frame PET is not handled", name)
-    iop = [_floats(ds, "ImageOrientationPatient", 6, n) for ds, n in zip(datasets, names)]
-    spacing = [_floats(ds, "PixelSpacing", 2, n) for ds, n in zip(datasets, names)]
+        fmt.append(tuple(_raw_value(ds, k) for k in _FORMAT) + (ds.file_meta.get_item("TransferSyntaxUID").value,))
+        if fmt[-1] != fmt[0]:
+            raise DicomRuleError("Rows", "image size or pixel format differs between slices", name)
+        read = read or _pixel_reader(ds)
+        stored.append(read(ds))
+        datasets.append(ds)
+    iop = np.array([_floats(ds, "ImageOrientationPatient", 6, n) for ds, n in zip(datasets, names)])
+    spacing = np.array([_floats(ds, "PixelSpacing", 2, n) for ds, n in zip(datasets, names)])
     ipp = np.array([_floats(ds, "ImagePositionPatient", 3, n) for ds, n in zip(datasets, names)])
-    for i, name in enumerate(names):
-        if not np.allclose(iop[i], iop[0], atol=1e-4):
-            raise DicomRuleError("ImageOrientationPatient", "differs between slices", name)
-        if not np.allclose(spacing[i], spacing[0], rtol=1e-4):
-            raise DicomRuleError("PixelSpacing", "differs between slices", name)
-        if (datasets[i].Rows, datasets[i].Columns) != (datasets[0].Rows, datasets[0].Columns):
-            raise DicomRuleError("Rows", "image size differs between slices", name)
+    for keyword, bad in (("ImageOrientationPatient", np.any(np.abs(iop - iop[0]) > 1e-4, axis=1)),
+                         ("PixelSpacing", np.any(np.abs(spacing - spacing[0]) > 1e-4 * spacing[0], axis=1))):
+        if np.any(bad):
+            raise DicomRuleError(keyword, "differs between slices", names[int(np.argmax(bad))])
     row_dir, col_dir = iop[0][:3], iop[0][3:]
     if abs(row_dir @ col_dir) > 1e-3 or abs(np.linalg.norm(row_dir) - 1) > 1e-3 \
             or abs(np.linalg.norm(col_dir) - 1) > 1e-3:
@@ -230,10 +335,9 @@ def load_pet_series(files, *, names=None, spacing_tolerance=0.01) -> PetSeries:
         raise DicomRuleError("ImagePositionPatient", "a single slice: no slice spacing", names[0])
     slopes = np.array([_floats(ds, "RescaleSlope", 1, n)[0] for ds, n in zip(datasets, names)])
     intercepts = np.array([_floats(ds, "RescaleIntercept", 1, n)[0] for ds, n in zip(datasets, names)])
-    values = np.empty((len(datasets), int(datasets[0].Rows), int(datasets[0].Columns)), dtype=np.float64)
-    for k, ds in enumerate(datasets):
-        np.multiply(ds.pixel_array, slopes[k], out=values[k], casting="unsafe")
-        values[k] += intercepts[k]
+    stored = [stored[i] for i in order]
     geometry = VolumeGeometry(origin=ipp[0], row_dir=row_dir, col_dir=col_dir, normal=normal,
-                              spacing=(dz, float(spacing[0][0]), float(spacing[0][1])), shape=values.shape)
-    return PetSeries(values=values, geometry=geometry, datasets=datasets, files=names, slopes=slopes)
+                              spacing=(dz, float(spacing[0][0]), float(spacing[0][1])),
+                              shape=(len(stored),) + stored[0].shape)
+    return PetSeries(stored=stored, geometry=geometry, datasets=datasets, files=names, slopes=slopes,
+                     intercepts=intercepts)
