@@ -245,3 +245,29 @@ def test_12_wrong_arguments_raise_but_bad_files_do_not(tmp_path):
     assert run_extract(tmp_path / "nowhere", tmp_path / "v.csv", tmp_path / "m.csv", tmp_path / "o",
                        stream=stream) == 1
     assert "m.csv: -: cannot read the file" in stream.getvalue()
+
+
+def test_13_two_series_for_one_scan_without_series_uid_is_an_error(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    write_pet_phantom(dicom / "a2", seed=9, series_number=7, **SMALL)   # a second FDG series of patient A
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1 and "MAP.csv:2: series_instance_uid: 2 PT series match; give series_instance_uid" in log
+    mapping = pd.read_csv(tmp_path / "MAP.csv").fillna("")
+    mapping["series_instance_uid"] = [a.series_uid, ""]
+    mapping.to_csv(tmp_path / "MAP.csv", index=False)
+    rc, log = run(tmp_path, dicom, out="out2")
+    assert "PT series not in MAP.csv (skipped)" in log          # the extra series is named, not used
+    assert pd.read_csv(tmp_path / "out2" / "lesions.csv").patient_id.tolist() == ["SON-A", "SON-B"]
+
+
+def test_14_argparse_options_reach_run_extract(tmp_path):
+    import argparse
+
+    from sonimage_utils.imaging.extract import add_extract_arguments, run_extract_from_args
+    dicom, a, b = two_patients(tmp_path)
+    args = add_extract_arguments(argparse.ArgumentParser()).parse_args(
+        ["--dicom", str(dicom), "--vois", str(tmp_path / "VOIS.csv"), "--mapping", str(tmp_path / "MAP.csv"),
+         "--out", str(tmp_path / "cli"), "--mtv-fraction", "0.5"])
+    assert (args.jobs, args.backend, args.mtv_fraction) == (1, "loky", 0.5)
+    assert run_extract_from_args(args) == 0
+    assert (tmp_path / "cli" / "lesions.csv").exists()

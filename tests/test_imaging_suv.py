@@ -140,3 +140,8 @@ def test_11_what_the_rules_cannot_handle_is_an_error_naming_file_and_tag(kwargs,
 def test_12_series_level_attributes_must_agree_between_slices():
     with pytest.raises(DicomRuleError, match="differs between slices"):
         compute_suv_factor([make_slice(), make_slice(weight="71")])
+
+
+def test_13_implausible_uptake_is_computed_and_warned():
+    f = compute_suv_factor([make_slice(start_datetime="20240101093000")])   # a day before the scan
+    assert f.uptake_s == 24 * 3600 and any("implausible" in w for w in f.warnings)

@@ -321,6 +321,8 @@ def compute_suv_factor(datasets: Sequence[Dataset], files: Sequence[str] | None 
     warnings = []
     if abs(half_life - F18_HALF_LIFE_S) > 0.01 * F18_HALF_LIFE_S:
         warnings.append(f"RadionuclideHalfLife {half_life:g} s is not that of F-18 ({F18_HALF_LIFE_S} s)")
+    if not 10 * 60 <= uptake <= 6 * 3600:
+        warnings.append(f"uptake time {uptake / 60:.0f} min is implausible: check the injection and scan dates")
     if units == "BQML":
         slice_factors = np.full(len(datasets), bqml_factor)
     elif units == "GML":
