@@ -43,11 +43,12 @@ from sonimage_utils.data import build_analysis_set, load_cohort
 from sonimage_utils.formatting import fmt_num, fmt_p
 from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
 from sonimage_utils.survival import compute_logrank, fit_km
-from sonimage_utils.survival_cox import fit_cox
+from sonimage_utils.survival_cox import extract_hr, fit_cox
 from sonimage_utils.survival_ph import compute_ph_test
 from sonimage_utils.survival_plots import plot_km, plot_schoenfeld
 from sonimage_utils.survival_summary import compute_hr_rows
-from sonimage_utils.survival_tables import format_cox_table, format_hr_rows, format_km_table, format_ph_table
+from sonimage_utils.survival_tables import (P_VALUE_FORMAT, format_cox_table, format_hr_rows, format_km_table,
+                                            format_ph_table)
 
 HET = dict(fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)
 GROUPS = ["homogeneous", "heterogeneous"]
@@ -58,6 +59,8 @@ REFERENCE = {"het_group": "homogeneous", "arm": "ET",
 VARIABLES = {"het_group": "Heterogeneity group", "arm": "First-line arm", "visceral_disease": "Visceral disease",
              "de_novo_metastatic": "De novo metastatic", "prior_adjuvant_endocrine": "Prior adjuvant ET",
              "who_ps_1plus": "WHO performance status >= 1"}
+BINARY_LABELS = {"visceral_disease": "yes vs no", "de_novo_metastatic": "yes vs no",
+                 "prior_adjuvant_endocrine": "yes vs no", "who_ps_1plus": "1 or 2 vs 0"}
 son = load_cohort(data_dir, "sonimage")
 
 
@@ -114,7 +117,7 @@ for g in GROUPS:
     m = med.loc[g] if g in med.index else pd.Series({"median": np.nan, "median_ci_low": np.nan,
                                                      "median_ci_high": np.nan})
     record(f"obj1_median_pfs_{g}", m["median"], f"Median PFS1 (months), {g} group; null when not reached",
-           fmt="{:.1f}")
+           fmt="{:.1f} months")
     record(f"obj1_median_pfs_{g}_ci_low", m["median_ci_low"], f"Lower 95% limit of the median, {g}", fmt="{:.1f}",
            missing="not reached")
     record(f"obj1_median_pfs_{g}_ci_high", m["median_ci_high"], f"Upper 95% limit of the median, {g}",
@@ -122,8 +125,10 @@ for g in GROUPS:
     for _, lm in km.landmarks[km.landmarks["group"] == g].iterrows():
         record(f"obj1_pfs{lm['time']:g}_{g}", lm["surv"], f"PFS1 at {lm['time']:g} months, {g} (proportion)",
                fmt="{:.0%}", missing="not estimable")
-record("obj1_logrank_chisq", logrank.statistic, "Log-rank chi-square, heterogeneity groups", fmt="{:.2f}")
-record("obj1_logrank_p", logrank.p, "Log-rank p-value, heterogeneity groups", fmt="{:.2g}")
+record("obj1_logrank_chisq", logrank.statistic, "Log-rank chi-square, heterogeneity groups", fmt="{:.2f}",
+       missing="not computed")
+record("obj1_logrank_p", logrank.p, "Log-rank p-value, heterogeneity groups", fmt=P_VALUE_FORMAT,
+       missing="not computed")
 km_table = format_km_table(km, LABELS)
 save_table(km_table, "01_km_summary", build_dir)
 display(Markdown("**Table 01.1.** PFS1 by heterogeneity group: median and PFS1 at the landmark times, "
@@ -137,10 +142,10 @@ fig = plot_km(km, labels=LABELS, annotation=f"Log-rank p = {fmt_p(logrank.p)}", 
 save_figure(fig, "01_km_heterogeneity", build_dir)
 
 # %% [markdown]
-# Median PFS1 was {glue:text}`obj1_median_pfs_homogeneous_text` months
-# ({glue:text}`obj1_median_pfs_homogeneous_ci_low_text` to {glue:text}`obj1_median_pfs_homogeneous_ci_high_text`)
-# in ER-homogeneous and {glue:text}`obj1_median_pfs_heterogeneous_text` months
-# ({glue:text}`obj1_median_pfs_heterogeneous_ci_low_text` to
+# Median PFS1 was {glue:text}`obj1_median_pfs_homogeneous_text`
+# (95% CI {glue:text}`obj1_median_pfs_homogeneous_ci_low_text` to
+# {glue:text}`obj1_median_pfs_homogeneous_ci_high_text`) in ER-homogeneous and
+# {glue:text}`obj1_median_pfs_heterogeneous_text` (95% CI {glue:text}`obj1_median_pfs_heterogeneous_ci_low_text` to
 # {glue:text}`obj1_median_pfs_heterogeneous_ci_high_text`) in ER-heterogeneous patients; log-rank
 # p = {glue:text}`obj1_logrank_p_text`.
 #
@@ -152,14 +157,13 @@ save_figure(fig, "01_km_heterogeneity", build_dir)
 
 # %% tags=["remove-input"]
 primary = fit_cox(pfs, "het_group + arm", reference=REFERENCE)
-s = primary.summary.set_index("name")
 for key, name in (("heterogeneous", "het_group[heterogeneous]"), ("arm", "arm[ET+CDK4/6i]")):
     what = "heterogeneous vs homogeneous" if key == "heterogeneous" else "ET+CDK4/6i vs ET"
-    row = s.loc[name]
-    record(f"obj1_hr_{key}", row["hr"], f"HR {what}, Cox PFS1 ~ group + arm (Efron)")
-    record(f"obj1_hr_{key}_ci_low", row["hr_ci_low"], f"Lower 95% CI, HR {what}")
-    record(f"obj1_hr_{key}_ci_high", row["hr_ci_high"], f"Upper 95% CI, HR {what}")
-    record(f"obj1_hr_{key}_p", row["p"], f"Wald p, HR {what}", fmt="{:.2g}")
+    row = extract_hr(primary, name)
+    record(f"obj1_hr_{key}", row["hr"], f"HR {what}, Cox PFS1 ~ group + arm (Efron)", missing="not estimable")
+    record(f"obj1_hr_{key}_ci_low", row["hr_ci_low"], f"Lower 95% CI, HR {what}", missing="not estimable")
+    record(f"obj1_hr_{key}_ci_high", row["hr_ci_high"], f"Upper 95% CI, HR {what}", missing="not estimable")
+    record(f"obj1_hr_{key}_p", row["p"], f"Wald p, HR {what}", fmt=P_VALUE_FORMAT, missing="not estimable")
 cox_table = format_cox_table(primary, variable_labels=VARIABLES)
 save_table(cox_table, "01_cox_primary", build_dir)
 display(Markdown(f"**Table 01.2.** Cox model of PFS1 on heterogeneity group and arm ({primary.n} patients, "
@@ -186,10 +190,11 @@ ph = compute_ph_test(primary, transform=ph_transform)
 if ph.message:
     display(Markdown(f"*{ph.message}*"))
 else:
-    record("obj1_ph_global_p", ph.summary.set_index("term").loc["GLOBAL", "p"],
-           "Global proportional-hazards score test p (cox.zph)", fmt="{:.2g}")
-    record("obj1_ph_het_group_p", ph.summary.set_index("term").loc["het_group", "p"],
-           "Proportional-hazards score test p, heterogeneity group", fmt="{:.2g}")
+    ph_p = ph.summary.set_index("term")["p"]
+    record("obj1_ph_global_p", ph_p["GLOBAL"], "Global proportional-hazards score test p (cox.zph)",
+           fmt=P_VALUE_FORMAT, missing="not computed")
+    record("obj1_ph_het_group_p", ph_p["het_group"], "Proportional-hazards score test p, heterogeneity group",
+           fmt=P_VALUE_FORMAT, missing="not computed")
     ph_table = format_ph_table(ph, {"het_group": "Heterogeneity group", "arm": "First-line arm"})
     save_table(ph_table, "01_ph_test", build_dir)
     display(Markdown(f"**Table 01.3.** Score test of proportional hazards (transform `{ph_transform}`)."))
@@ -256,13 +261,13 @@ sens, sens_fits = compute_hr_rows(specs, reference=REFERENCE)
 for t in fes_thresholds_sensitivity:
     row = sens[sens["analysis"] == f"FES threshold {t:g}"].iloc[0]
     key = f"obj1_hr_heterogeneous_threshold_{str(t).replace('.', '_')}"
-    record(key, row["hr"], f"HR heterogeneous vs homogeneous at FES threshold {t:g}")
+    record(key, row["hr"], f"HR heterogeneous vs homogeneous at FES threshold {t:g}", missing="not estimable")
 for key, analysis_name in (("obj1_hr_hs10", "Heterogeneity score"), ("obj1_hr_mean_fes", "Mean FES SUVmax"),
                            ("obj1_hr_heterogeneous_adjusted", "Adjusted for clinical factors")):
     row = sens[sens["analysis"] == analysis_name].iloc[0]
-    record(key, row["hr"], f"HR, sensitivity analysis: {analysis_name}")
-    record(f"{key}_ci_low", row["hr_ci_low"], f"Lower 95% CI, {analysis_name}")
-    record(f"{key}_ci_high", row["hr_ci_high"], f"Upper 95% CI, {analysis_name}")
+    record(key, row["hr"], f"HR, sensitivity analysis: {analysis_name}", missing="not estimable")
+    record(f"{key}_ci_low", row["hr_ci_low"], f"Lower 95% CI, {analysis_name}", missing="not estimable")
+    record(f"{key}_ci_high", row["hr_ci_high"], f"Upper 95% CI, {analysis_name}", missing="not estimable")
 sens_table = format_hr_rows(sens)
 save_table(sens_table, "01_sensitivity", build_dir)
 display(Markdown("**Table 01.4.** Sensitivity analyses of the primary hazard ratio; every model adjusted for "
@@ -278,7 +283,7 @@ display(sens_table.style.hide(axis="index").set_uuid("sens"))
 
 # %% tags=["remove-input"]
 clinical = sens_fits["Adjusted for clinical factors"]
-clin_table = format_cox_table(clinical, variable_labels=VARIABLES)
+clin_table = format_cox_table(clinical, variable_labels=VARIABLES, labels=BINARY_LABELS)
 save_table(clin_table, "01_cox_clinical", build_dir)
 display(Markdown(f"**Table 01.5.** Cox model of PFS1 adjusted for clinical factors ({clinical.n} patients, "
                  f"{clinical.n_events} events)." + (f" {clinical.message}" if clinical.message else "")))

@@ -134,7 +134,7 @@ def _identifiability(design: pd.DataFrame, event: np.ndarray) -> tuple[list, lis
             problems.append(f"'{name}' takes one value only in these data, so its effect cannot be estimated.")
             continue
         if np.isin(x, [0.0, 1.0]).all():
-            for val, label in ((1.0, f"'{name}'"), (0.0, f"the comparison group of '{name}'")):
+            for val, label in ((1.0, f"'{name}'"), (0.0, f"The comparison group of '{name}'")):
                 n_in, ev_in = int((x == val).sum()), int(event[x == val].sum())
                 if ev_in == 0:
                     problems.append(f"{label} ({n_in} patients) has no events, so the hazard ratio is not "
@@ -142,7 +142,7 @@ def _identifiability(design: pd.DataFrame, event: np.ndarray) -> tuple[list, lis
                 elif n_in == 1:
                     notes.append(f"{label} has a single patient; its hazard ratio rests on one observation.")
     if not problems and np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
-        problems.append("the design columns are collinear (a level combination is empty or redundant).")
+        problems.append("The design columns are collinear (a level combination is empty or redundant).")
     return problems, notes
 
 
@@ -155,7 +155,7 @@ def _empty_cells(data: pd.DataFrame, event: str, interactions: list) -> list:
             if row["sum"] == 0:
                 cell = cell if isinstance(cell, tuple) else (cell,)
                 label = ", ".join(f"{v} = {c}" for v, c in zip(t, cell))
-                problems.append(f"the subgroup {label} ({int(row['size'])} patients) has no events, so the "
+                problems.append(f"The subgroup {label} ({int(row['size'])} patients) has no events, so the "
                                 "interaction is not estimable.")
     return problems
 
@@ -314,12 +314,17 @@ def extract_hr(result: CoxResult, name: str, label: str | None = None) -> dict:
     Raises
     ------
     ValueError
-        If ``name`` is not a coefficient of the model.
+        If ``name`` is not a coefficient of a fitted (``ok``) model. For a model that is not ``ok`` a missing
+        coefficient (e.g. a level absent from the data) gives NaN estimates and the model's message.
     """
     names = list(result.summary["name"])
     if name not in names:
-        raise ValueError(f"{name!r} is not a coefficient of {result.formula!r}; coefficients: {names}")
-    row = result.summary.set_index("name").loc[name]
+        if result.ok:
+            raise ValueError(f"{name!r} is not a coefficient of {result.formula!r}; coefficients: {names}")
+        # a level absent from the data has no column; the model already says why it is not estimable
+        row = pd.Series({"hr": np.nan, "hr_ci_low": np.nan, "hr_ci_high": np.nan, "p": np.nan})
+    else:
+        row = result.summary.set_index("name").loc[name]
     return {"label": label or name, "n": result.n, "n_events": result.n_events, "hr": row["hr"],
             "hr_ci_low": row["hr_ci_low"], "hr_ci_high": row["hr_ci_high"], "p": row["p"], "status": result.status,
             "message": result.message}

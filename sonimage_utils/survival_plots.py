@@ -213,7 +213,14 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
     matplotlib.figure.Figure
     """
     k = len(rows)
-    fig, ax = plt.subplots(figsize=figsize or (9.0, 1.2 + 0.45 * k))
+    # layout in inches so long labels never run into the number columns
+    label_in = 0.2 + 0.075 * max(len(str(v)) for v in rows["label"])
+    cols_in, plot_in, hr_in = 1.5, 3.6, 1.8
+    width = label_in + cols_in + plot_in + hr_in + 0.3
+    fig, ax = plt.subplots(figsize=figsize or (width, 1.3 + 0.45 * k))
+    width = fig.get_figwidth()
+    x_label, x_n, x_ev, x_hr = (-(label_in + cols_in) / plot_in, -0.8 / plot_in, -0.15 / plot_in,
+                                1 + 0.15 / plot_in)
     y = np.arange(k)[::-1]
     finite = rows[["hr_ci_low", "hr_ci_high"]].to_numpy(float)
     finite = finite[np.isfinite(finite)]
@@ -223,13 +230,13 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
     for yi, (_, r) in zip(y, rows.iterrows()):
         bold = r.get("bold", False) is True or r.get("bold", False) is np.True_
         weight = "bold" if bold else "normal"
-        ax.text(-0.78, yi, str(r["label"]), transform=text, va="center", fontsize=9, weight=weight)
-        ax.text(-0.24, yi, str(int(r["n"])), transform=text, va="center", ha="right", fontsize=9)
-        ax.text(-0.05, yi, str(int(r["n_events"])), transform=text, va="center", ha="right", fontsize=9)
+        ax.text(x_label, yi, str(r["label"]), transform=text, va="center", fontsize=9, weight=weight)
+        ax.text(x_n, yi, str(int(r["n"])), transform=text, va="center", ha="right", fontsize=9)
+        ax.text(x_ev, yi, str(int(r["n_events"])), transform=text, va="center", ha="right", fontsize=9)
         if not np.isfinite(r["hr"]):
-            ax.text(1.03, yi, "not estimable", transform=text, va="center", fontsize=9)
+            ax.text(x_hr, yi, "not estimable", transform=text, va="center", fontsize=9)
             continue
-        ax.text(1.03, yi, f"{r['hr']:.{digits}f} ({r['hr_ci_low']:.{digits}f}-{r['hr_ci_high']:.{digits}f})",
+        ax.text(x_hr, yi, f"{r['hr']:.{digits}f} ({r['hr_ci_low']:.{digits}f}-{r['hr_ci_high']:.{digits}f})",
                 transform=text, va="center", fontsize=9, weight=weight)
         if bold:
             ax.fill([r["hr_ci_low"], r["hr"], r["hr_ci_high"], r["hr"]], [yi, yi + 0.25, yi, yi - 0.25],
@@ -247,14 +254,16 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
     ax.set_yticks([])
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.set_xlabel(xlabel)
-    for x, head, ha in ((-0.78, "Subgroup", "left"), (-0.24, "Patients", "right"), (-0.05, "Events", "right"),
-                        (1.03, "HR (95% CI)", "left")):
+    for x, head, ha in ((x_label, "Subgroup", "left"), (x_n, "Patients", "right"), (x_ev, "Events", "right"),
+                        (x_hr, "HR (95% CI)", "left")):
         ax.text(x, k - 0.35, head, transform=text, fontsize=9, weight="bold", ha=ha, va="bottom")
+    height = fig.get_figheight()
     if favours:
-        under = transforms.blended_transform_factory(ax.transData, ax.transAxes)
-        ax.text(0.97, -0.22 - 0.9 / (k + 2), f"\u2190 {favours[0]}", transform=under, ha="right", fontsize=8)
-        ax.text(1.03, -0.22 - 0.9 / (k + 2), f"{favours[1]} \u2192", transform=under, ha="left", fontsize=8)
-    fig.subplots_adjust(left=0.36, right=0.76, top=0.9, bottom=0.22 + 0.3 / (k + 1))
+        under = transforms.blended_transform_factory(ax.transData, fig.transFigure)
+        ax.text(0.97, 0.12 / height, f"\u2190 {favours[0]}", transform=under, ha="right", fontsize=8)
+        ax.text(1.03, 0.12 / height, f"{favours[1]} \u2192", transform=under, ha="left", fontsize=8)
+    left = (label_in + cols_in + 0.1) / width
+    fig.subplots_adjust(left=left, right=left + plot_in / width, top=1 - 0.45 / height, bottom=0.85 / height)
     return fig
 
 

@@ -75,19 +75,28 @@ def compute_subgroup_hrs(interaction: CoxResult, data: pd.DataFrame, group: str,
     -------
     pandas.DataFrame
         One row per group level: ``label``, ``n``, ``n_events``, ``coef``, ``se``, ``hr``, ``hr_ci_low``,
-        ``hr_ci_high``, ``p``, ``status``, ``message`` (NaN estimates when the model is not ``ok``).
+        ``hr_ci_high``, ``p``, ``status``, ``message`` (NaN estimates, and the model's message, when the model
+        is not ``ok``).
 
     Raises
     ------
     ValueError
-        If the model has no ``arm`` or interaction coefficient for ``treated``.
+        If a fitted model has no ``arm`` or interaction coefficient for ``treated``.
     """
     arm_name = f"{arm}[{treated}]"
     names = list(interaction.summary["name"])
+    sub = data.dropna(subset=[group])
+    if not interaction.ok:
+        # nothing to combine: one row per level present, estimates missing, the model's reason attached
+        levels = list(pd.unique(sub[group])) if not isinstance(sub[group].dtype, pd.CategoricalDtype) else \
+            [c for c in sub[group].cat.categories if (sub[group] == c).any()]
+        nan = {k: float("nan") for k in ("coef", "se", "hr", "hr_ci_low", "hr_ci_high", "z", "p")}
+        return pd.DataFrame([{"label": str(lv), "n": int((sub[group] == lv).sum()),
+                              "n_events": int(sub.loc[sub[group] == lv, event].sum()), **nan,
+                              "status": interaction.status, "message": interaction.message} for lv in levels])
     if arm_name not in names:
         raise ValueError(f"{arm_name!r} is not a coefficient of {interaction.formula!r}")
     ref = interaction.reference.get(group)
-    sub = data.dropna(subset=[group])
     levels = [ref] + [n[len(group) + 1:-1] for n in names if n.startswith(f"{group}[") and ":" not in n]
     rows = []
     for level in levels:

@@ -15,7 +15,21 @@ import pandas as pd
 from .formatting import fmt_num, fmt_p, fmt_pct
 
 __all__ = ["format_km_table", "format_cox_table", "format_ph_table", "format_hr_rows", "format_power_table",
-           "describe_term"]
+           "describe_term", "P_VALUE_FORMAT"]
+
+
+class _CallableFormat:
+    """Adapter giving a formatting function the ``str.format`` interface that ``report.record(fmt=...)`` calls."""
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def format(self, value) -> str:
+        return self._fn(value)
+
+
+#: Pass as ``record(..., fmt=P_VALUE_FORMAT)`` so prose reads "0.198" or "<0.001" like the tables.
+P_VALUE_FORMAT = _CallableFormat(fmt_p)
 
 
 def _nan(x) -> bool:
@@ -28,6 +42,12 @@ def _est_ci(est, low, high, digits=1, missing="not reached", limit_missing="NR")
     lo = limit_missing if _nan(low) else f"{low:.{digits}f}"
     hi = limit_missing if _nan(high) else f"{high:.{digits}f}"
     return f"{est:.{digits}f} ({lo}-{hi})"
+
+
+def _hr_ci(hr, low, high, digits) -> str:
+    if _nan(hr):
+        return "not estimable"
+    return f"{fmt_num(hr, digits)} ({fmt_num(low, digits)}-{fmt_num(high, digits)})"
 
 
 def _pct_ci(est, low, high) -> str:
@@ -121,8 +141,7 @@ def format_cox_table(result, labels: dict | None = None, variable_labels: dict |
         var = variable_labels.get(term, term)
         for name in cols:
             r = result.summary.set_index("name").loc[name]
-            hr = ("not estimable" if _nan(r["hr"])
-                  else f"{fmt_num(r['hr'], digits)} ({fmt_num(r['hr_ci_low'], digits)}-{fmt_num(r['hr_ci_high'], digits)})")
+            hr = _hr_ci(r["hr"], r["hr_ci_low"], r["hr_ci_high"], digits)
             rows.append({"Variable": var, "Comparison": describe_term(name, result.reference, labels),
                          "HR (95% CI)": hr, "p": fmt_p(r["p"], missing="")})
             var = ""
@@ -172,11 +191,11 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     out["Comparison"] = rows["comparison"] if "comparison" in rows else rows["label"]
     out["Patients"] = rows["n"].astype(str)
     out["Events"] = rows["n_events"].astype(str)
-    out["HR (95% CI)"] = [
-        "not estimable" if _nan(h) else f"{fmt_num(h, digits)} ({fmt_num(lo, digits)}-{fmt_num(hi, digits)})"
-        for h, lo, hi in zip(rows["hr"], rows["hr_ci_low"], rows["hr_ci_high"])]
+    out["HR (95% CI)"] = [_hr_ci(h, lo, hi, digits) for h, lo, hi in zip(rows["hr"], rows["hr_ci_low"],
+                                                                           rows["hr_ci_high"])]
     out["p"] = [fmt_p(p, missing="") for p in rows["p"]]
-    out["Note"] = ["" if s == "ok" else f"{s.replace('_', ' ')}: {m}" for s, m in zip(rows["status"], rows["message"])]
+    out["Note"] = ["" if s == "ok" else f"{s.replace('_', ' ')}: {m}"
+                   for s, m in zip(rows["status"], rows["message"])]
     return out.reset_index(drop=True)
 
 

@@ -39,3 +39,22 @@ def test_03_subgroup_hrs_need_an_interaction_model():
     d = cohort()
     with pytest.raises(ValueError, match="interaction|not a coefficient"):
         compute_subgroup_hrs(fit_cox(d, FORMULAS["primary"], reference=REFERENCE), d, "het_group")
+
+
+def test_04_unfittable_interaction_gives_rows_with_reason():
+    # ER-heterogeneous patients on ET have no events: the interaction is not estimable
+    d = cohort()
+    d.loc[(d["het_group"] == "heterogeneous") & (d["arm"] == "ET"), "pfs1_event"] = 0
+    rows = compute_subgroup_hrs(fit_cox(d, FORMULAS["interaction"], reference=REFERENCE), d, "het_group")
+    assert rows["label"].tolist() == ["homogeneous", "heterogeneous"]
+    assert rows["hr"].isna().all() and (rows["status"] == "not_identifiable").all()
+    assert "no events" in rows["message"].iloc[0]
+
+
+def test_05_group_absent_at_a_threshold_gives_missing_hr_not_error():
+    # every patient homogeneous: the heterogeneous column does not exist, the model says why
+    d = cohort().assign(het_group="homogeneous")
+    rows, _ = compute_hr_rows([{"analysis": "all homogeneous", "data": d, "formula": FORMULAS["primary"],
+                                "report": {"het_group[heterogeneous]": "heterogeneous vs homogeneous"}}],
+                              reference=REFERENCE)
+    assert rows["hr"].isna().all() and "one value" in rows["message"].iloc[0]
