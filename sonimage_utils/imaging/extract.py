@@ -19,8 +19,9 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
 from .errors import DicomRuleError
-from .features import compute_voi_features
+from .features import compute_mask_features, compute_voi_features
 from .inputs import Problem, plan_jobs, read_mapping, read_vois
+from .seg import read_seg_masks
 from .series import find_pet_series, load_pet_series
 from .suv import compute_suv_factor
 
@@ -97,10 +98,17 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
     if thickness not in (None, "") and abs(float(thickness) - geometry.spacing[0]) > 0.01 * geometry.spacing[0]:
         warnings.append(f"SliceThickness {float(thickness):g} mm differs from the slice spacing "
                         f"{geometry.spacing[0]:.3g} mm (spacing used)")
+    masks, seg_problem = _seg_masks(job, series, identifiers, pid)
     for voi in job.vois:
         try:
-            f = compute_voi_features(suv, geometry, (voi["x_mm"], voi["y_mm"], voi["z_mm"]), voi["radius_mm"],
-                                     mtv_fraction=mtv_fraction)
+            if voi.get("from_seg"):
+                if voi["lesion_id"] not in masks:
+                    raise DicomRuleError("SegmentLabel", seg_problem or f"no DICOM SEG segment labelled "
+                                         f"{voi['lesion_id']!r} for this series")
+                f = compute_mask_features(suv, geometry, masks[voi["lesion_id"]], mtv_fraction=mtv_fraction)
+            else:
+                f = compute_voi_features(suv, geometry, (voi["x_mm"], voi["y_mm"], voi["z_mm"]),
+                                         voi["radius_mm"], mtv_fraction=mtv_fraction)
         except DicomRuleError as exc:
             problems.append(Problem(f"{vois_name}:{voi['row']}", exc.tag, f"lesion {voi['lesion_id']}: "
                                     f"{exc.message}", pid))
@@ -122,6 +130,25 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
                   status="ok" if len(features) == len(job.vois) else "vois_failed",
                   warning=_scrub("; ".join(warnings), identifiers))
     return dict(report=report, scan=scan, features=features, problems=problems)
+
+
+def _seg_masks(job, series, identifiers, pid):
+    """Masks of every SEG segment referencing the series (label -> mask), and a problem text if unreadable."""
+    if not any(v.get("from_seg") for v in job.vois):
+        return {}, None
+    if not job.seg_files:
+        return {}, "no DICOM SEG file references this series"
+    uids = [str(ds.SOPInstanceUID) for ds in series.datasets]
+    masks = {}
+    for path, name in zip(job.seg_files, job.seg_names):
+        try:
+            for label, mask in read_seg_masks(path, uids, name=name).items():
+                if label in masks:
+                    return {}, f"segment label {label!r} appears in two SEG files"
+                masks[label] = mask
+        except DicomRuleError as exc:
+            return {}, _scrub(f"{name}: {exc.tag}: {exc.message}", identifiers)
+    return masks, None
 
 
 def _lesion_table(features):

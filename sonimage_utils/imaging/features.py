@@ -15,7 +15,8 @@ import numpy as np
 from .errors import DicomRuleError
 from .series import VolumeGeometry
 
-__all__ = ["VoiFeatures", "sphere_offsets", "compute_voi_mask", "compute_voi_features", "PEAK_RADIUS_MM"]
+__all__ = ["VoiFeatures", "sphere_offsets", "compute_voi_mask", "compute_voi_features", "compute_mask_features",
+           "PEAK_RADIUS_MM"]
 
 #: Radius of a 1 cm^3 sphere (mm), used for SUVpeak.
 PEAK_RADIUS_MM = 6.2
@@ -142,11 +143,45 @@ def compute_voi_features(suv: np.ndarray, geometry: VolumeGeometry, centre_mm, r
     Wahl RL et al. From RECIST to PERCIST. J Nucl Med 2009;50 Suppl 1:122S-150S (SUVpeak, 1 cm^3 sphere).
     Boellaard R et al. FDG PET/CT: EANM procedure guidelines v2.0. Eur J Nucl Med Mol Imaging 2015 (41% MTV).
     """
-    if not 0 < mtv_fraction <= 1:
-        raise ValueError(f"mtv_fraction must be in (0, 1], got {mtv_fraction}")
     if tuple(suv.shape) != tuple(geometry.shape):
         raise ValueError(f"suv shape {suv.shape} does not match the geometry {geometry.shape}")
     idx = compute_voi_mask(geometry, centre_mm, radius_mm)
+    return compute_mask_features(suv, geometry, idx, mtv_fraction=mtv_fraction, peak_radius_mm=peak_radius_mm)
+
+
+def compute_mask_features(suv: np.ndarray, geometry: VolumeGeometry, indices, *, mtv_fraction: float = 0.41,
+                          peak_radius_mm: float = PEAK_RADIUS_MM) -> VoiFeatures:
+    """The features of :func:`compute_voi_features` for any set of voxels (e.g. a DICOM SEG segment).
+
+    Parameters
+    ----------
+    suv : numpy.ndarray, shape ``geometry.shape``
+    geometry : VolumeGeometry
+    indices : array-like of shape (n, 3) or boolean array of shape ``geometry.shape``
+        The lesion's voxels as (slice, row, column) indices, or a mask.
+    mtv_fraction, peak_radius_mm : float
+        As in :func:`compute_voi_features`.
+
+    Returns
+    -------
+    VoiFeatures
+
+    Raises
+    ------
+    ValueError
+        If ``mtv_fraction`` is outside (0, 1] or the mask does not match the volume.
+    DicomRuleError
+        If the mask is empty.
+    """
+    if not 0 < mtv_fraction <= 1:
+        raise ValueError(f"mtv_fraction must be in (0, 1], got {mtv_fraction}")
+    idx = np.asarray(indices)
+    if idx.dtype == bool:
+        if idx.shape != tuple(suv.shape):
+            raise ValueError(f"mask shape {idx.shape} does not match the volume {suv.shape}")
+        idx = np.argwhere(idx)
+    if len(idx) == 0:
+        raise DicomRuleError("SegmentLabel", "the lesion mask is empty")
     values = suv[idx[:, 0], idx[:, 1], idx[:, 2]].astype(np.float64)
     suvmax = float(values.max())
     offsets = sphere_offsets(geometry.spacing, peak_radius_mm)

@@ -48,6 +48,8 @@ class SeriesJob:
     vois: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     identifiers: tuple = ()
+    seg_files: list = field(default_factory=list)
+    seg_names: list = field(default_factory=list)
 
 
 def _read_csv(path, required, problems):
@@ -104,6 +106,9 @@ def read_mapping(path):
 def read_vois(path):
     """Read VOIS.csv (``patient_id, lesion_id, tracer, organ, x_mm, y_mm, z_mm, radius_mm``).
 
+    A row whose four coordinates are all empty takes its lesion from the DICOM SEG segment whose SegmentLabel
+    is the lesion_id (``from_seg`` True).
+
     Parameters
     ----------
     path : path-like
@@ -122,10 +127,12 @@ def read_vois(path):
     keep = []
     for idx, rec in frame.iterrows():
         where, pid = f"{name}:{rec.row}", rec.patient_id
+        texts = [rec[c] for c in ("x_mm", "y_mm", "z_mm", "radius_mm")]
         try:
-            numbers = [float(rec[c]) for c in ("x_mm", "y_mm", "z_mm", "radius_mm")]
+            numbers = [float(t) for t in texts] if any(texts) else [0.0, 0.0, 0.0, 1.0]  # all empty: from SEG
         except ValueError:
-            problems.append(Problem(where, "x_mm,y_mm,z_mm,radius_mm", "not numbers", pid))
+            problems.append(Problem(where, "x_mm,y_mm,z_mm,radius_mm", "not numbers (leave all four empty to "
+                                    "take the lesion from a DICOM SEG segment)", pid))
             continue
         if not np.all(np.isfinite(numbers)) or numbers[3] <= 0:
             problems.append(Problem(where, "x_mm,y_mm,z_mm,radius_mm", "must be finite, radius > 0", pid))
@@ -138,8 +145,9 @@ def read_vois(path):
         else:
             keep.append(idx)
     frame = frame.loc[keep].copy()
+    frame["from_seg"] = (frame[["x_mm", "y_mm", "z_mm", "radius_mm"]] == "").all(axis=1)
     for c in ("x_mm", "y_mm", "z_mm", "radius_mm"):
-        frame[c] = frame[c].astype(float)
+        frame[c] = pd.to_numeric(frame[c].mask(frame[c] == "")).astype(float)
     dup = frame.duplicated(["patient_id", "lesion_id", "tracer"], keep="first")
     for rec in frame[dup].itertuples():
         problems.append(Problem(f"{name}:{rec.row}", "patient_id,lesion_id,tracer", "second VOI for one lesion "
@@ -215,7 +223,8 @@ def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name
         rows = vois[(vois.patient_id == rec.patient_id) & (vois.tracer == rec.tracer)]
         jobs.append(SeriesJob(patient_id=rec.patient_id, tracer=rec.tracer, series_uid=sf.series_uid,
                               files=list(sf.files), names=names, vois=rows.to_dict("records"), warnings=warnings,
-                              identifiers=(sf.dicom_patient_id,)))
+                              identifiers=(sf.dicom_patient_id,), seg_files=list(sf.seg_files),
+                              seg_names=[os.path.relpath(f, dicom_dir) for f in sf.seg_files]))
     scanned = {(j.patient_id, j.tracer) for j in jobs}
     mapped = set(zip(mapping.patient_id, mapping.tracer))
     for rec in vois.itertuples():

@@ -25,7 +25,8 @@ from .errors import DicomRuleError
 __all__ = ["SeriesFiles", "VolumeGeometry", "PetSeries", "find_pet_series", "load_pet_series", "detect_tracer",
            "raw_text"]
 
-_DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "PatientID", "RadiopharmaceuticalInformationSequence"]
+_DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "PatientID", "RadiopharmaceuticalInformationSequence",
+                   "ReferencedSeriesSequence"]
 _TRACER_WORDS = {"FDG": ("FDG", "DEOXYGLUCOSE", "DEOXY-GLUCOSE"),
                  "FES": ("FES", "ESTRADIOL", "OESTRADIOL")}
 
@@ -38,6 +39,7 @@ class SeriesFiles:
     files: tuple[str, ...]
     dicom_patient_id: str
     tracer: str | None
+    seg_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,8 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
     Returns
     -------
     (dict, int)
-        SeriesInstanceUID -> :class:`SeriesFiles` (files sorted by path), and the number of files passed over.
+        SeriesInstanceUID -> :class:`SeriesFiles` (files sorted by path; ``seg_files`` the DICOM SEG files
+        that reference the series), and the number of files passed over.
 
     Raises
     ------
@@ -161,6 +164,7 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
     if not os.path.isdir(dicom_dir):
         raise ValueError(f"DICOM folder {dicom_dir} does not exist")
     groups: dict[str, list] = {}
+    segs: dict[str, list] = {}
     skipped = 0
     for root, dirs, names in os.walk(dicom_dir):
         dirs.sort()
@@ -171,7 +175,12 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
             except (InvalidDicomError, OSError, EOFError, ValueError):
                 skipped += 1
                 continue
-            if str(ds.get("Modality", "")).upper() != "PT" or not ds.get("SeriesInstanceUID"):
+            modality = str(ds.get("Modality", "")).upper()
+            if modality == "SEG" and ds.get("ReferencedSeriesSequence"):
+                for ref in ds.ReferencedSeriesSequence:
+                    segs.setdefault(str(ref.get("SeriesInstanceUID", "")), []).append(path)
+                continue
+            if modality != "PT" or not ds.get("SeriesInstanceUID"):
                 skipped += 1
                 continue
             groups.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
@@ -179,7 +188,8 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
     for uid, members in groups.items():
         first = members[0][1]
         series[uid] = SeriesFiles(series_uid=uid, files=tuple(p for p, _ in members),
-                                  dicom_patient_id=str(first.get("PatientID") or ""), tracer=detect_tracer(first))
+                                  dicom_patient_id=str(first.get("PatientID") or ""), tracer=detect_tracer(first),
+                                  seg_files=tuple(segs.get(uid, ())))
     return series, skipped
 
 
