@@ -63,7 +63,7 @@ risk_at <- function(fit, newdata, t) {
   sf <- survfit(fit, newdata = newdata)
   1 - as.vector(summary(sf, times = t, extend = TRUE)$surv)
 }
-gbsg5$lp <- predict(fit = efit1, object = efit1, newdata = gbsg5, type = "lp")
+gbsg5$lp <- predict(efit1, newdata = gbsg5, type = "lp")
 rott5$lp <- predict(efit1, newdata = rott5, type = "lp")
 gbsg5$risk5 <- risk_at(efit1, gbsg5, horizon)
 gbsg5$risk499 <- risk_at(efit1, gbsg5, t_disc)
