@@ -35,7 +35,7 @@ REQUIRED = {
 
 #: Cheaper resampling for the test build (see analysis.yml for the SAP values).
 FAST = ["benefit_n_boot=20", "benefit_cfb_n_boot=20", "validation_n_boot=20", "validation_n_boot_curves=10",
-        "n_power_simulations=100"]
+        "power_n_sim=100"]
 
 
 def fast_params():
