@@ -159,15 +159,19 @@ save_figure(fig, "05_lp_distribution", build_dir)
 # %% [markdown]
 # ## Harmonising the predictors
 #
-# ET-FES measured FES SUVmax in the **3 largest lesions** only and called a lesion endocrine-sensitive at
-# SUVmax >= **2**; SONImage measured every lesion and uses 1.5. Applied unchanged, the model reads the ET-FES
-# lesions as they are: FES-derived predictors come from the (at most 3) lesions with an FES value, with the
-# model's own threshold. To show what that restriction costs, the development cohort is re-derived the
-# same way (FES of its largest lesions only, by CT diameter), and with ET-FES's threshold as well, and the
-# frozen model's apparent performance is compared. IMPACT-MBC measured FES in every lesion, like SONImage:
-# no harmonisation is needed there.
+# ET-FES measured FES SUVmax in its largest lesions only and used its own positivity threshold; SONImage
+# measured every lesion. Applied unchanged, the model reads the ET-FES lesions as they are: FES-derived
+# predictors come from the lesions with an FES value, with the model's own threshold. To show what that
+# restriction costs, the development cohort is re-derived the same way (FES of its largest lesions only, by
+# CT diameter), and with ET-FES's threshold as well, and the frozen model's apparent performance is
+# compared. IMPACT-MBC measured FES in every lesion, like SONImage: no harmonisation is needed there.
 
 # %% tags=["remove-input"]
+display(Markdown(f"Here: ET-FES measured FES in the **{et_fes_top_n_lesions} largest lesions** and called a lesion "
+                 f"endocrine-sensitive at SUVmax >= **{et_fes_fes_threshold:g}** (parameters `et_fes_top_n_lesions`, "
+                 f"`et_fes_fes_threshold`); the frozen model calls a lesion FES-positive at SUVmax >= "
+                 f"**{stored['fes_threshold']:g}**, excluding {', '.join(stored['fes_excluded_organs']) or 'no'} "
+                 "lesions."))
 fes_used = sorted(set(features) & FES_FEATURES)
 harm_rows = []
 for f in features:
@@ -315,14 +319,14 @@ for name in present:
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in IMPACT-MBC at the horizon: smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-impact"}}
 if "impact_mbc" in cal_figs:
     save_figure(cal_figs["impact_mbc"], "05_calibration_impact_mbc", build_dir)
-else:
-    display(Markdown("*IMPACT-MBC is absent from this data folder.*"))
+else:  # absent cohort: named in the note at the top of the chapter
+    pass
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in ET-FES at the horizon (FES predictors from the 3 largest lesions, as measured there): smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-etfes"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in ET-FES at the horizon (FES predictors from the largest lesions, as measured there): smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-etfes"}}
 if "et_fes" in cal_figs:
     save_figure(cal_figs["et_fes"], "05_calibration_et_fes", build_dir)
-else:
-    display(Markdown("*ET-FES is absent from this data folder.*"))
+else:  # absent cohort: named in the note at the top of the chapter
+    pass
 
 # %% [markdown]
 # ## Discrimination over time
@@ -369,8 +373,8 @@ if "impact_mbc" in dca:
                               extra={"Recalibrated (apparent)": dca["impact_mbc"]["recalibrated"]},
                               title=LABELS["impact_mbc"])
     save_figure(fig, "05_decision_curve_impact_mbc", build_dir)
-else:
-    display(Markdown("*IMPACT-MBC is absent from this data folder.*"))
+else:  # absent cohort: named in the note at the top of the chapter
+    pass
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Decision curve at the horizon in ET-FES: net benefit of acting on the frozen model's predicted risk (solid), of the model after recalibration of intercept and slope (dashed; apparent, fitted in these data), of acting for all and for none.", "name": "fig-05-dca-etfes"}}
 if "et_fes" in dca:
@@ -378,8 +382,8 @@ if "et_fes" in dca:
                               extra={"Recalibrated (apparent)": dca["et_fes"]["recalibrated"]},
                               title=LABELS["et_fes"])
     save_figure(fig, "05_decision_curve_et_fes", build_dir)
-else:
-    display(Markdown("*ET-FES is absent from this data folder.*"))
+else:  # absent cohort: named in the note at the top of the chapter
+    pass
 
 # %% [markdown]
 # ## Model updating (sensitivity analysis)
