@@ -126,7 +126,8 @@ for name, (data, analysis, frame) in cohorts.items():
         "patients in patients.csv": len(data.patients),
         "with a prediction": int(frame["lp"].notna().sum()),
         "with >= 1 predictor imputed (development mean)": int((frame["n_imputed"] > 0).sum()),
-        f"PFS1 events by {horizon:g} months": int(((frame["pfs1_months"] <= horizon) & (frame["pfs1_event"] == 1)).sum()),
+        f"PFS1 events by {horizon:g} months": int(((frame["pfs1_months"] <= horizon)
+                                                    & (frame["pfs1_event"] == 1)).sum()),
         f"followed event-free beyond {horizon:g} months": int((frame["pfs1_months"] > horizon).sum()),
     }
 flow = pd.DataFrame(flow_rows)
@@ -402,7 +403,8 @@ for name in present:
     tt, ee = frame["pfs1_months"], frame["pfs1_event"]
     versions = {"frozen": (frame["risk_t"], frame["lp"]),
                 "intercept recalibrated": (recal[name]["intercept"].risk, frame["lp"]),
-                "intercept and slope recalibrated": (recal[name]["slope"].risk, recal[name]["slope"].slope * frame["lp"])}
+                "intercept and slope recalibrated": (recal[name]["slope"].risk,
+                                                     recal[name]["slope"].slope * frame["lp"])}
     for label, (risk, lp) in versions.items():
         p = survival_performance(tt, ee, risk, lp, horizon)
         upd_rows.append({"cohort": LABELS[name], "model": label,

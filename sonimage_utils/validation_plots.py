@@ -131,7 +131,8 @@ def plot_decision_curve(nb: pd.DataFrame, *, model_label: str = "Model", extra: 
     Parameters
     ----------
     nb : pandas.DataFrame
-        ``threshold``, ``net_benefit_model``, ``net_benefit_all`` (:func:`~sonimage_utils.decision_curve.compute_net_benefit`).
+        ``threshold``, ``net_benefit_model``, ``net_benefit_all``
+        (:func:`~sonimage_utils.decision_curve.compute_net_benefit`).
     model_label : str
     extra : dict of str to pandas.DataFrame, optional
         Further models (e.g. the recalibrated one), drawn with their ``net_benefit_model``.
