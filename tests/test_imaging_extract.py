@@ -5,6 +5,7 @@ import glob
 import io
 import os
 
+import numpy as np
 import pandas as pd
 import pydicom
 import pytest
@@ -271,3 +272,28 @@ def test_14_argparse_options_reach_run_extract(tmp_path):
     assert (args.jobs, args.backend, args.mtv_fraction) == (1, "loky", 0.5)
     assert run_extract_from_args(args) == 0
     assert (tmp_path / "cli" / "lesions.csv").exists()
+
+
+def test_15_demo_dicom_from_cohort_tables_gives_back_their_values(tmp_path):
+    lesions = pd.DataFrame({
+        "patient_id": ["P1", "P1", "P1", "P2", "P2"], "lesion_id": ["a", "b", "c", "a", "b"],
+        "organ": ["bone", "liver", "lymph_node", "bone", "bone"],
+        "fes_suvmax": [3.21, np.nan, 1.12, 0.84, 5.5], "fdg_suvmax": [7.5, 9.25, 4.1, np.nan, np.nan]})
+    scans = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "tracer": ["FES", "FDG", "FES"],
+                          "scan_date": ["2020-05-04", "2020-05-06", "2020-06-01"],
+                          "injected_activity_mbq": [201.0, 250.0, 188.0], "uptake_time_min": [58.0, 63.0, 66.0],
+                          "weight_kg": [71.2, 71.0, 64.5], "blood_glucose_mmol_l": [np.nan, 5.4, np.nan]})
+    demo = write_demo_dicom(tmp_path, seed=2, lesions=lesions, scans=scans)
+    rc = run_extract(demo["dicom_dir"], demo["vois_csv"], demo["mapping_csv"], tmp_path / "out",
+                     stream=io.StringIO())
+    assert rc == 0
+    got = pd.read_csv(tmp_path / "out" / "lesions.csv").set_index(["patient_id", "lesion_id"])
+    want = lesions.set_index(["patient_id", "lesion_id"])
+    for column in ("fes_suvmax", "fdg_suvmax"):
+        assert got[column].isna().tolist() == want[column].isna().tolist()
+        assert got[column].dropna().to_numpy() == pytest.approx(want[column].dropna().to_numpy(), abs=2e-4)
+    out_scans = pd.read_csv(tmp_path / "out" / "scans.csv")
+    merged = scans.merge(out_scans, on=["patient_id", "tracer"], suffixes=("", "_dicom"))
+    assert len(merged) == 3 and len(out_scans) == 3                  # P2 has no FDG scan
+    for column in ("scan_date", "injected_activity_mbq", "uptake_time_min", "weight_kg"):
+        assert merged[column].tolist() == merged[f"{column}_dicom"].tolist()

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
@@ -273,100 +272,12 @@ def _slice_header(spec, ids, tracer, study_uid, series_uid, for_uid, series_numb
     return ds
 
 
-_DEMO_VARIANTS = (("siemens_bqml", "ge_private_scan_time"), ("philips_cnts_suv", "philips_cnts_activity"),
-                  ("siemens_acquisition_time", "admin"), ("midnight", "gml"))
-_DEMO_SITES = ((-40.0, -35.0, 0.0), (35.0, -30.0, 12.0), (0.0, 40.0, -8.0))
-_DEMO_ORGANS = ("bone", "bone", "lymph_node", "liver", "lung", "soft_tissue")
-_FAKE_NAMES = ("de Vries^Anna", "Bakker^Johanna", "Visser^Maria", "Smit^Elisabeth", "Mulder^Cornelia")
+def write_demo_dicom(out_dir, seed: int = 0, **kwargs) -> dict:
+    """Real DICOM for a few demo patients with matching VOIS.csv and MAP.csv.
 
-
-def write_demo_dicom(out_dir, seed: int = 0, *, patient_ids=None, n_patients: int = 4) -> dict:
-    """Write real DICOM for a few demo patients (FES and FDG each) with matching VOIS.csv and MAP.csv.
-
-    The patients cycle through the vendor variants; each has 2-3 lesions (hot spheres of known SUV) and a
-    VOI 3 mm wider than the sphere, so that the VOI SUVmax is the sphere's SUV. A CT slice and a text file sit
-    in the folder to show that only PT series are picked up.
-
-    Parameters
-    ----------
-    out_dir : path-like
-        Receives ``dicom/``, ``VOIS.csv`` and ``MAP.csv``.
-    seed : int
-        Same seed, byte-identical files.
-    patient_ids : sequence of str, optional
-        Study pseudonyms (default ``SON-D01``, ...); their number sets the number of patients.
-    n_patients : int
-        Used when ``patient_ids`` is None.
-
-    Returns
-    -------
-    dict
-        ``dicom_dir``, ``vois_csv``, ``mapping_csv`` (paths) and ``truth`` (DataFrame: patient_id, lesion_id,
-        tracer, organ, suv, radius_mm, uptake_min).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> demo = write_demo_dicom(tempfile.mkdtemp(), seed=1, n_patients=1)
-    >>> sorted(demo["truth"].tracer.unique())
-    ['FDG', 'FES']
+    See :func:`sonimage_utils.imaging.demo.write_demo_dicom` (kept there so that this module stays about the
+    phantom itself); the arguments are passed on.
     """
-    rng = np.random.default_rng(seed)
-    ids = list(patient_ids) if patient_ids is not None else [f"SON-D{i + 1:02d}" for i in range(n_patients)]
-    dicom_dir = os.path.join(out_dir, "dicom")
-    truth, mapping = [], []
-    for i, pid in enumerate(ids):
-        hospital = dict(DEFAULT_IDENTIFIERS, PatientID=f"UMCG{rng.integers(10 ** 6, 10 ** 7)}",
-                        PatientName=_FAKE_NAMES[i % len(_FAKE_NAMES)],
-                        PatientBirthDate=f"19{rng.integers(40, 75)}0{rng.integers(1, 10)}1{rng.integers(0, 10)}",
-                        AccessionNumber=f"ACC{rng.integers(10 ** 7, 10 ** 8)}")
-        n_les = int(rng.integers(2, 4))
-        lesions = [(f"L{j + 1}", _DEMO_ORGANS[int(rng.integers(len(_DEMO_ORGANS)))], _DEMO_SITES[j],
-                    float(rng.uniform(8.0, 12.0))) for j in range(n_les)]
-        day = dt.datetime(2021, 3, 1, 9, 30) + dt.timedelta(days=9 * i, minutes=int(rng.integers(0, 120)))
-        for t, tracer in enumerate(("FES", "FDG")):
-            variant = _DEMO_VARIANTS[i % len(_DEMO_VARIANTS)][t]
-            low, high, background = (0.9, 6.0, 0.5) if tracer == "FES" else (4.5, 12.0, 1.5)
-            suvs = np.round(rng.uniform(low, high, n_les), 2)
-            spheres = tuple(HotSphere(site, radius, float(s)) for (_, _, site, radius), s in zip(lesions, suvs))
-            ph = write_pet_phantom(os.path.join(dicom_dir, f"export{2 * i + t:02d}"), variant=variant,
-                                   tracer=tracer, seed=seed * 1000 + 2 * i + t, spheres=spheres,
-                                   background_suv=background, weight_kg=float(np.round(rng.uniform(55, 95), 1)),
-                                   injected_mbq=float(np.round(rng.uniform(180, 260))) if tracer == "FES"
-                                   else float(np.round(rng.uniform(190, 300))),
-                                   uptake_min=float(rng.integers(52, 72)), identifiers=hospital,
-                                   scan_start=day + dt.timedelta(days=2 * t), series_number=3 + t)
-            mapping.append(dict(dicom_patient_id=hospital["PatientID"], patient_id=pid, tracer=tracer,
-                                series_instance_uid=ph.series_uid if i % 2 else ""))
-            for (lid, organ, site, radius), s in zip(lesions, suvs):
-                truth.append(dict(patient_id=pid, lesion_id=lid, tracer=tracer, organ=organ, suv=float(s),
-                                  radius_mm=radius, uptake_min=ph.uptake_min, x_mm=site[0], y_mm=site[1],
-                                  z_mm=site[2]))
-    _write_ct_slice(os.path.join(dicom_dir, "ct", "ct0001"), seed)
-    with open(os.path.join(dicom_dir, "README.txt"), "w") as handle:
-        handle.write("Synthetic PET phantoms for the SONImage demo; not patient data.\n")
-    truth = pd.DataFrame(truth)
-    vois = truth.assign(radius_mm=(truth.radius_mm + 3.0).round(2))[
-        ["patient_id", "lesion_id", "tracer", "organ", "x_mm", "y_mm", "z_mm", "radius_mm"]]
-    vois_csv, mapping_csv = os.path.join(out_dir, "VOIS.csv"), os.path.join(out_dir, "MAP.csv")
-    vois.to_csv(vois_csv, index=False)
-    pd.DataFrame(mapping).to_csv(mapping_csv, index=False)
-    return dict(dicom_dir=dicom_dir, vois_csv=vois_csv, mapping_csv=mapping_csv, truth=truth)
+    from .demo import write_demo_dicom as _write_demo_dicom
 
-
-def _write_ct_slice(path, seed):
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.Modality = meta.MediaStorageSOPClassUID, "CT"
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(seed), "ct"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[str(seed), "ct-series"])
-    ds.PatientID = "UMCG-CT-ONLY"
-    ds.Rows = ds.Columns = 8
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = np.zeros((8, 8), dtype=np.uint16).tobytes()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
+    return _write_demo_dicom(out_dir, seed, **kwargs)
