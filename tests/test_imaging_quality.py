@@ -1,17 +1,14 @@
-"""Imaging quality for the book: uptake times against protocol windows and the extraction summary."""
+"""Imaging quality for the book: uptake times against protocol windows and the extraction summary.
+(The Agg backend is set in conftest.py.)"""
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.collections import PathCollection  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from sonimage_utils.imaging.quality import (compute_uptake_compliance, plot_uptake_times,  # noqa: E402
-                                            read_extraction_report, summarize_extraction)
+from sonimage_utils.imaging.quality import (compute_uptake_compliance, plot_uptake_times, read_extraction_report,
+                                            summarize_extraction)
 
 REPORT = pd.DataFrame({
     "patient_id": ["P1", "P1", "P2", "P2", "P3"],

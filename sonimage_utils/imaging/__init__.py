@@ -6,4 +6,4 @@ SUVpeak, MTV, TLG in a spherical VOI or a mask), ``phantom`` (synthetic PET seri
 ``sonimage extract`` run), ``quality`` (the extraction report for the book).
 """
 
-__all__ = ["errors", "suv", "series", "features", "phantom", "inputs", "extract", "seg", "quality"]
+__all__ = ["errors", "suv", "series", "features", "phantom", "demo", "inputs", "extract", "seg", "quality"]
