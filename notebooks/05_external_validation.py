@@ -298,6 +298,30 @@ if lines:
     display(Markdown("\n\n".join(lines)))
 
 # %% [markdown]
+# IMPACT-MBC patients received physician's-choice first-line therapy, chemotherapy included, whereas the
+# model was built on patients starting endocrine therapy (with or without a CDK4/6 inhibitor). Restricting
+# IMPACT-MBC to endocrine-based first-line therapy shows whether the case mix of treatment drives the result
+# (a sensitivity analysis; point estimates, the subgroup is small).
+
+# %% tags=["remove-input"]
+if "impact_mbc" in cohorts:
+    fr = cohorts["impact_mbc"][2]
+    endo = fr["arm"].isin(["ET", "ET+CDK4/6i"])
+    sub = {"all patients": fr, "endocrine-based first line": fr[endo], "chemotherapy/other first line": fr[~endo]}
+    sub_perf = {}
+    for label, f in sub.items():
+        try:
+            sub_perf[f"{label} (n = {len(f)})"] = survival_performance(f["pfs1_months"], f["pfs1_event"],
+                                                                         f["risk_t"], f["lp"], horizon)
+        except ValueError as exc:  # too small or no follow-up beyond the horizon
+            display(Markdown(f"*{label}: not estimable ({exc}).*"))
+    sub_tab = pd.DataFrame(sub_perf).rename(index=METRIC_LABELS)
+    save_table(sub_tab, "05_impact_mbc_by_therapy", build_dir)
+    display(Markdown("**Table 05.6b.** IMPACT-MBC: performance of the frozen model by first-line therapy "
+                     "(point estimates)."))
+    display(sub_tab.style.format(precision=3))
+
+# %% [markdown]
 # ## Calibration at the horizon
 #
 # The smoothed curve is a secondary Cox model of the outcome on a restricted cubic spline (3 knots) of the
