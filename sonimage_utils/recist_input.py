@@ -166,10 +166,9 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
         Naming patient, lesion and rule: duplicated (patient, lesion, date) (``unique_keys``, e.g. two
         baseline rows); status or diameter not of the lesion's kind, a target lesion without a baseline
         diameter > 0 (``recist_fields``); a baseline target below the measurable size (10 mm, nodes 15 mm),
-        a non-target lesion not ``present`` at baseline,
-        a target or non-target lesion not at baseline, a new lesion at baseline, a lesion changing kind or
-        node flag, a target or non-target lesion not in lesions.csv, a new lesion reusing a baseline id
-        (``recist_lesions``); more than 5 targets or 2 per organ (``target_limits``); a patient with RECIST
+        a non-target lesion not ``present`` at baseline or a node flag that changes (``recist_baseline``);
+        a target or non-target lesion not at baseline, a new lesion at baseline, a lesion changing kind, a
+        target or non-target lesion not in lesions.csv, a new lesion reusing a baseline id (``recist_lesions``); more than 5 targets or 2 per organ (``target_limits``); a patient with RECIST
         rows but none in lesions.csv (``foreign_key``).
     """
     dup = rec.duplicated(["patient_id", "lesion_id", "assessment_date"])
@@ -202,7 +201,7 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
     for i in np.flatnonzero((n_kinds > 1).to_numpy()):
         _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"], "lesion changes kind over time")
     for i in np.flatnonzero((n_node > 1).to_numpy()):
-        _fail("recist_lesions", rec.at[i, "patient_id"], rec.at[i, "lesion_id"], "is_lymph_node changes over time")
+        _fail("recist_baseline", rec.at[i, "patient_id"], rec.at[i, "lesion_id"], "is_lymph_node changes over time")
     tracked = rec["lesion_kind"].isin(["target", "non_target"]).to_numpy()
     late = (lesion_first != firsts).to_numpy()
     for i in np.flatnonzero(tracked & late):
@@ -230,12 +229,12 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
             need = _MEASURABLE_MM[bool(row.is_lymph_node)]
             if d < need:
                 what = "short axis of a nodal" if row.is_lymph_node else "longest diameter of a non-nodal"
-                _fail("recist_lesions", pid, row.lesion_id,
+                _fail("recist_baseline", pid, row.lesion_id,
                       f"{what} target lesion must be >= {need:g} mm at baseline (got {d:g})")
         nontarget = base[base["lesion_kind"] == "non_target"]
         for row in nontarget.itertuples(index=False):
             if row.status not in ("present",):
-                _fail("recist_lesions", pid, row.lesion_id,
+                _fail("recist_baseline", pid, row.lesion_id,
                       f"non-target lesion must be 'present' at baseline (got {row.status!r})")
         if len(targets) > 5:
             _fail("target_limits", pid, targets["lesion_id"].iloc[5], f"{len(targets)} target lesions (at most 5)")

@@ -134,6 +134,27 @@ def rule_recist_lesions(tables, cohort):
         missing = pd.Series([k not in known for k in key], index=r.index)
         out += _rows(r, tracked & at_base & missing, cohort, "recist", "lesion_id",
                      lambda x: f"baseline {x['lesion_kind']} lesion {x['lesion_id']!r} is not in lesions.csv")
+        out += _rows(r, r["lesion_kind"].eq("new") & ~missing, cohort, "recist", "lesion_id",
+                     lambda x: f"new lesion reuses the id {x['lesion_id']!r} of a baseline lesion")
+    return out
+
+
+def rule_recist_baseline(tables, cohort):
+    r = tables.get("recist")
+    if r is None or not {"lesion_kind", "diameter_mm", "status", "is_lymph_node", "assessment_date"} <= set(r.columns):
+        return []
+    r = r.dropna(subset=["patient_id", "assessment_date"])
+    base = r["assessment_date"].eq(_baseline(r))
+    node = r["is_lymph_node"].fillna(False).astype(bool)
+    small = r["lesion_kind"].eq("target") & base & (r["diameter_mm"] > 0) & (r["diameter_mm"] < node.map({True: 15.0, False: 10.0}))
+    out = _rows(r, small.fillna(False), cohort, "recist", "diameter_mm",
+                lambda x: f"baseline target {x['lesion_id']!r} is not measurable "
+                          f"({x['diameter_mm']:g} mm < {15 if x['is_lymph_node'] else 10} mm)")
+    out += _rows(r, r["lesion_kind"].eq("non_target") & base & r["status"].ne("present") & r["status"].notna(), cohort,
+                 "recist", "status", lambda x: f"non-target {x['lesion_id']!r} must be `present` at baseline")
+    flips = r.groupby(["patient_id", "lesion_id"])["is_lymph_node"].transform("nunique") > 1
+    out += _rows(r, flips, cohort, "recist", "is_lymph_node",
+                 lambda x: f"lesion {x['lesion_id']!r} changes is_lymph_node between assessments")
     return out
 
 
@@ -195,6 +216,7 @@ RULES = {
     "glucose_fdg_only": rule_glucose_fdg_only,
     "baseline_window": rule_baseline_window,
     "recist_lesions": rule_recist_lesions,
+    "recist_baseline": rule_recist_baseline,
     "target_limits": rule_target_limits,
     "recist_fields": rule_recist_fields,
     "has_lesions": rule_has_lesions,

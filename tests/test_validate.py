@@ -113,6 +113,18 @@ CASES = [
     ("31_target_lesion_in_lesions_csv", lambda f: edit(f, "sonimage/recist.csv", lambda d: d.replace(
         {"lesion_id": {"L1": "LX"}}).where(d.patient_id != "P002", d)),
      "sonimage/recist.csv", 2, "lesion_id", "is not in lesions.csv", "P001"),
+    ("48_baseline_target_measurable", set_cell("sonimage/recist.csv", 0, "diameter_mm", "8"),
+     "sonimage/recist.csv", 2, "diameter_mm", "is not measurable (8 mm < 10 mm)", "P001"),
+    ("49_baseline_node_target_15mm", set_cell("sonimage/recist.csv", 9, "diameter_mm", "12"),
+     "sonimage/recist.csv", 11, "diameter_mm", "is not measurable (12 mm < 15 mm)", "P003"),
+    ("50_non_target_present_at_baseline", set_cell("sonimage/recist.csv", 1, "status", "absent"),
+     "sonimage/recist.csv", 3, "status", "must be `present` at baseline", "P001"),
+    ("51_is_lymph_node_stable", set_cell("sonimage/recist.csv", 10, "is_lymph_node", "false"),
+     "sonimage/recist.csv", 12, "is_lymph_node", "changes is_lymph_node", "P003"),
+    ("52_new_lesion_has_a_new_id", add_row("sonimage/recist.csv", patient_id="P001", lesion_id="L3",
+                                           assessment_date="2021-09-14", lesion_kind="new", is_lymph_node="false",
+                                           status="equivocal"),
+     "sonimage/recist.csv", 13, "lesion_id", "reuses the id 'L3' of a baseline lesion", "P001"),
     ("32_target_diameter_at_baseline", set_cell("sonimage/recist.csv", 0, "diameter_mm", ""),
      "sonimage/recist.csv", 2, "diameter_mm", "needs a diameter > 0 at baseline", "P001"),
 ]
