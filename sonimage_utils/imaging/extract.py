@@ -216,6 +216,17 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
     ValueError
         Only for wrong arguments (``jobs`` < 1, ``mtv_fraction`` outside (0, 1], unknown backend); bad data
         never raises.
+
+    Notes
+    -----
+    ``lesions.csv``: one row per lesion with at least one measured VOI; ``ct_diameter_mm`` stays empty (not in
+    PET headers). ``scans.csv``: one row per extracted series; ``blood_glucose_mmol_l`` stays empty (no standard
+    DICOM attribute). ``extraction_report.csv``: ``series_ref`` is the first 12 hex digits of SHA-256 of the
+    SeriesInstanceUID; ``suv_factor`` multiplies the rescaled pixel values (g/ml per Bq/ml for BQML, SUV per
+    count for Philips CNTS, 1 for GML); ``status`` is ``ok``, ``vois_failed`` or ``error``. Hospital
+    identifiers (PatientName, PatientID, birth date, accession number, institution) appear in no output and
+    no printed line; file names are printed relative to ``dicom_dir``, so folders should not be named after
+    patients.
     """
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
