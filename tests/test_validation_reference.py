@@ -181,3 +181,18 @@ def test_14_poisson_calibration_in_the_large_matches_r_glm(gbsg, ref):
     assert res["slope"] == pytest.approx(ref["poisson_slope"], abs=1e-8)
     assert (res["ratio"], res["ci_low"], res["ci_high"]) == pytest.approx((1.02, 0.90, 1.14), abs=0.006)
     assert (res["slope"], res["slope_ci_low"], res["slope_ci_high"]) == pytest.approx((1.03, 0.79, 1.27), abs=0.006)
+
+
+@pytest.mark.slow
+def test_15_bootstrap_intervals_agree_with_published_intervals(gbsg):
+    # published (analytic/timeROC/Poisson intervals): Harrell C 0.62-0.69, Uno C 0.60-0.67, AUC 0.62-0.73,
+    # calibration slope 0.82-1.30, O/E 0.91-1.14 (t = 5). Bootstrap percentile intervals (B = 200) should
+    # land close to them: tolerance 0.02 for the concordances, 0.05 for slope and O/E.
+    from sonimage_utils.validation_bootstrap import bootstrap_performance
+
+    b = bootstrap_performance(gbsg.ryear, gbsg.rfs, gbsg.risk499, gbsg.lp, 4.99, n_boot=200, seed=7)
+    s = b.summary.set_index("metric")
+    for m, lo, hi, tol in [("harrell_c", 0.62, 0.69, 0.02), ("uno_c", 0.60, 0.67, 0.02), ("auc", 0.62, 0.73, 0.02),
+                           ("calibration_slope", 0.82, 1.30, 0.05), ("oe", 0.91, 1.14, 0.05)]:
+        assert (s.loc[m, "ci_low"], s.loc[m, "ci_high"]) == pytest.approx((lo, hi), abs=tol), m
+    assert (s.n_valid == 200).all()
