@@ -18,11 +18,11 @@ IDS_B = dict(DEFAULT_IDENTIFIERS, PatientID="HOSP-B-99127", PatientName="Pieters
              PatientBirthDate="19491231", AccessionNumber="ACCB55501")
 
 
-def two_patients(tmp_path, variant_b="siemens_bqml"):
+def two_patients(tmp_path, variant_b="siemens_bqml", folder_b="b"):
     """Patient A (fine) and patient B (to be broken by a test), one FDG series each, VOIs and mapping."""
     dicom = tmp_path / "dicom"
     a = write_pet_phantom(dicom / "a", seed=1, **SMALL)
-    b = write_pet_phantom(dicom / "b", seed=2, variant=variant_b, identifiers=IDS_B, **SMALL)
+    b = write_pet_phantom(dicom / folder_b, seed=2, variant=variant_b, identifiers=IDS_B, **SMALL)
     pd.DataFrame([dict(dicom_patient_id=DEFAULT_IDENTIFIERS["PatientID"], patient_id="SON-A", tracer="FDG"),
                   dict(dicom_patient_id=IDS_B["PatientID"], patient_id="SON-B", tracer="FDG")]).to_csv(
         tmp_path / "MAP.csv", index=False)
@@ -170,7 +170,7 @@ def demo_run(tmp_path_factory):
 
 def test_07_no_identifier_leaves_the_extraction_step(tmp_path, demo_run):
     demo, demo_out, demo_rc, demo_log = demo_run
-    dicom, a, b = two_patients(tmp_path)
+    dicom, a, b = two_patients(tmp_path, folder_b=f"{IDS_B['PatientID']}_pietersen")   # a folder named by patient
     _edit(b.files, lambda ds: delattr(ds, "PatientWeight"))          # an error line for the planted patient
     planted = []
     for files in (a.files, b.files, glob.glob(os.path.join(demo["dicom_dir"], "export*", "*", "*"))):
@@ -183,6 +183,7 @@ def test_07_no_identifier_leaves_the_extraction_step(tmp_path, demo_run):
     assert "Jansen^Wilhelmina^Petronella" in planted and "19491231" in planted and "Pietersen" in planted
     rc, log = run(tmp_path, dicom)
     assert rc == 1 and demo_rc == 0
+    assert "<removed>_<removed>/" in log          # the error line names B's file, its folder scrubbed
     text = _all_output_text(tmp_path / "out", log) + _all_output_text(demo_out, demo_log)
     leaked = [p for p in planted if len(p) >= 4 and p.lower() in text.lower()]
     assert leaked == []

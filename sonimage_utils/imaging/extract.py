@@ -20,7 +20,7 @@ from joblib import Parallel, delayed, parallel_config
 
 from .errors import DicomRuleError
 from .features import compute_mask_features, compute_voi_features
-from .inputs import Problem, plan_jobs, read_mapping, read_vois
+from .inputs import Problem, plan_jobs, read_mapping, read_vois, scrub_identifiers as _scrub
 from .seg import read_seg_masks
 from .series import find_pet_series, load_pet_series
 from .suv import compute_suv_factor
@@ -46,14 +46,6 @@ _IDENTIFYING = ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber
 def _series_ref(uid: str) -> str:
     """First 12 hex digits of SHA-256 of the SeriesInstanceUID: names a series without carrying the UID."""
     return hashlib.sha256(uid.encode()).hexdigest()[:12]
-
-
-def _scrub(text: str, identifiers) -> str:
-    for ident in identifiers:
-        for variant in {ident, ident.replace("^", " ")}:
-            if len(variant) >= 3:
-                text = text.replace(variant, "<removed>")
-    return text
 
 
 def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.csv") -> dict:
@@ -83,12 +75,13 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
         identifiers += [str(series.datasets[0].get(k) or "") for k in _IDENTIFYING]
         factor = compute_suv_factor(series.datasets, series.files)
     except DicomRuleError as exc:
-        problems.append(Problem(exc.file or job.names[0], exc.tag, _scrub(exc.message, identifiers), pid))
+        problems.append(Problem(_scrub(exc.file or job.names[0], identifiers), exc.tag,
+                                _scrub(exc.message, identifiers), pid))
         report["warning"] = "series skipped: " + _scrub(exc.message, identifiers)
         return dict(report=report, scan=None, features=[], problems=problems)
     except Exception as exc:  # unreadable file: report, never a traceback
         message = _scrub(f"cannot read the series: {type(exc).__name__}: {exc}", identifiers)
-        problems.append(Problem(job.names[0], "-", message, pid))
+        problems.append(Problem(_scrub(job.names[0], identifiers), "-", message, pid))
         report["warning"] = "series skipped: " + message
         return dict(report=report, scan=None, features=[], problems=problems)
     suv = series.rescaled(factor.slice_factors)

@@ -8,18 +8,40 @@ into memory and never written anywhere. Every problem becomes a :class:`Problem`
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problem", "SeriesJob", "read_mapping", "read_vois", "plan_jobs", "MAP_COLUMNS", "VOI_COLUMNS",
-           "ORGANS", "TRACERS"]
+__all__ = ["Problem", "SeriesJob", "read_mapping", "read_vois", "plan_jobs", "scrub_identifiers", "MAP_COLUMNS",
+           "VOI_COLUMNS", "ORGANS", "TRACERS"]
 
 MAP_COLUMNS = ("dicom_patient_id", "patient_id", "tracer")
 VOI_COLUMNS = ("patient_id", "lesion_id", "tracer", "organ", "x_mm", "y_mm", "z_mm", "radius_mm")
 ORGANS = ("bone", "lymph_node", "liver", "lung", "pleura", "soft_tissue", "breast", "brain", "other")
 TRACERS = ("FES", "FDG")
+
+
+def scrub_identifiers(text: str, identifiers) -> str:
+    """Replace every identifier of 3+ characters by ``<removed>``, ignoring case; a person name (``^``) also
+    with spaces and component by component.
+
+    Examples
+    --------
+    >>> scrub_identifiers("exports/UMCG-4711/a.dcm", ["UMCG-4711"])
+    'exports/<removed>/a.dcm'
+    """
+    variants = set()
+    for ident in identifiers:
+        ident = str(ident)
+        variants |= {ident, ident.replace("^", " ")}
+        if "^" in ident:  # a person name: each component too
+            variants |= {part for piece in ident.split("^") for part in (piece, *piece.split())}
+    for variant in sorted((v.strip() for v in variants), key=len, reverse=True):
+        if len(variant) >= 3:
+            text = re.sub(re.escape(variant), "<removed>", text, flags=re.IGNORECASE)
+    return text
 
 
 @dataclass(frozen=True)
@@ -184,7 +206,7 @@ def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name
     assigned: dict[int, list] = {}
     for uid in sorted(found):
         sf = found[uid]
-        names = [os.path.relpath(f, dicom_dir) for f in sf.files]
+        names = [scrub_identifiers(os.path.relpath(f, dicom_dir), [sf.dicom_patient_id]) for f in sf.files]
         if uid in by_uid:
             rec = by_uid[uid]
             if rec.dicom_patient_id != sf.dicom_patient_id:
@@ -224,7 +246,8 @@ def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name
         jobs.append(SeriesJob(patient_id=rec.patient_id, tracer=rec.tracer, series_uid=sf.series_uid,
                               files=list(sf.files), names=names, vois=rows.to_dict("records"), warnings=warnings,
                               identifiers=(sf.dicom_patient_id,), seg_files=list(sf.seg_files),
-                              seg_names=[os.path.relpath(f, dicom_dir) for f in sf.seg_files]))
+                              seg_names=[scrub_identifiers(os.path.relpath(f, dicom_dir), [sf.dicom_patient_id])
+                                         for f in sf.seg_files]))
     scanned = {(j.patient_id, j.tracer) for j in jobs}
     mapped = set(zip(mapping.patient_id, mapping.tracer))
     for rec in vois.itertuples():
