@@ -16,7 +16,8 @@
 # # 04 Predicting the individual benefit of adding a CDK4/6 inhibitor
 #
 # Objective 4 asks for a model that predicts, patient by patient, how much first-line ET+CDK4/6i adds to
-# PFS1 over ET alone. With 100 patients this is a small-sample prediction problem, so this chapter begins
+# PFS1 over ET alone. With {glue:text}`obj4_n_patients_text` patients ({glue:text}`obj4_n_events_text` PFS1
+# events) this is a small-sample prediction problem, so this chapter begins
 # with what the data can support, follows the PATH statement {cite}`kent2020` (risk modelling first,
 # effect modelling second), validates internally by bootstrap, and freezes the model for objective 5.
 
@@ -98,6 +99,8 @@ n_full = riley_sample_size(benefit_r2cs_anticipated, len(benefit_candidate_featu
                            benefit_shrinkage_target)
 n_effect = riley_sample_size(benefit_r2cs_anticipated, 2 * len(benefit_candidate_features) + 1, rate, H, mean_fu,
                              benefit_shrinkage_target)
+record("obj4_n_patients", n_patients, "Patients in the objective 4 model", fmt="{:.0f}")
+record("obj4_n_events", n_events, "PFS1 events in the objective 4 model", fmt="{:.0f}")
 record("obj4_shrinkage_target", benefit_shrinkage_target, "Target expected shrinkage (Riley criterion 1)")
 record("obj4_r2cs_anticipated", benefit_r2cs_anticipated, "Anticipated Cox-Snell R2 (parameter)")
 record("obj4_max_parameters", riley["max_parameters"], "Largest number of candidate parameters this cohort "
@@ -234,18 +237,20 @@ display(eff.style.hide(axis="index").format(precision=3).set_uuid("eff"))
 #
 # For each patient the risk-based model predicts PFS at {glue:text}`obj4_horizon_text` months under each arm
 # and their difference, and the difference in restricted mean PFS up to {glue:text}`obj4_rmst_horizon_text`
-# months. The mean predicted benefit at the horizon is {glue:text}`obj4_mean_benefit_text` (as a proportion);
-# the share of patients predicted to gain less than {glue:text}`obj4_benefit_threshold_text` is
+# months. The mean predicted benefit at the horizon is {glue:text}`obj4_mean_benefit_text` (absolute
+# difference in PFS); the share of patients predicted to gain less than {glue:text}`obj4_benefit_threshold_text` is
 # {glue:text}`obj4_share_below_threshold_text` (95% bootstrap interval {glue:text}`obj4_share_below_threshold_ci_low_text`
 # to {glue:text}`obj4_share_below_threshold_ci_high_text`, from the models refitted in the bootstrap below).
 
 # %% tags=["remove-input"]
 record("obj4_rmst_horizon", TAU, "Restriction time of the restricted mean PFS (months)", fmt="{:g}")
 record("obj4_benefit_threshold", benefit_threshold, "Clinically meaningful benefit threshold (PFS difference at "
-       "the horizon)", fmt="{:.2f}")
-record("obj4_mean_benefit", dev["benefit_t"].mean(), "Mean predicted PFS benefit at the horizon (risk-based)")
+       "the horizon)", fmt="{:.0%}")
+record("obj4_mean_benefit", dev["benefit_t"].mean(), "Mean predicted PFS benefit at the horizon (risk-based)",
+       fmt="{:.0%}")
 share_below = float((dev["benefit_t"] < benefit_threshold).mean())
-record("obj4_share_below_threshold", share_below, "Share of patients with predicted benefit below the threshold")
+record("obj4_share_below_threshold", share_below, "Share of patients with predicted benefit below the threshold",
+       fmt="{:.0%}")
 summary = pd.DataFrame({
     "model": ["risk-based", "risk-based", "effect", "effect"],
     "quantity": [f"PFS difference at {H:g} m", f"RMST difference to {TAU:g} m"] * 2,
@@ -291,8 +296,10 @@ record("obj4_c_corrected", boot.corrected["c"], "Optimism-corrected Harrell C")
 record("obj4_slope_apparent", boot.apparent["slope"], "Apparent calibration slope")
 record("obj4_slope_corrected", boot.corrected["slope"], "Optimism-corrected calibration slope")
 ci = np.nanquantile(boot.resamples["test_share_below"], [0.025, 0.975])
-record("obj4_share_below_threshold_ci_low", ci[0], "Share below threshold: 2.5% bootstrap quantile")
-record("obj4_share_below_threshold_ci_high", ci[1], "Share below threshold: 97.5% bootstrap quantile")
+record("obj4_share_below_threshold_ci_low", ci[0], "Share below threshold: 2.5% bootstrap quantile",
+       fmt="{:.0%}")
+record("obj4_share_below_threshold_ci_high", ci[1], "Share below threshold: 97.5% bootstrap quantile",
+       fmt="{:.0%}")
 perf = boot.summary.query("measure in ['c', 'slope']").replace({"c": "Harrell C", "slope": "calibration slope"})
 save_table(perf, "04_internal_validation", build_dir)
 display(Markdown(f"**Table 04.7.** Apparent, optimism and optimism-corrected performance (B = {benefit_n_boot})."))
@@ -403,7 +410,8 @@ display(Markdown(f"```json\n{path.read_text()}```"))
 #   criteria, so the prognostic model is deliberately small and penalised, and the effect model, which needs
 #   an interaction for every predictor, exceeds what the data support: its heterogeneity of effect is
 #   exploratory. The sensitivity analysis above shows what a larger model would lose to overfitting.
-# - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with 100 patients the
+# - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with
+#   {glue:text}`obj4_n_patients_text` patients the
 #   corrected C and slope remain imprecise; the c-for-benefit and calibration for benefit are apparent values
 #   on the development data with wide intervals.
 # - **What external data can validate.** Neither external cohort randomised a CDK4/6 inhibitor: they can

@@ -1,10 +1,12 @@
 """Figures of objective 4. Each function takes results (DataFrames/arrays) and returns a Figure.
 
-No statistics here and no ``plt.show()``: the notebook saves and shows the returned Figure.
+No statistics here and no ``plt.show()``: the notebook saves, shows and closes the returned Figure
+(pyplot figures, so that the notebook's inline display renders them).
 """
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
@@ -30,7 +32,7 @@ def plot_risk_group_effects(table, *, t: float) -> Figure:
     t : float
         Horizon in months (axis label).
     """
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    fig = plt.figure(figsize=(9, 3.6), layout="constrained")
     ax_hr, ax_abs = fig.subplots(1, 2)
     y = np.arange(len(table))[::-1]
     labels = [f"G{g} (n={n}, {e} events)" for g, n, e in zip(table["risk_group"], table["n"], table["n_events"])]
@@ -66,7 +68,7 @@ def plot_risk_group_effects(table, *, t: float) -> Figure:
 def plot_benefit_distribution(benefit, *, threshold: float, t: float, label: str = "risk-based model") -> Figure:
     """Histogram of predicted individual benefit (percentage points) with the clinical threshold."""
     benefit = 100 * np.asarray(benefit, dtype=float)
-    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    fig = plt.figure(figsize=(6, 3.4), layout="constrained")
     ax = fig.subplots()
     ax.hist(benefit, bins=20, color=_CDK, alpha=0.8, edgecolor="white")
     ax.axvline(100 * threshold, color=_ET, ls="--", label=f"threshold {100 * threshold:g} points")
@@ -79,7 +81,7 @@ def plot_benefit_distribution(benefit, *, threshold: float, t: float, label: str
 
 def plot_calibration_for_benefit(table, *, t: float) -> Figure:
     """Observed (KM difference, 95% CI) vs mean predicted benefit per quantile group, with the diagonal."""
-    fig = Figure(figsize=(4.8, 4.4), layout="constrained")
+    fig = plt.figure(figsize=(4.8, 4.4), layout="constrained")
     ax = fig.subplots()
     p, o = 100 * table["predicted"].to_numpy(float), 100 * table["observed"].to_numpy(float)
     lo, hi = 100 * table["ci_low"].to_numpy(float), 100 * table["ci_high"].to_numpy(float)
@@ -97,7 +99,7 @@ def plot_calibration_for_benefit(table, *, t: float) -> Figure:
 
 def plot_bootstrap_calibration(grid, apparent, corrected, predicted_risk, *, t: float) -> Figure:
     """Apparent and optimism-corrected calibration curves at ``t`` with a rug of predicted risks."""
-    fig = Figure(figsize=(4.8, 4.4), layout="constrained")
+    fig = plt.figure(figsize=(4.8, 4.4), layout="constrained")
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="ideal")
     ax.plot(grid, apparent, color=_ET, label="apparent")
@@ -113,7 +115,7 @@ def plot_bootstrap_calibration(grid, apparent, corrected, predicted_risk, *, t: 
 
 def plot_penalty_cv(cv_table, *, title: str) -> Figure:
     """Cross-validated partial likelihood against the ridge penalty (log scale), the choice marked."""
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    fig = plt.figure(figsize=(5, 3.2), layout="constrained")
     ax = fig.subplots()
     ax.plot(cv_table["penalty"], cv_table["cvpl"], "o-", color=_CDK, ms=3)
     best = cv_table.loc[cv_table["selected"]]

@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -26,3 +27,5 @@ def test_01_every_plot_returns_a_figure():
             benefit_plots.plot_penalty_cv(cv, title="x")]
     assert all(isinstance(f, Figure) for f in figs)
     assert [len(f.axes) for f in figs] == [2, 1, 1, 1, 1]
+    for f in figs:
+        plt.close(f)
