@@ -171,7 +171,7 @@ def demo_run(tmp_path_factory):
 def test_07_no_identifier_leaves_the_extraction_step(tmp_path, demo_run):
     demo, demo_out, demo_rc, demo_log = demo_run
     dicom, a, b = two_patients(tmp_path, folder_b=f"{IDS_B['PatientID']}_pietersen")   # a folder named by patient
-    _edit(b.files, lambda ds: delattr(ds, "PatientWeight"))          # an error line for the planted patient
+    _edit(b.files, lambda ds: delattr(ds, "RescaleSlope"))           # an error while loading the planted patient
     planted = []
     for files in (a.files, b.files, glob.glob(os.path.join(demo["dicom_dir"], "export*", "*", "*"))):
         for path in files:

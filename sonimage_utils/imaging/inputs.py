@@ -206,7 +206,8 @@ def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name
     assigned: dict[int, list] = {}
     for uid in sorted(found):
         sf = found[uid]
-        names = [scrub_identifiers(os.path.relpath(f, dicom_dir), [sf.dicom_patient_id]) for f in sf.files]
+        ids = (sf.dicom_patient_id, *sf.identifiers)
+        names = [scrub_identifiers(os.path.relpath(f, dicom_dir), ids) for f in sf.files]
         if uid in by_uid:
             rec = by_uid[uid]
             if rec.dicom_patient_id != sf.dicom_patient_id:
@@ -245,8 +246,9 @@ def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name
         rows = vois[(vois.patient_id == rec.patient_id) & (vois.tracer == rec.tracer)]
         jobs.append(SeriesJob(patient_id=rec.patient_id, tracer=rec.tracer, series_uid=sf.series_uid,
                               files=list(sf.files), names=names, vois=rows.to_dict("records"), warnings=warnings,
-                              identifiers=(sf.dicom_patient_id,), seg_files=list(sf.seg_files),
-                              seg_names=[scrub_identifiers(os.path.relpath(f, dicom_dir), [sf.dicom_patient_id])
+                              identifiers=(sf.dicom_patient_id, *sf.identifiers), seg_files=list(sf.seg_files),
+                              seg_names=[scrub_identifiers(os.path.relpath(f, dicom_dir),
+                                                           (sf.dicom_patient_id, *sf.identifiers))
                                          for f in sf.seg_files]))
     scanned = {(j.patient_id, j.tracer) for j in jobs}
     mapped = set(zip(mapping.patient_id, mapping.tracer))

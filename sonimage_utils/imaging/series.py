@@ -25,21 +25,24 @@ from .errors import DicomRuleError
 __all__ = ["SeriesFiles", "VolumeGeometry", "PetSeries", "find_pet_series", "load_pet_series", "detect_tracer",
            "raw_text"]
 
-_DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "PatientID", "RadiopharmaceuticalInformationSequence",
-                   "ReferencedSeriesSequence"]
+_IDENTIFYING = ("PatientID", "PatientName", "PatientBirthDate", "AccessionNumber", "InstitutionName")
+_DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "RadiopharmaceuticalInformationSequence",
+                   "ReferencedSeriesSequence", *_IDENTIFYING]
 _TRACER_WORDS = {"FDG": ("FDG", "DEOXYGLUCOSE", "DEOXY-GLUCOSE"),
                  "FES": ("FES", "ESTRADIOL", "OESTRADIOL")}
 
 
 @dataclass(frozen=True)
 class SeriesFiles:
-    """One PT series found on disk. ``dicom_patient_id`` is a hospital identifier: it stays in memory."""
+    """One PT series found on disk. ``dicom_patient_id`` and ``identifiers`` (name, birth date, accession
+    number, institution) are hospital identifiers: they stay in memory, to scrub messages."""
 
     series_uid: str
     files: tuple[str, ...]
     dicom_patient_id: str
     tracer: str | None
     seg_files: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,8 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
         first = members[0][1]
         series[uid] = SeriesFiles(series_uid=uid, files=tuple(p for p, _ in members),
                                   dicom_patient_id=str(first.get("PatientID") or ""), tracer=detect_tracer(first),
-                                  seg_files=tuple(segs.get(uid, ())))
+                                  seg_files=tuple(segs.get(uid, ())),
+                                  identifiers=tuple(str(first.get(k) or "") for k in _IDENTIFYING))
     return series, skipped
 
 
