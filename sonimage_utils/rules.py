@@ -24,13 +24,7 @@ def _rows(df: pd.DataFrame, mask, cohort: str, table: str, column: str, message)
     return out
 
 
-def _has(tables, *names) -> bool:
-    return all(tables.get(n) is not None for n in names)
-
-
 def rule_foreign_key(tables, cohort):
-    if tables.get("patients") is None:
-        return []
     known = set(tables["patients"]["patient_id"].dropna())
     out = []
     for name in ("lesions", "scans", "recist"):
@@ -53,17 +47,13 @@ def rule_unique_keys(tables, cohort):
 
 
 def rule_pfs_dates(tables, cohort):
-    p = tables.get("patients")
-    if p is None or not {"pfs1_date", "randomization_date"} <= set(p.columns):
-        return []
+    p = tables["patients"]
     return _rows(p, p["pfs1_date"] < p["randomization_date"], cohort, "patients", "pfs1_date",
                  "pfs1_date is before randomization_date")
 
 
 def rule_event_type(tables, cohort):
-    p = tables.get("patients")
-    if p is None or not {"pfs1_event", "pfs1_event_type"} <= set(p.columns):
-        return []
+    p = tables["patients"]
     ok = p["pfs1_event"].notna() & p["pfs1_event_type"].notna()
     censored = p["pfs1_event_type"].eq("censored")
     mask = ok & ((p["pfs1_event"] == 0) != censored).fillna(False)
@@ -72,13 +62,13 @@ def rule_event_type(tables, cohort):
 
 
 def _with_randomisation(df, tables):
-    rand = tables["patients"].drop_duplicates("patient_id").set_index("patient_id")["randomization_date"]
+    """Each row's randomisation date (NaT where unknown)."""
+    p = tables["patients"]
+    rand = p.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["randomization_date"]
     return df["patient_id"].map(rand)
 
 
 def rule_scan_window(tables, cohort):
-    if not _has(tables, "patients", "scans") or "scan_date" not in tables["scans"]:
-        return []
     s = tables["scans"]
     days = (s["scan_date"] - _with_randomisation(s, tables)).dt.days
     mask = days.notna() & ((days < -42) | (days > 7))
@@ -87,9 +77,7 @@ def rule_scan_window(tables, cohort):
 
 
 def rule_glucose_fdg_only(tables, cohort):
-    s = tables.get("scans")
-    if s is None or not {"tracer", "blood_glucose_mmol_l"} <= set(s.columns):
-        return []
+    s = tables["scans"]
     out = _rows(s, s["tracer"].eq("FES") & s["blood_glucose_mmol_l"].notna(), cohort, "scans",
                 "blood_glucose_mmol_l", "blood glucose given for an FES scan (FDG only)")
     warn = _rows(s, s["tracer"].eq("FDG") & s["blood_glucose_mmol_l"].isna(), cohort, "scans",
@@ -102,8 +90,6 @@ def _baseline(r: pd.DataFrame) -> pd.Series:
 
 
 def rule_baseline_window(tables, cohort):
-    if not _has(tables, "patients", "recist") or "assessment_date" not in tables["recist"]:
-        return []
     r = tables["recist"].dropna(subset=["patient_id", "assessment_date"])
     first = r["assessment_date"].eq(_baseline(r)) & ~r.duplicated(["patient_id", "assessment_date"])
     late = (r["assessment_date"] - _with_randomisation(r, tables)).dt.days > 7
@@ -112,9 +98,7 @@ def rule_baseline_window(tables, cohort):
 
 
 def rule_recist_lesions(tables, cohort):
-    r = tables.get("recist")
-    if r is None or not {"lesion_kind", "assessment_date", "lesion_id"} <= set(r.columns):
-        return []
+    r = tables["recist"]
     r = r.dropna(subset=["patient_id", "assessment_date", "lesion_id"])
     at_base = r["assessment_date"].eq(_baseline(r))
     base_ids = set(map(tuple, r.loc[at_base, ["patient_id", "lesion_id"]].to_numpy()))
@@ -140,9 +124,7 @@ def rule_recist_lesions(tables, cohort):
 
 
 def rule_recist_baseline(tables, cohort):
-    r = tables.get("recist")
-    if r is None or not {"lesion_kind", "diameter_mm", "status", "is_lymph_node", "assessment_date"} <= set(r.columns):
-        return []
+    r = tables["recist"]
     r = r.dropna(subset=["patient_id", "assessment_date"])
     base = r["assessment_date"].eq(_baseline(r))
     node = r["is_lymph_node"].fillna(False).astype(bool)
@@ -159,9 +141,7 @@ def rule_recist_baseline(tables, cohort):
 
 
 def rule_target_limits(tables, cohort):
-    r = tables.get("recist")
-    if r is None or not {"lesion_kind", "lesion_id"} <= set(r.columns):
-        return []
+    r = tables["recist"]
     t = r[r["lesion_kind"].eq("target")].drop_duplicates(["patient_id", "lesion_id"])
     n = t.groupby("patient_id")["lesion_id"].transform("size")
     out = _rows(t, n > 5, cohort, "recist", "lesion_id",
@@ -181,9 +161,7 @@ _STATUS = {"non_target": {"present", "absent", "unequivocal_progression", "not_a
 
 
 def rule_recist_fields(tables, cohort):
-    r = tables.get("recist")
-    if r is None or not {"lesion_kind", "diameter_mm", "status", "assessment_date"} <= set(r.columns):
-        return []
+    r = tables["recist"]
     target = r["lesion_kind"].eq("target")
     out = _rows(r, target & r["status"].notna(), cohort, "recist", "status", "target rows carry no status")
     base = r["assessment_date"].eq(_baseline(r.dropna(subset=["patient_id"])))
@@ -199,32 +177,33 @@ def rule_recist_fields(tables, cohort):
 
 
 def rule_has_lesions(tables, cohort):
-    if cohort != "sonimage" or not _has(tables, "patients", "lesions"):
+    if cohort != "sonimage":
         return []
     p = tables["patients"]
     mask = p["patient_id"].notna() & ~p["patient_id"].isin(set(tables["lesions"]["patient_id"]))
     return _rows(p, mask, cohort, "patients", "patient_id", "patient has no row in lesions.csv")
 
 
-#: Rule id (as in data_dictionary/rules.yml) -> implementation.
+#: Rule id (as in data_dictionary/rules.yml) -> (implementation, {table: columns it needs}).
 RULES = {
-    "foreign_key": rule_foreign_key,
-    "unique_keys": rule_unique_keys,
-    "pfs_dates": rule_pfs_dates,
-    "event_type": rule_event_type,
-    "scan_window": rule_scan_window,
-    "glucose_fdg_only": rule_glucose_fdg_only,
-    "baseline_window": rule_baseline_window,
-    "recist_lesions": rule_recist_lesions,
-    "recist_baseline": rule_recist_baseline,
-    "target_limits": rule_target_limits,
-    "recist_fields": rule_recist_fields,
-    "has_lesions": rule_has_lesions,
+    "foreign_key": (rule_foreign_key, {"patients": ['patient_id']}),
+    "unique_keys": (rule_unique_keys, {}),
+    "pfs_dates": (rule_pfs_dates, {"patients": ['pfs1_date', 'randomization_date']}),
+    "event_type": (rule_event_type, {"patients": ['pfs1_event', 'pfs1_event_type']}),
+    "scan_window": (rule_scan_window, {"patients": ['patient_id', 'randomization_date'], 'scans': ['patient_id', 'scan_date']}),
+    "glucose_fdg_only": (rule_glucose_fdg_only, {'scans': ['patient_id', 'tracer', 'blood_glucose_mmol_l']}),
+    "baseline_window": (rule_baseline_window, {"patients": ['patient_id', 'randomization_date'], 'recist': ['patient_id', 'assessment_date']}),
+    "recist_lesions": (rule_recist_lesions, {'recist': ['patient_id', 'lesion_id', 'assessment_date', 'lesion_kind']}),
+    "recist_baseline": (rule_recist_baseline, {'recist': ['patient_id', 'lesion_id', 'assessment_date', 'lesion_kind', 'diameter_mm', 'status', 'is_lymph_node']}),
+    "target_limits": (rule_target_limits, {'recist': ['patient_id', 'lesion_id', 'lesion_kind']}),
+    "recist_fields": (rule_recist_fields, {'recist': ['patient_id', 'lesion_id', 'assessment_date', 'lesion_kind', 'diameter_mm', 'status']}),
+    "has_lesions": (rule_has_lesions, {"patients": ['patient_id'], 'lesions': ['patient_id']}),
 }
-
 
 def check_rules(tables: dict, cohort: str) -> list:
     """Run every cross-table rule on one cohort's typed tables.
+
+    A rule is skipped when a table or column it needs is absent (already reported by the column checks).
 
     Raises
     ------
@@ -232,7 +211,9 @@ def check_rules(tables: dict, cohort: str) -> list:
         If a rule here is not listed in rules.yml (the book would not show it).
     """
     out = []
-    for rule_id, rule in RULES.items():
+    for rule_id, (rule, needs) in RULES.items():
         describe_rule(rule_id)
-        out += rule(tables, cohort)
+        # a rule whose table or column is absent cannot be checked; that absence is already an error line
+        if all(tables.get(t) is not None and set(cols) <= set(tables[t].columns) for t, cols in needs.items()):
+            out += rule(tables, cohort)
     return out

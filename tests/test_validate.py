@@ -252,3 +252,25 @@ def test_47_run_stops_on_invalid_data(valid_folder, tmp_path, capsys):
     _, err = capsys.readouterr()
     assert "nothing was executed" in err and "Traceback" not in err
     assert not (tmp_path / "b" / "notebooks").exists()
+
+
+@pytest.mark.parametrize("table", ["patients", "lesions", "scans", "recist"])
+def test_53_header_only_or_key_column_missing_never_crashes(valid_folder, table):
+    for header in ("patient_id\n", "center\n"):
+        (valid_folder / "sonimage" / f"{table}.csv").write_text(header)
+        found, _ = errors(valid_folder)
+        assert found and all(LINE.match(line) for line in found)
+
+
+def test_54_any_missing_column_gives_lines_not_a_traceback(valid_folder):
+    import io
+    from contextlib import redirect_stdout
+
+    for table in ("patients", "lesions", "scans", "recist"):
+        path = valid_folder / "sonimage" / f"{table}.csv"
+        original = path.read_text()
+        for column in pd.read_csv(io.StringIO(original), nrows=0).columns:
+            edit(valid_folder, f"sonimage/{table}.csv", lambda d, c=column: d.drop(columns=[c]))
+            found, _ = errors(valid_folder)
+            assert f"sonimage/{table}.csv:1: {column}: required column is missing from the header (patient_id=-)" in found
+            path.write_text(original)
