@@ -186,18 +186,18 @@ def rule_has_lesions(tables, cohort):
 
 #: Rule id (as in data_dictionary/rules.yml) -> (implementation, {table: columns it needs}).
 RULES = {
-    "foreign_key": (rule_foreign_key, {"patients": ['patient_id']}),
+    "foreign_key": (rule_foreign_key, {"patients": ["patient_id"]}),
     "unique_keys": (rule_unique_keys, {}),
-    "pfs_dates": (rule_pfs_dates, {"patients": ['pfs1_date', 'randomization_date']}),
-    "event_type": (rule_event_type, {"patients": ['pfs1_event', 'pfs1_event_type']}),
-    "scan_window": (rule_scan_window, {"patients": ['patient_id', 'randomization_date'], 'scans': ['patient_id', 'scan_date']}),
-    "glucose_fdg_only": (rule_glucose_fdg_only, {'scans': ['patient_id', 'tracer', 'blood_glucose_mmol_l']}),
-    "baseline_window": (rule_baseline_window, {"patients": ['patient_id', 'randomization_date'], 'recist': ['patient_id', 'assessment_date']}),
-    "recist_lesions": (rule_recist_lesions, {'recist': ['patient_id', 'lesion_id', 'assessment_date', 'lesion_kind']}),
-    "recist_baseline": (rule_recist_baseline, {'recist': ['patient_id', 'lesion_id', 'assessment_date', 'lesion_kind', 'diameter_mm', 'status', 'is_lymph_node']}),
-    "target_limits": (rule_target_limits, {'recist': ['patient_id', 'lesion_id', 'lesion_kind']}),
-    "recist_fields": (rule_recist_fields, {'recist': ['patient_id', 'lesion_id', 'assessment_date', 'lesion_kind', 'diameter_mm', 'status']}),
-    "has_lesions": (rule_has_lesions, {"patients": ['patient_id'], 'lesions': ['patient_id']}),
+    "pfs_dates": (rule_pfs_dates, {"patients": ["pfs1_date", "randomization_date"]}),
+    "event_type": (rule_event_type, {"patients": ["pfs1_event", "pfs1_event_type"]}),
+    "scan_window": (rule_scan_window, {"patients": ["patient_id", "randomization_date"], "scans": ["patient_id", "scan_date"]}),
+    "glucose_fdg_only": (rule_glucose_fdg_only, {"scans": ["patient_id", "tracer", "blood_glucose_mmol_l"]}),
+    "baseline_window": (rule_baseline_window, {"patients": ["patient_id", "randomization_date"], "recist": ["patient_id", "assessment_date"]}),
+    "recist_lesions": (rule_recist_lesions, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind"]}),
+    "recist_baseline": (rule_recist_baseline, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind", "diameter_mm", "status", "is_lymph_node"]}),
+    "target_limits": (rule_target_limits, {"recist": ["patient_id", "lesion_id", "lesion_kind"]}),
+    "recist_fields": (rule_recist_fields, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind", "diameter_mm", "status"]}),
+    "has_lesions": (rule_has_lesions, {"patients": ["patient_id"], "lesions": ["patient_id"]}),
 }
 
 def check_rules(tables: dict, cohort: str) -> list:
