@@ -330,7 +330,7 @@ if "impact_mbc" in cohorts:
 # lie: the curve means little where there are few of them.
 
 # %% tags=["remove-cell"]
-cal_figs = {}
+cal_parts = {}
 for name in present:
     frame = cohorts[name][2]
     band = bootstrap_calibration_curve(frame["pfs1_months"], frame["pfs1_event"], frame["risk_t"], horizon,
@@ -338,18 +338,19 @@ for name in present:
     groups = compute_grouped_calibration(frame["pfs1_months"], frame["pfs1_event"], frame["risk_t"], horizon,
                                          n_groups=calibration_n_groups)
     save_table(groups, f"05_calibration_groups_{name}", build_dir)
-    cal_figs[name] = plot_calibration(band, groups, frame["risk_t"], horizon_label=f"{horizon:g} months",
-                                      title=LABELS[name])
+    cal_parts[name] = (band, groups, frame["risk_t"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in IMPACT-MBC at the horizon: smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-impact"}}
-if "impact_mbc" in cal_figs:
-    save_figure(cal_figs["impact_mbc"], "05_calibration_impact_mbc", build_dir)
+if "impact_mbc" in cal_parts:
+    fig = plot_calibration(*cal_parts["impact_mbc"], horizon_label=f"{horizon:g} months", title=LABELS["impact_mbc"])
+    save_figure(fig, "05_calibration_impact_mbc", build_dir)
 else:  # absent cohort: named in the note at the top of the chapter
     pass
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in ET-FES at the horizon (FES predictors from the largest lesions, as measured there): smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-etfes"}}
-if "et_fes" in cal_figs:
-    save_figure(cal_figs["et_fes"], "05_calibration_et_fes", build_dir)
+if "et_fes" in cal_parts:
+    fig = plot_calibration(*cal_parts["et_fes"], horizon_label=f"{horizon:g} months", title=LABELS["et_fes"])
+    save_figure(fig, "05_calibration_et_fes", build_dir)
 else:  # absent cohort: named in the note at the top of the chapter
     pass
 

@@ -4,10 +4,13 @@ distribution of the linear predictor per cohort.
 Graphics layer only: each function takes results computed elsewhere (DataFrames of
 :mod:`sonimage_utils.validation_calibration`, :mod:`sonimage_utils.validation_bootstrap`,
 :mod:`sonimage_utils.decision_curve`) and returns a :class:`matplotlib.figure.Figure`; nothing is shown.
+Figures are pyplot figures (so that a notebook's inline display renders them); the caller closes them
+(:func:`sonimage_utils.report.save_figure` does).
 """
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -41,7 +44,7 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(5.6, 5.2))
+    fig = plt.figure(figsize=(5.6, 5.2))
     ax = fig.add_subplot()
     vals = [curve["predicted"].max(), curve["observed"].max()]
     if grouped is not None:
@@ -102,7 +105,7 @@ def plot_auc_curve(auc: pd.DataFrame, *, time_label: str = "Months", horizon: fl
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(6.0, 4.0))
+    fig = plt.figure(figsize=(6.0, 4.0))
     ax = fig.add_subplot()
     groups = auc.groupby("cohort", sort=False) if "cohort" in auc.columns else [(None, auc)]
     for i, (name, d) in enumerate(groups):
@@ -143,7 +146,7 @@ def plot_decision_curve(nb: pd.DataFrame, *, model_label: str = "Model", extra: 
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(6.0, 4.2))
+    fig = plt.figure(figsize=(6.0, 4.2))
     ax = fig.add_subplot()
     x_max = max_threshold if max_threshold is not None else float(nb.loc[nb["n_above"] > 0, "threshold"].max()
                                                                    if "n_above" in nb else nb["threshold"].max())
@@ -190,7 +193,7 @@ def plot_lp_distribution(lp_by_cohort: dict, *, xlabel: str = "Linear predictor 
         raise ValueError("no finite linear predictor to plot")
     allv = np.concatenate(list(arrays.values()))
     bins = np.linspace(allv.min(), allv.max(), 31) if np.ptp(allv) > 0 else 10
-    fig = Figure(figsize=(6.0, 3.8))
+    fig = plt.figure(figsize=(6.0, 3.8))
     ax = fig.add_subplot()
     for i, (name, v) in enumerate(arrays.items()):
         c = _COLORS[i % len(_COLORS)]

@@ -26,6 +26,14 @@ from sonimage_utils.validation_plots import (  # noqa: E402
 REF = Path(__file__).parent / "reference" / "rotterdam_gbsg"
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 @pytest.fixture(scope="module")
 def gbsg():
     return pd.read_csv(REF / "gbsg5.csv").iloc[::3]  # every third patient keeps the test quick
