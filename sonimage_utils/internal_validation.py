@@ -184,12 +184,13 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot=500, se
     seed : int
         Seed of the resampling.
     n_jobs : int
-        Parallel jobs (joblib).
+        Parallel jobs (joblib); ignored on a dask cluster, whose workers set the parallelism.
     backend : str
         joblib backend ("loky", "threading", "multiprocessing", "dask").
     scheduler_address : str, optional
         Address of a dask scheduler; when given the resamples run on that cluster
-        (``joblib.parallel_config(backend="dask")``).
+        (``joblib.parallel_config(backend="dask")``). A cluster with a single worker thread in all
+        makes joblib run the tasks in this process instead (same results).
     fit_seed : int
         Seed passed to ``fit_fn`` for the fit on the original data.
 
@@ -214,17 +215,21 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot=500, se
     if n_jobs == 1 and scheduler_address is None:
         results = _run_chunk(frame, fit_fn, metric_fn, seeds)
     else:
-        n_workers = joblib.cpu_count() if n_jobs in (None, -1) else max(int(n_jobs), 1)
-        n_chunks = min(n_boot, 4 * n_workers)
-        chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
-        tasks = (joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c) for c in chunks)
         if scheduler_address is not None:
             from dask.distributed import Client
 
-            with Client(scheduler_address) as _client, joblib.parallel_config(backend="dask"):
-                parts = joblib.Parallel(n_jobs=n_jobs)(tasks)
+            # the cluster decides the parallelism (n_jobs is ignored); chunks sized to its threads
+            with Client(scheduler_address) as client, joblib.parallel_config(backend="dask"):
+                n_chunks = min(n_boot, 4 * max(sum(client.nthreads().values()), 1))
+                chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
+                parts = joblib.Parallel(n_jobs=-1)(
+                    joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c) for c in chunks)
         else:
-            parts = joblib.Parallel(n_jobs=n_jobs, backend=backend)(tasks)
+            n_workers = joblib.cpu_count() if n_jobs in (None, -1) else max(int(n_jobs), 1)
+            n_chunks = min(n_boot, 4 * n_workers)
+            chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
+            parts = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
+                joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c) for c in chunks)
         # undo the round-robin split so resample b is row b whatever the number of chunks
         results = [None] * n_boot
         for i, part in enumerate(parts):

@@ -86,17 +86,35 @@ def test_05_bootstrap_is_seeded_and_independent_of_jobs():
     np.testing.assert_array_equal(one.corrected["calibration"], two.corrected["calibration"])
 
 
+def _where_fit(frame, seed):
+    from distributed import get_worker
+
+    try:
+        get_worker()
+        return 1.0
+    except ValueError:  # not inside a dask task
+        return 0.0
+
+
+def _where_metric(model, frame):
+    return {"on_dask_worker": model}
+
+
 def test_06_bootstrap_runs_on_a_local_dask_cluster():
     distributed = pytest.importorskip("dask.distributed")
     features = ["hs", "visceral_disease"]
     frame = _frame(50, 3, features)
     fit, metric = _procedure(features, frame)
     local = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5, n_jobs=1)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    # two worker threads: with one, joblib would run the tasks in this process without dask
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
-        on_dask = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5, n_jobs=2,
+        on_dask = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5,
                                      scheduler_address=cluster.scheduler_address)
+        probe = bootstrap_optimism(frame, _where_fit, _where_metric, n_boot=4, seed=5,
+                                   scheduler_address=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local.resamples, on_dask.resamples)
+    assert (probe.resamples["app_on_dask_worker"] == 1.0).all()
 
 
 def test_07_corrected_values_are_apparent_minus_optimism():
