@@ -49,7 +49,6 @@ benefit_dask_scheduler = None
 # %% tags=["remove-cell"]
 import functools
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
