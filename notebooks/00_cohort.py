@@ -31,11 +31,14 @@ uptake_window_fdg_min = [55, 75]
 injected_activity_window_mbq = [150, 250]
 
 # %% tags=["remove-cell"]
+from pathlib import Path
+
 from IPython.display import Markdown, display
 
 from sonimage_utils import cohort, cohort_plots
 from sonimage_utils.data import available_cohorts, build_analysis_set, load_cohort
 from sonimage_utils.heterogeneity import derive_lesion_fes_status
+from sonimage_utils.imaging.quality import plot_uptake_times, read_extraction_report, summarize_extraction
 from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
 
 HET = dict(fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)
@@ -138,6 +141,30 @@ if son.scans is not None:
     save_figure(fig, "00_scan_quality", build_dir)
 
 # %% [markdown]
+# ### From the PET headers
+#
+# Where the lesion SUVs were computed from the DICOM images with `sonimage extract`, its report shows, per
+# series, the scanner vendor, the pixel units, the decay correction and where the scan time came from: the
+# facts that decide whether an SUV is comparable across centres.
+
+# %% tags=["remove-input"]
+report = read_extraction_report(Path(data_dir) / "sonimage")
+if report is None:
+    display(Markdown("*This data folder has no `extraction_report.csv`: its SUVs were not computed from DICOM "
+                     "by `sonimage extract`, so there is no header-level quality report.*"))
+else:
+    summary = summarize_extraction(report, windows)
+    save_table(summary, "00_extraction_summary", build_dir)
+    display(Markdown(f"**Table 00.6.** PET series extracted from DICOM ({len(report)} series): vendor, units, "
+                     "decay correction, scan-time source and uptake time against the protocol windows."))
+    display(summary)
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Uptake time of each PET series extracted from DICOM, per tracer, against the protocol window (shaded).", "name": "fig-00-uptake-dicom"}}
+if report is not None:
+    fig = plot_uptake_times(report, windows)
+    save_figure(fig, "00_uptake_from_dicom", build_dir)
+
+# %% [markdown]
 # ## External cohorts: case mix
 #
 # Objective 5 validates the model in cohorts that were selected and treated differently; their case mix
@@ -153,6 +180,6 @@ for name in ("impact_mbc", "et_fes"):
 missing = [c for c in ("impact_mbc", "et_fes") if c not in present]
 case_mix = cohort.compute_case_mix(analyses)
 save_table(case_mix, "00_case_mix", build_dir)
-display(Markdown("**Table 00.6.** Case mix of the development and external cohorts."
+display(Markdown("**Table 00.7.** Case mix of the development and external cohorts."
                  + (f" Absent from this data folder: {', '.join(missing)}." if missing else "")))
 display(case_mix)

@@ -12,7 +12,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from .dictionary import COHORTS, load_dictionary, load_rules
+from .dictionary import COHORTS, SIDE_FILES, load_dictionary, load_rules
 from .params import load_parameters
 
 __all__ = ["KEY_PACKAGES", "parameter_table", "data_dictionary_page", "provenance_page", "md_cell"]
@@ -69,6 +69,9 @@ def data_dictionary_page() -> str:
             parts.append(f"| `{col.name}` | {col.type} | {md_cell(col.unit or '')} | {required} | "
                          f"{md_cell(_rule_cell(spec, col.name))} | {md_cell(col.description)} |")
         parts.append("")
+    parts.append("## Other files\n")
+    parts += [f"- `{name}`: written by {text}. Not validated." for name, text in SIDE_FILES.items()]
+    parts.append("")
     parts.append("## Cross-table rules\n")
     parts += [f"- **{rid}**: {text}" for rid, text in load_rules().items()]
     return "\n".join(parts) + "\n"

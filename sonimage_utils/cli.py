@@ -111,9 +111,9 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_extract(args) -> int:
-    from .imaging.extract import run_extract
+    from .imaging.extract import run_extract_from_args
 
-    return run_extract(args.dicom, args.vois, args.mapping, args.out, jobs=args.jobs)
+    return run_extract_from_args(args)
 
 
 def main(argv=None) -> int:

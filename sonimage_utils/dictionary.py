@@ -17,6 +17,7 @@ import yaml
 __all__ = [
     "COHORTS",
     "EXTERNAL_COHORTS",
+    "SIDE_FILES",
     "TYPES",
     "ColumnSpec",
     "TableSpec",
@@ -31,6 +32,9 @@ __all__ = [
 COHORTS = ("sonimage", "impact_mbc", "et_fes")
 #: The validation cohorts; ``by_cohort: {external: ...}`` applies to these.
 EXTERNAL_COHORTS = ("impact_mbc", "et_fes")
+#: Files a cohort folder may hold beside the contract tables: name -> what writes them (not validated).
+SIDE_FILES = {"extraction_report.csv": "`sonimage extract`: one row per PET series (vendor, units, decay "
+                                       "correction, SUV factor, warnings); shown in chapter 00"}
 #: Column types the dictionary may use.
 TYPES = ("string", "int", "float", "bool", "date")
 

@@ -43,12 +43,15 @@ def input_files(data_dir) -> list[Path]:
 def ensure_demo_data(build: Path, seed: int, n_patients: int, log=print) -> Path:
     """The built-in synthetic demo cohort in ``build/demo_data``, regenerated when its recipe changed.
 
-    The recipe is the simulator's source, the seed and the size; the same recipe gives the same bytes.
+    The recipe is the simulator's and the imaging code's source, the seed and the size; the same recipe gives
+    the same bytes. A few demo patients also get real PET DICOM (``build/demo_dicom``), extracted with
+    ``sonimage extract``; its ``extraction_report.csv`` joins the data folder.
     """
     from . import simulate
 
     target = build / "demo_data"
-    sources = sorted(Path(simulate.__file__).parent.glob("simulate*.py"))
+    package = Path(simulate.__file__).parent
+    sources = sorted([*package.glob("simulate*.py"), *package.glob("imaging/*.py")])
     recipe = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + f"{seed}:{n_patients}".encode()).hexdigest()
     stamp = target / ".recipe"
     if stamp.exists() and stamp.read_text() == recipe:
@@ -57,8 +60,34 @@ def ensure_demo_data(build: Path, seed: int, n_patients: int, log=print) -> Path
     if target.exists():
         shutil.rmtree(target)
     simulate.simulate_data_folder(target, seed=seed, n_patients=n_patients)
+    _extract_demo_dicom(build, target, seed)
     stamp.write_text(recipe)
     return target
+
+
+def _extract_demo_dicom(build: Path, data: Path, seed: int, n_patients: int = 4) -> None:
+    """Real PET DICOM for a few demo patients, extracted as a study would: the extraction report joins the
+    demo data folder so that chapter 00 shows scan quality from the headers."""
+    import contextlib
+    import io
+
+    import pandas as pd
+
+    from .imaging.demo import write_demo_dicom
+    from .imaging.extract import run_extract
+
+    folder = build / "demo_dicom"
+    if folder.exists():
+        shutil.rmtree(folder)
+    lesions = pd.read_csv(data / "sonimage" / "lesions.csv", dtype={"patient_id": str, "lesion_id": str})
+    scans = pd.read_csv(data / "sonimage" / "scans.csv", dtype={"patient_id": str})
+    ids = sorted(set(scans.loc[scans["tracer"] == "FDG", "patient_id"]))[:n_patients]
+    demo = write_demo_dicom(folder, seed, patient_ids=ids, lesions=lesions, scans=scans)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        status = run_extract(demo["dicom_dir"], demo["vois_csv"], demo["mapping_csv"], folder / "extracted")
+    if status != 0:
+        raise RuntimeError(f"demo DICOM extraction failed:\n{out.getvalue()}")
+    shutil.copy2(folder / "extracted" / "extraction_report.csv", data / "sonimage" / "extraction_report.csv")
 
 
 def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=None, log=print) -> RunResult:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .dictionary import COHORTS, ColumnSpec, TableSpec, build_schema, load_dictionary
+from .dictionary import COHORTS, SIDE_FILES, ColumnSpec, TableSpec, build_schema, load_dictionary
 
 __all__ = ["Problem", "ValidationReport", "read_table", "validate_cohort", "validate_folder", "line_of"]
 
@@ -228,7 +228,7 @@ def validate_cohort(data_dir: Path, cohort: str) -> tuple[dict, list]:
             continue
         tables[name], found = read_table(path, spec, cohort, rel)
         problems.extend(found)
-    known_files = {s.file for s in load_dictionary().values()}
+    known_files = {s.file for s in load_dictionary().values()} | set(SIDE_FILES)
     for other in sorted(p.name for p in folder.glob("*.csv") if p.name not in known_files):
         problems.append(Problem(f"{cohort}/{other}", 0, "-", "unknown file, ignored", level="warning"))
     problems.extend(check_rules(tables, cohort))

@@ -106,3 +106,18 @@ def test_10_results_are_plain_json_numbers(value, expected):
 def test_11_result_must_be_a_number():
     with pytest.raises(ValueError, match="must be a number"):
         to_number("0.5")
+
+
+def test_12_notebook_defaults_equal_the_sap_values():
+    """A notebook opened by hand (not through `sonimage run`) must compute with the SAP's values."""
+    import ast
+
+    import jupytext
+
+    values = {k: v["value"] for k, v in load_parameters().items()}
+    for nb in discover_notebooks():
+        cell = next(c for c in jupytext.read(nb.path).cells if "parameters" in c.metadata.get("tags", []))
+        for node in ast.parse(cell.source).body:
+            name = node.targets[0].id
+            if name in values:
+                assert ast.literal_eval(node.value) == values[name], (nb.stem, name)
