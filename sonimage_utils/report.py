@@ -54,7 +54,7 @@ def to_number(value):
     raise ValueError(f"result must be a number or None, got {type(value).__name__}: {value!r}")
 
 
-def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: str = "not reached"):
+def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: str = "not reached") -> None:
     """Glue ``value`` under ``name`` and register it for ``results.json``.
 
     Two glue keys are made: ``name`` (the number itself, for ``{glue:text}`name:.2f```) and
@@ -75,8 +75,8 @@ def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: 
 
     Returns
     -------
-    int, float or None
-        The value as recorded.
+    None
+        Nothing, so that a cell ending in ``record(...)`` shows no stray output.
     """
     from myst_nb import glue
 
@@ -84,7 +84,6 @@ def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: 
     glue(name, number if number is not None else missing, display=False)
     glue(f"{name}_text", missing if number is None else fmt.format(number), display=False)
     display({RESULT_MIME: {"name": name, "value": number, "description": description}}, raw=True)
-    return number
 
 
 def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
