@@ -276,7 +276,8 @@ save_figure(benefit_plots.plot_benefit_distribution(dev["benefit_t"], threshold=
 # apparent C of {glue:text}`obj4_c_apparent_text` becomes {glue:text}`obj4_c_corrected_text` after correction,
 # and the calibration slope {glue:text}`obj4_slope_corrected_text` ({glue:text}`obj4_n_boot_failed_text`
 # resamples failed). A corrected slope far from 1 together with a C near 0.5 says that the predictors carry
-# little signal, and the slope is then poorly determined. A check on simulated cohorts with known truth (tests) confirms that the corrected C lies
+# little signal, and the slope is then poorly determined: the median and SD of the per-resample optimism in
+# the table show how stable Harrell's mean is. A check on simulated cohorts with known truth (tests) confirms that the corrected C lies
 # closer than the apparent C to the C on a large independent cohort.
 
 # %% tags=["remove-cell"]
@@ -301,7 +302,8 @@ record("obj4_share_below_threshold_ci_high", ci[1], "Share below threshold: 97.5
        fmt="{:.0%}")
 perf = boot.summary.query("measure in ['c', 'slope']").replace({"c": "Harrell C", "slope": "calibration slope"})
 save_table(perf, "04_internal_validation", build_dir)
-display(Markdown(f"**Table 04.7.** Apparent, optimism and optimism-corrected performance (B = {benefit_n_boot})."))
+display(Markdown(f"**Table 04.7.** Apparent, optimism (Harrell's mean; median and SD over the resamples) and "
+                 f"optimism-corrected performance (B = {benefit_n_boot})."))
 display(perf.style.hide(axis="index").format(precision=3).set_uuid("perf"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the predicted risk of a PFS1 event by the horizon: apparent and bootstrap bias-corrected smoothed curves (Cox model on a restricted cubic spline of the complementary log-log predicted risk); ticks: predicted risks.", "name": "fig-04-calibration"}}
@@ -334,7 +336,8 @@ record("obj4_c_corrected_all", boot_all.corrected["c"], "Optimism-corrected C, a
 record("obj4_slope_corrected_all", boot_all.corrected["slope"], "Optimism-corrected slope, all candidates")
 both = pd.concat([boot.summary.assign(model=f"{len(features)} predictor(s) (Riley)"),
                   boot_all.summary.assign(model=f"all {len(benefit_candidate_features)} candidates")])
-both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected"]]
+both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected",
+                                                 "optimism_median", "optimism_sd"]]
 save_table(both, "04_internal_validation_sensitivity", build_dir)
 display(Markdown("**Table 04.8.** Internal validation of the Riley-sized model and of a model with every candidate."))
 display(both.style.hide(axis="index").format(precision=3).set_uuid("sens"))

@@ -143,12 +143,16 @@ class OptimismResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Scalar measures: apparent, optimism, corrected."""
+        """Scalar measures: apparent, optimism (Harrell's mean), corrected, and the spread of the
+        per-resample optimism (median and SD) that shows how stable the mean is."""
         names = [k for k, v in self.apparent.items() if np.ndim(v) == 0]
+        diffs = {k: (self.resamples[f"app_{k}"] - self.resamples[f"test_{k}"]).to_numpy(float) for k in names}
         return pd.DataFrame({"measure": names,
                              "apparent": [self.apparent[k] for k in names],
                              "optimism": [self.optimism[k] for k in names],
-                             "corrected": [self.corrected[k] for k in names]})
+                             "corrected": [self.corrected[k] for k in names],
+                             "optimism_median": [np.nanmedian(diffs[k]) for k in names],
+                             "optimism_sd": [np.nanstd(diffs[k], ddof=1) for k in names]})
 
 
 def _one_resample(frame, fit_fn, metric_fn, child_seed):

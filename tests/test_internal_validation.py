@@ -125,6 +125,9 @@ def test_07_corrected_values_are_apparent_minus_optimism():
     rs = res.resamples
     assert res.optimism["c"] == pytest.approx(np.mean(rs["app_c"] - rs["test_c"]))
     assert res.corrected["c"] == pytest.approx(res.apparent["c"] - res.optimism["c"])
+    row = res.summary.set_index("measure").loc["c"]
+    assert row["optimism_median"] == pytest.approx(np.median(rs["app_c"] - rs["test_c"]))
+    assert row["optimism_sd"] == pytest.approx(np.std(rs["app_c"] - rs["test_c"], ddof=1))
     assert res.n_failed == 0 and len(rs) == 5
 
 
