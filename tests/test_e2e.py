@@ -34,7 +34,7 @@ REQUIRED = {
 }
 
 #: Cheaper resampling for the test build (see analysis.yml for the SAP values).
-FAST = ["benefit_n_boot=20", "benefit_cfb_n_boot=20", "validation_n_boot=20", "validation_n_boot_curves=10",
+FAST = ["benefit_n_boot=20", "benefit_cfb_n_boot=20", "benefit_sensitivity_n_boot=10", "validation_n_boot=20", "validation_n_boot_curves=10",
         "power_n_sim=100"]
 
 
