@@ -10,9 +10,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
+import re
+import sys
 import multiprocessing as mp
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,9 +130,31 @@ def package_hash() -> str:
     return h.hexdigest()
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+_STYLER_ID = re.compile(r'<table id="T_([0-9a-f]{5})"')
+
+
+def _stabilise(output, tag: str) -> None:
+    """Remove what changes every run from an output: memory addresses in plain-text reprs
+    (``<Styler at 0x7f...>``) and the random table ids of pandas Stylers (replaced by ``tag``)."""
+    data = output.get("data", {})
+    for mime, fix in (("text/plain", lambda t: _ADDRESS.sub(">", t)), ("text/html", None)):
+        if mime not in data:
+            continue
+        text = data[mime] if isinstance(data[mime], str) else "".join(data[mime])
+        if fix is None:
+            for uuid in set(_STYLER_ID.findall(text)):
+                text = text.replace(f"T_{uuid}", f"T_{tag}")
+        else:
+            text = fix(text)
+        data[mime] = text
+
+
 def _normalise(nb) -> None:
-    """Make an executed notebook byte-reproducible: fixed ids, no timings or absolute paths."""
+    """Make an executed notebook byte-reproducible: fixed ids, no timings, addresses or absolute paths."""
     for i, cell in enumerate(nb.cells):
+        for k, output in enumerate(cell.get("outputs", [])):
+            _stabilise(output, f"c{i:03d}o{k}")
         cell["id"] = f"cell-{i:03d}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -151,13 +176,31 @@ def _prepare_source(nb_src: Notebook, work: Path) -> Path:
     return path
 
 
+@contextmanager
+def _stderr_to(path: Path):
+    """Send this process's stderr (file descriptor 2, inherited by the kernel) to ``path`` for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(fd)
+        os.close(saved)
+
+
 def _execute(src: str, out: str, params: dict, cwd: str) -> None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    log = Path(out).with_suffix(".kernel.log")  # the kernel's own log lines, kept out of the console
     try:
-        pm.execute_notebook(src, out, parameters=params, cwd=cwd, progress_bar=False, log_output=False,
-                            kernel_name="python3", request_save_on_cell_execute=False)
+        with _stderr_to(log):
+            pm.execute_notebook(src, out, parameters=params, cwd=cwd, progress_bar=False, log_output=False,
+                                kernel_name="python3", request_save_on_cell_execute=False)
     except PapermillExecutionError as exc:
         raise NotebookFailed(Path(src).stem, f"{exc.ename}: {exc.evalue}") from None
     nb = nbformat.read(out, as_version=4)

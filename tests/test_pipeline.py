@@ -1,6 +1,7 @@
 """Pipeline pieces: notebook discovery and selection, parameters, normalisation, the results registry."""
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -121,3 +122,19 @@ def test_12_notebook_defaults_equal_the_sap_values():
             name = node.targets[0].id
             if name in values:
                 assert ast.literal_eval(node.value) == values[name], (nb.stem, name)
+
+
+def test_13_normalise_removes_addresses_and_styler_ids():
+    import pandas as pd
+
+    html = pd.DataFrame({"a": [1]}).style._repr_html_()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("df.style")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html,
+                                                                 "text/plain": "<Styler at 0x7f3a9c0d2e10>"})]
+    nb.cells = [cell]
+    _normalise(nb)
+    out = nb.cells[0].outputs[0]["data"]
+    assert out["text/plain"] == "<Styler>"
+    assert 'id="T_c000o0"' in out["text/html"]
+    assert not re.search(r"T_[0-9a-f]{5}\b", out["text/html"])
