@@ -9,6 +9,7 @@ Usage: .venv/bin/python benchmarks/build.py [--jobs N]
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -53,6 +54,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         build = Path(tmp) / "build"
         run, t_run = timed(run_analyses, None, build, jobs=args.jobs, log=quiet)
+        per_notebook = json.loads((build / "notebooks" / "timings.json").read_text())
         _, t_render_cold = timed(build_book, run, log=quiet)
         cold = t_run + t_render_cold
         run2, t_run2 = timed(run_analyses, None, build, jobs=args.jobs, log=quiet)
@@ -66,6 +68,8 @@ def main() -> int:
     bound = 2 * (n * floor / args.jobs + render)
     print(f"notebooks: {n}, jobs: {args.jobs}")
     print(f"cold build:            {cold:7.1f} s  (run {t_run:.1f} s + render {t_render_cold:.1f} s)")
+    for stem, seconds in sorted(per_notebook.items()):
+        print(f"  {stem:28s} {seconds:6.1f} s  ({seconds - floor:5.1f} s beyond the floor)")
     print(f"rebuild, no change:    {rebuild:7.1f} s  = {100 * rebuild / cold:.1f}% of cold (target <= 10%)")
     print(f"floor (kernel+import): {floor:7.1f} s per notebook")
     print(f"render alone:          {render:7.1f} s")

@@ -13,8 +13,9 @@ import json
 import os
 import re
 import sys
+import time
 import multiprocessing as mp
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,11 +193,12 @@ def _stderr_to(path: Path):
         os.close(saved)
 
 
-def _execute(src: str, out: str, params: dict, cwd: str) -> None:
+def _execute(src: str, out: str, params: dict, cwd: str) -> float:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     log = Path(out).with_suffix(".kernel.log")  # the kernel's own log lines, kept out of the console
+    start = time.perf_counter()
     try:
         with _stderr_to(log):
             pm.execute_notebook(src, out, parameters=params, cwd=cwd, progress_bar=False, log_output=False,
@@ -206,6 +208,7 @@ def _execute(src: str, out: str, params: dict, cwd: str) -> None:
     nb = nbformat.read(out, as_version=4)
     _normalise(nb)
     nbformat.write(nb, out)
+    return time.perf_counter() - start
 
 
 def _run_inline(fn, *args) -> Future:
@@ -270,37 +273,46 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
     base = {"data_dir": "input", "build_dir": ".", "synthetic": synthetic}
     pkg = package_hash()
     selected = {nb.number for nb in notebooks}
-    keys, done, results, pending = {}, set(), {}, list(notebooks)
+    # critical path first: a notebook others wait for (04 before 05) starts before the independent ones
+    waiting_on = {n: sum(n in nb.depends_on for nb in notebooks) for n in selected}
+    keys, done, running, timings = {}, set(), {}, {}
+    pending = sorted(notebooks, key=lambda nb: (-waiting_on[nb.number], nb.number))
     # spawn, not fork: the caller may hold threads (zmq, pytest) that a forked child would inherit broken
     pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) if jobs > 1 else nullcontext()
     with pool_cm as pool:
-        while pending:
-            wave = [nb for nb in pending if all(d in done or d not in selected for d in nb.depends_on)]
-            futures = {}
-            for nb in wave:
+        while pending or running:
+            ready = [nb for nb in pending if all(d in done or d not in selected for d in nb.depends_on)]
+            pending = [nb for nb in pending if nb not in ready]
+            for nb in ready:
                 params = {k: v for k, v in {**values, **base}.items() if k in nb.parameters}
                 upstream = [keys[d] for d in sorted(nb.depends_on) if d in keys]
-                key = hashlib.sha256(json.dumps([nb.path.read_text(encoding="utf-8"), params, data_hash, pkg,
-                                                 upstream], sort_keys=True, default=str).encode()).hexdigest()
-                keys[nb.number] = key
+                keys[nb.number] = hashlib.sha256(json.dumps(
+                    [nb.path.read_text(encoding="utf-8"), params, data_hash, pkg, upstream], sort_keys=True,
+                    default=str).encode()).hexdigest()
                 target = out_dir / f"{nb.stem}.ipynb"
-                if cache.get(nb.stem) == key and target.exists():
+                if cache.get(nb.stem) == keys[nb.number] and target.exists():
                     log(f"  {nb.stem}: unchanged, not re-executed")
+                    done.add(nb.number)
                     continue
                 log(f"  {nb.stem}: executing")
-                src = _prepare_source(nb, work)
-                args = (str(src), str(target), params, str(build))
-                futures[nb.stem] = pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)
-            for stem, fut in futures.items():
-                cache.pop(stem, None)
-                try:
-                    fut.result()
-                finally:
-                    if fut.exception() is None:
-                        cache[stem] = keys[stem[:2]]
+                cache.pop(nb.stem, None)
+                args = (str(_prepare_source(nb, work)), str(target), params, str(build))
+                running[pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)] = nb
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                nb = running.pop(fut)
+                if fut.exception() is not None:
                     cache_path.write_text(json.dumps(cache, indent=2, sort_keys=True) + "\n")
-            done |= {nb.number for nb in wave}
-            pending = [nb for nb in pending if nb.number not in done]
+                    raise fut.exception()
+                timings[nb.stem] = round(fut.result(), 2)
+                cache[nb.stem] = keys[nb.number]
+                done.add(nb.number)
+                cache_path.write_text(json.dumps(cache, indent=2, sort_keys=True) + "\n")
+    if timings:  # wall seconds per executed notebook, for benchmarks; not part of the reproducible outputs
+        (out_dir / "timings.json").write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+    results = {}
     for nb in notebooks:
         results[nb.stem] = gather_results(out_dir / f"{nb.stem}.ipynb")
     return results
