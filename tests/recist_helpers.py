@@ -41,3 +41,19 @@ def build_tables(case: dict, patient_id: str = "P01"):
     lesions = pd.DataFrame(les, columns=["patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax",
                                          "ct_diameter_mm"])
     return recist, lesions
+
+
+def build_error_case_tables(case: dict):
+    """The tables of a bad-input case: ``build_tables`` plus the case's breakage (duplicate row, diameter on
+    a non-target, lesion dropped from lesions.csv, unparsable date)."""
+    recist, lesions = build_tables(case)
+    if case.get("duplicate_first_row"):
+        recist = pd.concat([recist.iloc[[0]], recist], ignore_index=True)
+    if "diameter_for" in case:
+        recist.loc[recist["lesion_id"] == case["diameter_for"], "diameter_mm"] = 12.0
+    if "drop_from_lesions" in case:
+        lesions = lesions[lesions["lesion_id"] != case["drop_from_lesions"]].copy()
+        lesions.loc[len(lesions)] = {"patient_id": "P01", "lesion_id": case["extra_lesion"], "organ": "bone"}
+    if "bad_date" in case:
+        recist["assessment_date"] = case["bad_date"]
+    return recist, lesions

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sonimage_utils.recist import assess
-from recist_helpers import BASELINE, build_tables, day_to_date, load_cases
+from recist_helpers import BASELINE, build_error_case_tables, build_tables, day_to_date, load_cases
 
 CASES = load_cases()
 VISIT_KEYS = {"sum_diameters": "sum_diameters", "nadir": "nadir", "target": "target_response",
@@ -62,16 +62,7 @@ def test_recist_case(case):
 
 @pytest.mark.parametrize("case", CASES["errors"], ids=[c["name"] for c in CASES["errors"]])
 def test_recist_bad_input(case):
-    recist, lesions = build_tables(case)
-    if case.get("duplicate_first_row"):
-        recist = pd.concat([recist.iloc[[0]], recist], ignore_index=True)
-    if "diameter_for" in case:
-        recist.loc[recist["lesion_id"] == case["diameter_for"], "diameter_mm"] = 12.0
-    if "drop_from_lesions" in case:
-        lesions = lesions[lesions["lesion_id"] != case["drop_from_lesions"]].copy()
-        lesions.loc[len(lesions)] = {"patient_id": "P01", "lesion_id": case["extra_lesion"], "organ": "bone"}
-    if "bad_date" in case:
-        recist["assessment_date"] = case["bad_date"]
+    recist, lesions = build_error_case_tables(case)
     with pytest.raises(ValueError, match=case["match"]) as info:
         assess(recist, lesions)
     assert "patient_id=P01" in str(info.value)

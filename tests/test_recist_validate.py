@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from recist_helpers import BASELINE, build_tables, load_cases
+from recist_helpers import BASELINE, build_error_case_tables, build_tables, load_cases
 
 from sonimage_utils.recist import assess
 from sonimage_utils.validate import validate_cohort
@@ -42,14 +42,7 @@ def _write_folder(root, recist: pd.DataFrame, lesions: pd.DataFrame):
 
 
 def _case_tables(case):
-    recist, lesions = build_tables(case)
-    if case.get("duplicate_first_row"):
-        recist = pd.concat([recist.iloc[[0]], recist], ignore_index=True)
-    if "diameter_for" in case:
-        recist.loc[recist["lesion_id"] == case["diameter_for"], "diameter_mm"] = 12.0
-    if "drop_from_lesions" in case:
-        lesions = lesions[lesions["lesion_id"] != case["drop_from_lesions"]].copy()
-        lesions.loc[len(lesions)] = {"patient_id": "P01", "lesion_id": case["extra_lesion"], "organ": "bone"}
+    recist, lesions = build_error_case_tables({k: v for k, v in case.items() if k != "bad_date"})
     lesions["ct_diameter_mm"] = lesions["ct_diameter_mm"].astype(float)
     return recist, lesions
 
