@@ -20,7 +20,7 @@ install: $(STAMP)
 
 ## book: build the book from the built-in synthetic demo cohort into _build/html
 book: install
-	$(BIN)/sonimage build
+	$(BIN)/sonimage build --jobs 2
 
 ## test: the test suite (slow statistical checks excluded; run them with `make test-slow`)
 test: install

@@ -43,7 +43,7 @@ benefit_cv_folds = 10
 benefit_n_boot = 500
 benefit_sensitivity_n_boot = 200
 benefit_cfb_n_boot = 500
-benefit_n_jobs = 1
+benefit_n_jobs = 2
 benefit_dask_scheduler = None
 
 # %% tags=["remove-cell"]
