@@ -6,6 +6,8 @@ returns :class:`~sonimage_utils.validate.Problem` objects naming file, line, col
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from .dictionary import describe_rule, load_dictionary
@@ -141,18 +143,20 @@ def rule_recist_baseline(tables, cohort):
 
 
 def rule_target_limits(tables, cohort):
+    """Flag the 6th and later target of a patient, and the 3rd and later in one organ (in row order)."""
     r = tables["recist"]
     t = r[r["lesion_kind"].eq("target")].drop_duplicates(["patient_id", "lesion_id"])
-    n = t.groupby("patient_id")["lesion_id"].transform("size")
-    out = _rows(t, n > 5, cohort, "recist", "lesion_id",
-                lambda x: "more than 5 target lesions for this patient")
+    rank = t.groupby("patient_id").cumcount() + 1
+    out = _rows(t, rank > 5, cohort, "recist", "lesion_id",
+                lambda x: f"more than 5 target lesions: {x['lesion_id']!r} is number {rank[x.name]}")
     les = tables.get("lesions")
     if les is not None and {"patient_id", "lesion_id", "organ"} <= set(les.columns):
         organ = les.drop_duplicates(["patient_id", "lesion_id"]).set_index(["patient_id", "lesion_id"])["organ"]
         t = t.assign(organ=[organ.get(k) for k in zip(t["patient_id"], t["lesion_id"])])
-        per_organ = t.groupby(["patient_id", "organ"])["lesion_id"].transform("size")
-        out += _rows(t, per_organ > 2, cohort, "recist", "lesion_id",
-                     lambda x: f"more than 2 target lesions in organ {x['organ']!r}")
+        in_organ = t.groupby(["patient_id", "organ"]).cumcount() + 1
+        out += _rows(t, in_organ > 2, cohort, "recist", "lesion_id",
+                     lambda x: f"more than 2 target lesions in organ {x['organ']!r}: {x['lesion_id']!r} is "
+                               f"number {in_organ[x.name]}")
     return out
 
 
@@ -166,7 +170,7 @@ def rule_recist_fields(tables, cohort):
     out = _rows(r, target & r["status"].notna(), cohort, "recist", "status", "target rows carry no status")
     base = r["assessment_date"].eq(_baseline(r.dropna(subset=["patient_id"])))
     out += _rows(r, target & base & ~(r["diameter_mm"] > 0).fillna(False), cohort, "recist", "diameter_mm",
-                 "a target lesion needs a diameter > 0 at baseline")
+                 "a target lesion needs a baseline diameter > 0")
     out += _rows(r, ~target & r["lesion_kind"].notna() & r["diameter_mm"].notna(), cohort, "recist", "diameter_mm",
                  lambda x: f"{x['lesion_kind']} rows carry no diameter")
     for kind, allowed in _STATUS.items():
@@ -215,5 +219,5 @@ def check_rules(tables: dict, cohort: str) -> list:
         describe_rule(rule_id)
         # a rule whose table or column is absent cannot be checked; that absence is already an error line
         if all(tables.get(t) is not None and set(cols) <= set(tables[t].columns) for t, cols in needs.items()):
-            out += rule(tables, cohort)
+            out += [replace(p, rule=rule_id) for p in rule(tables, cohort)]
     return out

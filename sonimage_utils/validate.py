@@ -32,6 +32,7 @@ class Problem:
     message: str
     patient_id: str = "-"
     level: str = "error"
+    rule: str = ""  # cross-table rule id (rules.yml); empty for column checks
 
     def __str__(self) -> str:
         prefix = "warning: " if self.level == "warning" else ""

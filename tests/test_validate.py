@@ -126,7 +126,7 @@ CASES = [
                                            status="equivocal"),
      "sonimage/recist.csv", 13, "lesion_id", "reuses the id 'L3' of a baseline lesion", "P001"),
     ("32_target_diameter_at_baseline", set_cell("sonimage/recist.csv", 0, "diameter_mm", ""),
-     "sonimage/recist.csv", 2, "diameter_mm", "needs a diameter > 0 at baseline", "P001"),
+     "sonimage/recist.csv", 2, "diameter_mm", "needs a baseline diameter > 0", "P001"),
 ]
 
 
@@ -161,8 +161,13 @@ def test_35_more_than_5_targets_and_2_per_organ(valid_folder):
     edit(valid_folder, "sonimage/lesions.csv", lambda d: pd.concat([d, pd.DataFrame(lesions)]).fillna(""))
     edit(valid_folder, "sonimage/recist.csv", lambda d: pd.concat([d, pd.DataFrame(recist)]).fillna(""))
     found, _ = errors(valid_folder)
-    assert any("sonimage/recist.csv:" in f and "more than 5 target lesions" in f for f in found)
-    assert any("more than 2 target lesions in organ 'lung'" in f and "(patient_id=P001)" in f for f in found)
+    # only the excess lesions are flagged: with L1 (lung) first, T4 and T5 are targets 6 and 7 of P001,
+    # and T1 to T5 are the 3rd to 7th in the lung
+    too_many = [f for f in found if "more than 5 target lesions" in f]
+    assert too_many == [f"sonimage/recist.csv:{17 + i}: lesion_id: more than 5 target lesions: 'T{4 + i}' is number "
+                        f"{6 + i} (patient_id=P001)" for i in range(2)]
+    in_lung = [f for f in found if "more than 2 target lesions in organ 'lung'" in f]
+    assert [f.split("'")[3] for f in in_lung] == ["T1", "T2", "T3", "T4", "T5"]
 
 
 def test_36_missing_file(valid_folder):
