@@ -133,7 +133,11 @@ else:
     quality = cohort.compute_scan_quality(son.scans, windows, injected_activity_window_mbq)
     save_table(quality, "00_scan_quality", build_dir)
     display(Markdown("**Table 00.5.** PET scans per tracer against the protocol windows."))
-    display(quality.style.hide(axis="index").format(precision=1).set_uuid("quality"))
+    headers = {"tracer": "tracer", "scans": "scans", "uptake_median_min": "median uptake (min)",
+               "uptake_outside_window": "uptake outside window", "activity_median_mbq": "median activity (MBq)",
+               "activity_outside_window": "activity outside window"}
+    display(quality[list(headers)].rename(columns=headers).style.hide(axis="index").format(precision=1)
+            .set_uuid("quality"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Uptake time and injected activity of each PET scan; shaded: the protocol windows.", "name": "fig-00-scans"}}
 if son.scans is not None:
@@ -157,7 +161,7 @@ else:
     save_table(summary, "00_extraction_summary", build_dir)
     display(Markdown(f"**Table 00.6.** PET series extracted from DICOM ({len(report)} series): vendor, units, "
                      "decay correction, scan-time source and uptake time against the protocol windows."))
-    display(summary)
+    display(summary.style.hide(axis="index").set_uuid("extraction"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Uptake time of each PET series extracted from DICOM, per tracer, against the protocol window (shaded).", "name": "fig-00-uptake-dicom"}}
 if report is not None:
