@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .model_features import DAYS_PER_MONTH
+from .data import DAYS_PER_MONTH
 
 __all__ = ["TRUE_LOG_HR", "simulate_benefit_cohort"]
 

@@ -92,7 +92,7 @@ def derive_patient_heterogeneity(lesions: pd.DataFrame, fes_threshold: float = 1
     DataFrame
         One row per patient_id: ``n_lesions``, ``n_fes_assessable``, ``n_fes_positive``, ``hs``
         (0-100; NaN without assessable lesions), ``het_group`` and ``het_group3`` (ordered categoricals,
-        reference first, NA when ``hs`` is NaN), ``mean_fes_suvmax`` (assessable lesions),
+        reference first, NA when ``hs`` is NaN), ``mean_fes_suvmax`` and ``min_fes_suvmax`` (assessable lesions),
         ``fdg_suvmax`` (patient max; NaN without FDG), ``fdg_high`` (boolean), ``fes_fdg_pattern``
         (categorical) and ``fdg_threshold`` (the value used). ``attrs["fdg_threshold"]`` holds it too.
 
@@ -118,6 +118,7 @@ def derive_patient_heterogeneity(lesions: pd.DataFrame, fes_threshold: float = 1
         "n_fes_assessable": g["fes_assessable"].sum().astype(int),
         "n_fes_positive": g["_pos"].sum().astype(int),
         "mean_fes_suvmax": g["_suv_assessable"].mean(),
+        "min_fes_suvmax": g["_suv_assessable"].min(),
         "fdg_suvmax": g["_fdg"].max(),
     }).reset_index()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -138,4 +139,4 @@ def derive_patient_heterogeneity(lesions: pd.DataFrame, fes_threshold: float = 1
     out["fdg_threshold"] = fdg_threshold
     out.attrs["fdg_threshold"] = fdg_threshold
     return out[["patient_id", "n_lesions", "n_fes_assessable", "n_fes_positive", "hs", "het_group", "het_group3",
-                "mean_fes_suvmax", "fdg_suvmax", "fdg_high", "fes_fdg_pattern", "fdg_threshold"]]
+                "mean_fes_suvmax", "min_fes_suvmax", "fdg_suvmax", "fdg_high", "fes_fdg_pattern", "fdg_threshold"]]

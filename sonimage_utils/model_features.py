@@ -5,9 +5,9 @@ raw value of every pre-specified predictor. Each predictor has a name that the f
 same derivation runs unchanged on new data (objective 5). Imputation and standardisation are fitted on
 the development data and stored with the model (see :func:`fit_preprocessing`).
 
-The FES derivations follow methods.md (FES-assessable: organ not excluded and ``fes_suvmax`` present;
-FES-positive: ``fes_suvmax >= fes_threshold``); they are written here rather than taken from
-``sonimage_utils.heterogeneity`` so that a frozen model carries its own, fixed definition.
+The FES summaries come from :func:`sonimage_utils.heterogeneity.derive_patient_heterogeneity`, the one
+definition the whole book uses; the frozen model stores the settings it was derived with (threshold,
+excluded organs, the N-largest-lesions harmonisation).
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .data import DAYS_PER_MONTH
+from .heterogeneity import derive_patient_heterogeneity
+
 __all__ = [
     "FEATURE_DEFINITIONS",
     "DEFAULT_FEATURE_SETTINGS",
-    "DAYS_PER_MONTH",
     "derive_model_features",
     "derive_outcome",
     "fit_preprocessing",
     "apply_preprocessing",
 ]
-
-DAYS_PER_MONTH = 30.4375
 
 #: Every predictor the model can use: name -> how it is derived (shown in the book and the artifact).
 FEATURE_DEFINITIONS = {
@@ -63,7 +63,8 @@ def _to_float(series):
 
 
 def _lesion_summaries(lesions, settings):
-    les = lesions.copy()
+    les = lesions.assign(patient_id=lesions["patient_id"].astype(str), fes_suvmax=_to_float(lesions["fes_suvmax"]),
+                         fdg_suvmax=_to_float(lesions["fdg_suvmax"]))
     top_n = settings.get("top_n_lesions")
     if top_n is not None:
         # harmonisation with cohorts that measured FES in the N largest lesions only (ET-FES: 3);
@@ -72,33 +73,15 @@ def _lesion_summaries(lesions, settings):
         les = les.sort_values(["patient_id", "_size", "lesion_id"], ascending=[True, False, True])
         rank = les.groupby("patient_id").cumcount()
         les.loc[rank >= int(top_n), "fes_suvmax"] = np.nan
-    fes = _to_float(les["fes_suvmax"])
-    excluded = les["organ"].astype(str).isin(list(settings["fes_excluded_organs"]))
-    assessable = fes.notna() & ~excluded
+    het = derive_patient_heterogeneity(les, float(settings["fes_threshold"]),
+                                       list(settings["fes_excluded_organs"])).set_index("patient_id")
     floor = float(settings["suv_floor"])
-    frame = pd.DataFrame({
-        "patient_id": les["patient_id"].astype(str),
-        "assessable": assessable.astype(float),
-        "positive": (assessable & (fes >= float(settings["fes_threshold"]))).astype(float),
-        "fes": fes.where(assessable),
-        "fdg": _to_float(les["fdg_suvmax"]),
-    })
-    g = frame.groupby("patient_id", sort=True)
-    out = pd.DataFrame({
-        "n_lesions": g.size().astype(float),
-        "n_assessable": g["assessable"].sum(),
-        "n_positive": g["positive"].sum(),
-        "mean_fes": g["fes"].mean(),
-        "min_fes": g["fes"].min(),
-        "max_fdg": g["fdg"].max(),
-    })
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["hs"] = np.where(out["n_assessable"] > 0, 100 * out["n_positive"] / out["n_assessable"], np.nan)
+    out = pd.DataFrame({"hs": het["hs"]})
     out["fes_heterogeneous"] = np.where(out["hs"].notna(), (out["hs"] < 100).astype(float), np.nan)
-    out["log_mean_fes_suvmax"] = np.log(out["mean_fes"].clip(lower=floor))
-    out["log_min_fes_suvmax"] = np.log(out["min_fes"].clip(lower=floor))
-    out["log_fdg_suvmax"] = np.log(out["max_fdg"].clip(lower=floor))
-    out["log_n_lesions"] = np.log(out["n_lesions"])
+    out["log_mean_fes_suvmax"] = np.log(het["mean_fes_suvmax"].clip(lower=floor))
+    out["log_min_fes_suvmax"] = np.log(het["min_fes_suvmax"].clip(lower=floor))
+    out["log_fdg_suvmax"] = np.log(het["fdg_suvmax"].clip(lower=floor))
+    out["log_n_lesions"] = np.log(het["n_lesions"].astype(float))
     return out
 
 

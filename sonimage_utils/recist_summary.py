@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .data import DAYS_PER_MONTH
 from .recist_rules import CR, NE, NON_CR_NON_PD, PD, PR, SD
 
-__all__ = ["BOR_ORDER", "DAYS_PER_MONTH", "derive_sod_trajectories", "derive_swimmer_data", "tabulate_bor"]
+__all__ = ["BOR_ORDER", "derive_sod_trajectories", "derive_swimmer_data", "tabulate_bor"]
 
 #: Display order of best overall response.
 BOR_ORDER = (CR, PR, SD, NON_CR_NON_PD, PD, NE)
-DAYS_PER_MONTH = 30.4375
 
 
 def derive_sod_trajectories(assessment, *, through_progression: bool = True) -> pd.DataFrame:
