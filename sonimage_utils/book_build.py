@@ -147,18 +147,16 @@ def book_key(run: RunResult, version: str) -> str:
     """Hash of everything a rendered book depends on: version, code state, pages, notebooks, data, values."""
     import hashlib
 
-    from .pipeline import package_hash
+    from .pipeline import hash_files, package_hash
 
     root = project_root()
-    h = hashlib.sha256(json.dumps([version, git_state(), package_hash(), run.data_hash, run.values, run.overrides,
-                                   run.synthetic], sort_keys=True, default=str).encode())
-    files = [root / "_config.yml", root / "_toc.yml", *sorted((root / "book").rglob("*")),
-             *sorted((run.build / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
-    for path in files:
-        if path.is_file():
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    pages = [p.relative_to(root) for p in (root / "_config.yml", root / "_toc.yml", *(root / "book").rglob("*"))
+             if p.is_file()]
+    notebooks = [p.relative_to(run.build) for p in (run.build / "notebooks").glob("[0-9][0-9]_*.ipynb")]
+    return hashlib.sha256(json.dumps([version, git_state(), package_hash(), run.data_hash, run.values, run.overrides,
+                                      run.synthetic, hash_files(pages, root=root),
+                                      hash_files(notebooks, root=run.build)],
+                                     sort_keys=True, default=str).encode()).hexdigest()
 
 
 def build_book(run: RunResult, version: str | None = None, pdf: bool = False, log=print) -> Path:

@@ -124,11 +124,8 @@ def hash_files(paths, root=None) -> str:
 def package_hash() -> str:
     """Hash of the package version and every source file of ``sonimage_utils``."""
     root = Path(__file__).resolve().parent
-    h = hashlib.sha256(__version__.encode())
-    for path in sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    files = [p.relative_to(root) for p in root.rglob("*.py") if "__pycache__" not in p.parts]
+    return hashlib.sha256(f"{__version__}:{hash_files(files, root=root)}".encode()).hexdigest()
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
@@ -138,17 +135,16 @@ _STYLER_ID = re.compile(r'<table id="T_([0-9a-f]{5})"')
 def _stabilise(output, tag: str) -> None:
     """Remove what changes every run from an output: memory addresses in plain-text reprs
     (``<Styler at 0x7f...>``) and the random table ids of pandas Stylers (replaced by ``tag``)."""
+
+    def restyle(html: str) -> str:
+        for uuid in set(_STYLER_ID.findall(html)):
+            html = html.replace(f"T_{uuid}", f"T_{tag}")
+        return html
+
     data = output.get("data", {})
-    for mime, fix in (("text/plain", lambda t: _ADDRESS.sub(">", t)), ("text/html", None)):
-        if mime not in data:
-            continue
-        text = data[mime] if isinstance(data[mime], str) else "".join(data[mime])
-        if fix is None:
-            for uuid in set(_STYLER_ID.findall(text)):
-                text = text.replace(f"T_{uuid}", f"T_{tag}")
-        else:
-            text = fix(text)
-        data[mime] = text
+    for mime, fix in (("text/plain", lambda text: _ADDRESS.sub(">", text)), ("text/html", restyle)):
+        if mime in data:
+            data[mime] = fix(data[mime] if isinstance(data[mime], str) else "".join(data[mime]))
 
 
 def _normalise(nb) -> None:

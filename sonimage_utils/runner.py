@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -51,8 +50,8 @@ def ensure_demo_data(build: Path, seed: int, n_patients: int, log=print) -> Path
 
     target = build / "demo_data"
     package = Path(simulate.__file__).parent
-    sources = sorted([*package.glob("simulate*.py"), *package.glob("imaging/*.py")])
-    recipe = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + f"{seed}:{n_patients}".encode()).hexdigest()
+    sources = [p.relative_to(package) for p in (*package.glob("simulate*.py"), *package.glob("imaging/*.py"))]
+    recipe = f"{hash_files(sources, root=package)}:{seed}:{n_patients}"
     stamp = target / ".recipe"
     if stamp.exists() and stamp.read_text() == recipe:
         return target
