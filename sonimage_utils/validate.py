@@ -80,17 +80,37 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, list]:
         return None, [Problem(rel, line, "-", msg)]
 
 
-def _ragged_lines(text: str, rel: str) -> list:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
-    problems = []
-    for row in reader:
-        if row and len(row) != len(header):
-            problems.append(
-                Problem(rel, reader.line_num, "-", f"row has {len(row)} fields, the header has {len(header)}",
-                        row[0] if header and header[0] == "patient_id" and row[0] else "-")
-            )
-    return problems
+def _read_rows(text: str, rel: str) -> tuple[pd.DataFrame | None, list]:
+    """Parse CSV text once into a frame of strings (index = 0-based data row), as ``read_csv`` would with
+    ``dtype=str`` and no NA parsing, but reporting rows with the wrong number of fields (pandas pads short
+    rows silently) and repeated header names (renamed ``name.1``, ... and reported)."""
+    try:
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, [])
+        rows, problems = [], []
+        for row in reader:
+            if not row:
+                continue  # a blank line, skipped as pandas does
+            if len(row) != len(header):
+                pid = row[0] if header and header[0] == "patient_id" and row[0] else "-"
+                problems.append(Problem(rel, reader.line_num, "-",
+                                        f"row has {len(row)} fields, the header has {len(header)}", pid))
+            else:
+                rows.append(row)
+    except csv.Error as exc:
+        return None, [Problem(rel, 0, "-", f"cannot be read as CSV: {exc}")]
+    if problems:
+        return None, problems
+    names, seen = [], {}
+    for name in (h.strip() for h in header):
+        if name in seen:
+            seen[name] += 1
+            problems.append(Problem(rel, 1, name, "column appears more than once in the header"))
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return pd.DataFrame(rows, columns=names, dtype=object), problems
 
 
 def _parse(col: ColumnSpec, values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -142,17 +162,10 @@ def read_table(path: Path, spec: TableSpec, cohort: str, rel: str) -> tuple[pd.D
     text, problems = _decode(data, rel)
     if text is None:
         return None, problems
-    ragged = _ragged_lines(text, rel)
-    if ragged:  # pandas would pad short rows silently
-        return None, problems + ragged
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, csv.Error) as exc:
-        return None, problems + [Problem(rel, 0, "-", f"cannot be read as CSV: {exc}")]
-    dupes = [c for c in raw.columns if "." in c and c.rsplit(".", 1)[0] in raw.columns]
-    for c in dupes:
-        problems.append(Problem(rel, 1, c.rsplit(".", 1)[0], "column appears more than once in the header"))
-    raw.columns = [c.strip() for c in raw.columns]
+    raw, found = _read_rows(text, rel)
+    problems += found
+    if raw is None:
+        return None, problems
     if raw.empty and spec.table == "patients":
         problems.append(Problem(rel, 0, "-", "file has a header but no data rows"))
 

@@ -279,3 +279,19 @@ def test_54_any_missing_column_gives_lines_not_a_traceback(valid_folder):
             found, _ = errors(valid_folder)
             assert f"sonimage/{table}.csv:1: {column}: required column is missing from the header (patient_id=-)" in found
             path.write_text(original)
+
+
+def test_55_repeated_header_name(valid_folder):
+    path = valid_folder / "sonimage" / "lesions.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",organ"] + [line + ",bone" for line in lines[1:]]) + "\n")
+    found, report = errors(valid_folder)
+    assert found == ["sonimage/lesions.csv:1: organ: column appears more than once in the header (patient_id=-)"]
+    assert [str(w) for w in report.warnings] == [
+        "sonimage/lesions.csv:1: organ.1: warning: unknown column, kept and ignored (patient_id=-)"]
+
+
+def test_56_blank_lines_are_skipped(valid_folder):
+    path = valid_folder / "sonimage" / "scans.csv"
+    path.write_text(path.read_text().replace("\n", "\n\n", 2))
+    assert validate_folder(valid_folder).ok
