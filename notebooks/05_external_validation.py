@@ -344,15 +344,11 @@ for name in present:
 if "impact_mbc" in cal_parts:
     fig = plot_calibration(*cal_parts["impact_mbc"], horizon_label=f"{horizon:g} months", title=LABELS["impact_mbc"])
     save_figure(fig, "05_calibration_impact_mbc", build_dir)
-else:  # absent cohort: named in the note at the top of the chapter
-    pass
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in ET-FES at the horizon (FES predictors from the largest lesions, as measured there): smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-etfes"}}
 if "et_fes" in cal_parts:
     fig = plot_calibration(*cal_parts["et_fes"], horizon_label=f"{horizon:g} months", title=LABELS["et_fes"])
     save_figure(fig, "05_calibration_et_fes", build_dir)
-else:  # absent cohort: named in the note at the top of the chapter
-    pass
 
 # %% [markdown]
 # ## Discrimination over time
@@ -399,8 +395,6 @@ if "impact_mbc" in dca:
                               extra={"Recalibrated (apparent)": dca["impact_mbc"]["recalibrated"]},
                               title=LABELS["impact_mbc"])
     save_figure(fig, "05_decision_curve_impact_mbc", build_dir)
-else:  # absent cohort: named in the note at the top of the chapter
-    pass
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Decision curve at the horizon in ET-FES: net benefit of acting on the frozen model's predicted risk (solid), of the model after recalibration of intercept and slope (dashed; apparent, fitted in these data), of acting for all and for none.", "name": "fig-05-dca-etfes"}}
 if "et_fes" in dca:
@@ -408,8 +402,6 @@ if "et_fes" in dca:
                               extra={"Recalibrated (apparent)": dca["et_fes"]["recalibrated"]},
                               title=LABELS["et_fes"])
     save_figure(fig, "05_decision_curve_et_fes", build_dir)
-else:  # absent cohort: named in the note at the top of the chapter
-    pass
 
 # %% [markdown]
 # ## Model updating (sensitivity analysis)

@@ -42,12 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", action="store_true", help="also render a PDF (needs LaTeX)")
 
     p = sub.add_parser("extract", help="SUV and lesion features from PET DICOM")
-    try:
-        from .imaging.extract import add_extract_arguments
-    except ImportError:  # pragma: no cover - the imaging extra is part of the package
-        add_extract_arguments = None
-    if add_extract_arguments is not None:
-        add_extract_arguments(p)
+    from .imaging.extract import add_extract_arguments
+
+    add_extract_arguments(p)
     return parser
 
 
