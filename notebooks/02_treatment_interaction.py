@@ -17,7 +17,7 @@
 #
 # Does the benefit of adding a CDK4/6 inhibitor to first-line endocrine therapy differ between ER-homogeneous
 # and ER-heterogeneous disease? This chapter answers objective 2: a Cox model with a heterogeneity x treatment
-# interaction, the treatment effect within each group, and - because 100 patients are few for an interaction -
+# interaction, the treatment effect within each group, and - because a cohort of this size is small for an interaction -
 # a simulation of how large an interaction this study could detect.
 
 # %% tags=["parameters", "hide-input"]
@@ -141,7 +141,7 @@ fig = plot_km_panels(panels, annotations=notes, legend_title="First-line arm")
 save_figure(fig, "02_km_by_arm_within_group", build_dir)
 
 # %% [markdown]
-# ## How much can 100 patients tell about an interaction?
+# ## How much can a cohort of this size tell about an interaction?
 #
 # A test of interaction has far less power than the test of a main effect: it compares two treatment effects,
 # each estimated in a subgroup. The simulation below asks how often this study would detect an interaction of a
