@@ -182,5 +182,5 @@ def plot_uptake_times(report: pd.DataFrame, uptake_windows=None, *, seed: int = 
     ax.set_xlim(-0.6, len(tracers) - 0.4)
     ax.set_ylabel("Uptake time (min)")
     ax.set_title("Uptake time per PET series (red edge: outside the window)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="best")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a point
     return fig
