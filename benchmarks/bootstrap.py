@@ -25,10 +25,10 @@ import time
 
 import numpy as np
 
-from sonimage_utils.benefit_model import evaluate_benefit_model, fit_for_bootstrap, predict_from_features
-from sonimage_utils.benefit_simulation import simulate_benefit_cohort
-from sonimage_utils.internal_validation import _one_resample, bootstrap_optimism
-from sonimage_utils.model_features import derive_model_features, derive_outcome
+from sonimage_utils.benefit.procedure import evaluate_benefit_model, fit_for_bootstrap, predict_from_features
+from sonimage_utils.simulate.benefit import simulate_benefit_cohort
+from sonimage_utils.benefit.internal_validation import _one_resample, bootstrap_optimism
+from sonimage_utils.benefit.features import derive_model_features, derive_outcome
 
 FEATURES = ["hs", "log_fdg_suvmax", "visceral_disease", "who_performance_status", "log_mean_fes_suvmax",
             "log_n_lesions", "bone_only_disease", "de_novo_metastatic", "prior_adjuvant_endocrine", "age_years",

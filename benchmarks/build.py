@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sonimage_utils.book_build import build_book, render_book, stage_book, default_version
-from sonimage_utils.pipeline import discover_notebooks
-from sonimage_utils.runner import run_analyses
+from sonimage_utils.pipeline.book import build_book, render_book, stage_book, default_version
+from sonimage_utils.pipeline.execute import discover_notebooks
+from sonimage_utils.pipeline.run import run_analyses
 
 IMPORTS = ("import numpy, pandas, scipy, statsmodels.api, lifelines, sksurv.linear_model, matplotlib.pyplot, "
            "seaborn, tableone, joblib, myst_nb; import sonimage_utils.data, sonimage_utils.report")

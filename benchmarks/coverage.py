@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from sonimage_utils.interaction_power import simulate_interaction_trials
-from sonimage_utils.survival_cox import fit_cox
+from sonimage_utils.survival.power import simulate_interaction_trials
+from sonimage_utils.survival.cox import fit_cox
 
 REF = {"het_group": "homogeneous", "arm": "ET"}
 ARM = "arm[ET+CDK4/6i]"

@@ -15,7 +15,7 @@ import time
 import pandas as pd
 from lifelines import CoxPHFitter
 
-from sonimage_utils.interaction_power import compute_interaction_power, simulate_interaction_trials
+from sonimage_utils.survival.power import compute_interaction_power, simulate_interaction_trials
 
 
 def main(argv=None):

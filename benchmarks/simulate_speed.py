@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 
-from sonimage_utils.simulate import simulate_data_folder
+from sonimage_utils.simulate.cohort import simulate_data_folder
 
 
 def main(sizes):

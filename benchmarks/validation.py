@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from sonimage_utils.validation import survival_performance
-from sonimage_utils.validation_bootstrap import bootstrap_calibration_curve, bootstrap_performance
-from sonimage_utils.validation_calibration import compute_smoothed_calibration
-from sonimage_utils.validation_metrics import compute_brier, compute_calibration_slope, compute_cd_auc, compute_uno_c
+from sonimage_utils.external_validation.performance import survival_performance
+from sonimage_utils.external_validation.bootstrap import bootstrap_calibration_curve, bootstrap_performance
+from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
+from sonimage_utils.external_validation.metrics import compute_brier, compute_calibration_slope, compute_cd_auc, compute_uno_c
 
 
 def simulate(n, seed, horizon=24.0):

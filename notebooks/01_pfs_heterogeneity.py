@@ -39,15 +39,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sonimage_utils.data import build_analysis_set, load_cohort
-from sonimage_utils.formatting import fmt_num, fmt_p
-from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
-from sonimage_utils.survival import compute_logrank, fit_km
-from sonimage_utils.survival_cox import extract_hr, fit_cox
-from sonimage_utils.survival_ph import compute_ph_test
-from sonimage_utils.survival_plots import plot_km, plot_schoenfeld
-from sonimage_utils.survival_summary import compute_hr_rows
-from sonimage_utils.survival_tables import (P_VALUE_FORMAT, format_cox_table, format_hr_rows, format_km_table,
+from sonimage_utils.derive.analysis_sets import build_analysis_set
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.tables.format import fmt_num, fmt_p
+from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
+from sonimage_utils.survival.km import compute_logrank, fit_km
+from sonimage_utils.survival.cox import extract_hr, fit_cox
+from sonimage_utils.survival.ph import compute_ph_test
+from sonimage_utils.plots.survival import plot_km, plot_schoenfeld
+from sonimage_utils.survival.hazard_ratios import compute_hr_rows
+from sonimage_utils.tables.survival import (P_VALUE_FORMAT, format_cox_table, format_hr_rows, format_km_table,
                                             format_ph_table)
 
 HET = dict(fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)

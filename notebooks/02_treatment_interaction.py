@@ -40,15 +40,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sonimage_utils.data import build_analysis_set, load_cohort
-from sonimage_utils.formatting import fmt_num
-from sonimage_utils.interaction_power import compute_interaction_power
-from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
-from sonimage_utils.survival import fit_km
-from sonimage_utils.survival_cox import compute_lr_test, extract_hr, fit_cox
-from sonimage_utils.survival_plots import plot_forest, plot_interaction_power, plot_km_panels
-from sonimage_utils.survival_summary import compute_subgroup_hrs
-from sonimage_utils.survival_tables import P_VALUE_FORMAT, format_cox_table, format_hr_rows, format_power_table
+from sonimage_utils.derive.analysis_sets import build_analysis_set
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.tables.format import fmt_num
+from sonimage_utils.survival.power import compute_interaction_power
+from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
+from sonimage_utils.survival.km import fit_km
+from sonimage_utils.survival.cox import compute_lr_test, extract_hr, fit_cox
+from sonimage_utils.plots.survival import plot_forest, plot_interaction_power, plot_km_panels
+from sonimage_utils.survival.hazard_ratios import compute_subgroup_hrs
+from sonimage_utils.tables.survival import P_VALUE_FORMAT, format_cox_table, format_hr_rows, format_power_table
 
 GROUPS = ["homogeneous", "heterogeneous"]
 LABELS = {"homogeneous": "ER-homogeneous", "heterogeneous": "ER-heterogeneous"}

@@ -39,14 +39,15 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from sonimage_utils import lesion_plots
-from sonimage_utils.data import build_analysis_set, load_cohort
-from sonimage_utils.formatting import fmt_num, fmt_p
-from sonimage_utils.lesion_response import (build_lesion_response_set, compare_orr_fisher, compute_orr,
+from sonimage_utils.plots import lesions as lesion_plots
+from sonimage_utils.derive.analysis_sets import build_analysis_set
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.tables.format import fmt_num, fmt_p
+from sonimage_utils.lesions import (build_lesion_response_set, compare_orr_fisher, compute_orr,
                                             fit_lesion_gee, fit_lesion_lmm)
-from sonimage_utils.recist import assess
-from sonimage_utils.recist_summary import derive_sod_trajectories, derive_swimmer_data, tabulate_bor
-from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
+from sonimage_utils.recist.engine import assess
+from sonimage_utils.recist.summary import derive_sod_trajectories, derive_swimmer_data, tabulate_bor
+from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
 
 HET = dict(fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)
 son = load_cohort(data_dir, "sonimage")

@@ -55,18 +55,18 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sonimage_utils import benefit_plots
-from sonimage_utils.benefit import (c_for_benefit, compute_calibration_for_benefit, riley_max_parameters,
-                                    riley_sample_size)
-from sonimage_utils.benefit_model import (evaluate_benefit_model, fit_benefit_procedure, fit_for_bootstrap,
+from sonimage_utils.plots import benefit as benefit_plots
+from sonimage_utils.benefit.sample_size import riley_max_parameters, riley_sample_size
+from sonimage_utils.benefit.metrics import c_for_benefit, compute_calibration_for_benefit
+from sonimage_utils.benefit.procedure import (evaluate_benefit_model, fit_benefit_procedure, fit_for_bootstrap,
                                           predict_from_features)
-from sonimage_utils.benefit_risk_groups import compute_risk_group_effects
-from sonimage_utils.data import load_cohort
-from sonimage_utils.internal_validation import bootstrap_optimism
-from sonimage_utils.model_artifact import compute_data_hash, freeze_model, load_model, predict_model, write_model
-from sonimage_utils.model_features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
-from sonimage_utils.penalized_cox import PenaltyCVResult
-from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
+from sonimage_utils.benefit.risk_groups import compute_risk_group_effects
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.benefit.internal_validation import bootstrap_optimism
+from sonimage_utils.benefit.artifact import compute_data_hash, freeze_model, load_model, predict_model, write_model
+from sonimage_utils.benefit.features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
+from sonimage_utils.survival.ridge_cox import PenaltyCVResult
+from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
 
 H, TAU = float(benefit_horizon_months), float(benefit_rmst_horizon_months)
 SETTINGS = {"fes_threshold": fes_threshold, "fes_excluded_organs": list(fes_excluded_organs)}

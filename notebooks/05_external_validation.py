@@ -55,21 +55,22 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sonimage_utils import cohort
-from sonimage_utils.data import available_cohorts, build_analysis_set, load_cohort
-from sonimage_utils.decision_curve import compute_net_benefit
-from sonimage_utils.formatting import fmt_num
-from sonimage_utils.model_artifact import load_model, predict_model
-from sonimage_utils.model_features import FEATURE_DEFINITIONS
-from sonimage_utils.report import record, save_figure, save_table, synthetic_notice
-from sonimage_utils.validation import (METRIC_LABELS, PERFORMANCE_METRICS, format_estimate_ci,
+from sonimage_utils import descriptive as cohort
+from sonimage_utils.derive.analysis_sets import build_analysis_set
+from sonimage_utils.data.load import available_cohorts, load_cohort
+from sonimage_utils.external_validation.decision_curve import compute_net_benefit
+from sonimage_utils.tables.format import fmt_num
+from sonimage_utils.benefit.artifact import load_model, predict_model
+from sonimage_utils.benefit.features import FEATURE_DEFINITIONS
+from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
+from sonimage_utils.external_validation.performance import (METRIC_LABELS, PERFORMANCE_METRICS, format_estimate_ci,
                                        format_performance_table, summarise_predictors, survival_performance)
-from sonimage_utils.validation_bootstrap import (bootstrap_auc_curve, bootstrap_calibration_curve,
+from sonimage_utils.external_validation.bootstrap import (bootstrap_auc_curve, bootstrap_calibration_curve,
                                                  bootstrap_performance)
-from sonimage_utils.validation_calibration import (compute_expected_cumhaz, compute_grouped_calibration,
+from sonimage_utils.external_validation.calibration import (compute_expected_cumhaz, compute_grouped_calibration,
                                                    fit_recalibration)
-from sonimage_utils.validation_metrics import compute_calibration_in_the_large
-from sonimage_utils.validation_plots import (plot_auc_curve, plot_calibration, plot_decision_curve,
+from sonimage_utils.external_validation.metrics import compute_calibration_in_the_large
+from sonimage_utils.plots.validation import (plot_auc_curve, plot_calibration, plot_decision_curve,
                                              plot_lp_distribution)
 
 LABELS = {"sonimage": "SONImage (development)", "impact_mbc": "IMPACT-MBC", "et_fes": "ET-FES"}
@@ -144,7 +145,7 @@ display(Markdown(f"**Table 05.2.** Case mix of the development and external coho
 display(case_mix)
 
 # %% tags=["remove-input"]
-from sonimage_utils.model_features import derive_model_features  # noqa: E402
+from sonimage_utils.benefit.features import derive_model_features  # noqa: E402
 
 raw = {LABELS[k]: derive_model_features(v[0].patients, v[0].lesions, features, stored) for k, v in cohorts.items()}
 pred_table = summarise_predictors(raw, {f: f"{f}: {FEATURE_DEFINITIONS.get(f, '')}" for f in features})

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sonimage_utils.benefit import (c_for_benefit, c_for_benefit_pairs, compute_calibration_for_benefit,
-                                    match_on_predicted_benefit, riley_max_parameters, riley_sample_size)
+from sonimage_utils.benefit.sample_size import riley_max_parameters, riley_sample_size
+from sonimage_utils.benefit.metrics import c_for_benefit, c_for_benefit_pairs, compute_calibration_for_benefit, match_on_predicted_benefit
 
 
 def test_01_riley_check_value_from_methods():

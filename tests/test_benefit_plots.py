@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sonimage_utils import benefit_plots
+from sonimage_utils.plots import benefit as benefit_plots
 
 
 def test_01_every_plot_returns_a_figure():

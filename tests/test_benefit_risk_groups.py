@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.benefit import _km_at
-from sonimage_utils.benefit_risk_groups import assign_risk_groups, compute_risk_group_effects
+from sonimage_utils.benefit.metrics import _km_at
+from sonimage_utils.benefit.risk_groups import assign_risk_groups, compute_risk_group_effects
 
 
 def _cohort(n=400, seed=0):

@@ -4,9 +4,11 @@ import matplotlib.figure
 import pandas as pd
 import pytest
 
-from sonimage_utils import cohort, cohort_plots
-from sonimage_utils.data import build_analysis_set, load_cohort
-from sonimage_utils.heterogeneity import derive_lesion_fes_status
+from sonimage_utils import descriptive as cohort
+from sonimage_utils.plots import cohort as cohort_plots
+from sonimage_utils.derive.analysis_sets import build_analysis_set
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from sonimage_utils.cli import main
-from sonimage_utils.pipeline import discover_notebooks
+from sonimage_utils.cli.main import main
+from sonimage_utils.pipeline.execute import discover_notebooks
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ FAST = ["benefit_n_boot=20", "benefit_cfb_n_boot=20", "benefit_sensitivity_n_boo
 
 
 def fast_params():
-    from sonimage_utils.params import load_parameters
+    from sonimage_utils.pipeline.params import load_parameters
 
     known = set(load_parameters())
     return [a for p in FAST if p.split("=")[0] in known for a in ("--param", p)]

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.data import build_analysis_set, derive_pfs_months, load_cohort
-from sonimage_utils.heterogeneity import derive_lesion_fes_status, derive_patient_heterogeneity
+from sonimage_utils.derive.analysis_sets import build_analysis_set, derive_pfs_months
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status, derive_patient_heterogeneity
 
 
 def lesions(rows):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from sonimage_utils.interaction_power import compute_interaction_power, fit_cox_batch, simulate_interaction_trials
+from sonimage_utils.survival.power import compute_interaction_power, fit_cox_batch, simulate_interaction_trials
 
 
 def test_01_batch_cox_equals_lifelines_on_untied_data():

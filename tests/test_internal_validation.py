@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.benefit_model import (evaluate_benefit_model, fit_for_bootstrap, predict_from_features)
-from sonimage_utils.benefit_simulation import simulate_benefit_cohort
-from sonimage_utils.internal_validation import (bootstrap_optimism, compute_calibration_slope, compute_harrell_c,
+from sonimage_utils.benefit.procedure import (evaluate_benefit_model, fit_for_bootstrap, predict_from_features)
+from sonimage_utils.simulate.benefit import simulate_benefit_cohort
+from sonimage_utils.benefit.internal_validation import (bootstrap_optimism, compute_calibration_slope, compute_harrell_c,
                                                 compute_observed_risk_curve)
-from sonimage_utils.model_features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
+from sonimage_utils.benefit.features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
 
 REF_DIR = Path(__file__).parent / "reference" / "penalized_cox"
 REF = json.loads((REF_DIR / "reference.json").read_text())

@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.lesion_response import (
+from sonimage_utils.lesions import (
     build_lesion_response_set,
     compare_orr_fisher,
     compute_orr,
     fit_lesion_gee,
     fit_lesion_lmm,
 )
-from sonimage_utils.recist import assess
+from sonimage_utils.recist.engine import assess
 
 REF = Path(__file__).parent / "reference" / "lesion_models"
 COVARIATES = ["fes_suvmax_assessable", "fdg_suvmax", "organ_lung", "organ_other"]

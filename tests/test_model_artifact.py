@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.benefit_model import compute_rmst, compute_survival_at, fit_benefit_procedure
-from sonimage_utils.benefit_simulation import simulate_benefit_cohort
-from sonimage_utils.model_artifact import (compute_data_hash, freeze_model, load_model, predict_model,
+from sonimage_utils.benefit.procedure import compute_rmst, compute_survival_at, fit_benefit_procedure
+from sonimage_utils.simulate.benefit import simulate_benefit_cohort
+from sonimage_utils.benefit.artifact import (compute_data_hash, freeze_model, load_model, predict_model,
                                            write_model)
-from sonimage_utils.model_features import derive_model_features, derive_outcome
+from sonimage_utils.benefit.features import derive_model_features, derive_outcome
 
 FEATURES = ["hs", "log_fdg_suvmax", "visceral_disease", "who_performance_status"]
 
@@ -32,7 +32,7 @@ def test_01_round_trip_predictions_equal_in_memory(fitted):
     pred = predict_model(loaded, patients, lesions)
     assert list(pred.columns[:4]) == ["patient_id", "lp", "surv_t", "risk_t"]
     raw = derive_model_features(patients, lesions, FEATURES)
-    from sonimage_utils.benefit_model import predict_from_features
+    from sonimage_utils.benefit.procedure import predict_from_features
     direct = predict_from_features(model, raw, horizon=24, rmst_horizon=36)
     np.testing.assert_allclose(pred["lp"], direct["lp"].to_numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(pred["benefit_t"], direct["benefit_t"].to_numpy(), atol=1e-12)
@@ -127,8 +127,8 @@ def test_10_feature_derivation_by_hand():
 
 
 def test_11_features_agree_with_the_books_heterogeneity_derivation():
-    from sonimage_utils.heterogeneity import derive_patient_heterogeneity
-    from sonimage_utils.simulate import simulate_cohort
+    from sonimage_utils.derive.heterogeneity import derive_patient_heterogeneity
+    from sonimage_utils.simulate.cohort import simulate_cohort
 
     tables = simulate_cohort("sonimage", n_patients=40, seed=5)
     ours = derive_model_features(tables["patients"], tables["lesions"], ["hs", "log_mean_fes_suvmax", "log_n_lesions"])
@@ -140,7 +140,7 @@ def test_11_features_agree_with_the_books_heterogeneity_derivation():
 
 
 def test_12_applies_to_the_simulated_external_cohorts(fitted):
-    from sonimage_utils.simulate import simulate_cohort
+    from sonimage_utils.simulate.cohort import simulate_cohort
 
     _, _, _, artifact, _ = fitted
     for cohort in ("impact_mbc", "et_fes"):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.penalized_cox import (compute_breslow_baseline, compute_log_partial_likelihood,
+from sonimage_utils.survival.ridge_cox import (compute_breslow_baseline, compute_log_partial_likelihood,
                                           cv_ridge_penalty, fit_ridge_cox, fit_ridge_cox_cv, make_folds)
 
 REF_DIR = Path(__file__).parent / "reference" / "penalized_cox"

@@ -6,10 +6,10 @@ import re
 import nbformat
 import pytest
 
-from sonimage_utils.params import load_parameters, parameter_values, parse_overrides, project_root
-from sonimage_utils.pipeline import (_normalise, discover_notebooks, select_notebooks, write_results,
+from sonimage_utils.pipeline.params import load_parameters, parameter_values, parse_overrides, project_root
+from sonimage_utils.pipeline.execute import (_normalise, discover_notebooks, select_notebooks, write_results,
                                      gather_results)
-from sonimage_utils.report import RESULT_MIME, to_number
+from sonimage_utils.pipeline.report import RESULT_MIME, to_number
 
 
 def test_01_every_notebook_has_parameters_with_data_and_build_dir():
@@ -38,7 +38,7 @@ def test_03_toc_lists_exactly_the_notebooks_and_pages_that_exist():
 
 
 def test_04_only_pulls_in_dependencies():
-    from sonimage_utils.pipeline import Notebook
+    from sonimage_utils.pipeline.execute import Notebook
     from pathlib import Path
 
     nbs = [Notebook(Path(f"{n}_x.py"), n, "x", [], deps) for n, deps in

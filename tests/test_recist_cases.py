@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.recist import assess
+from sonimage_utils.recist.engine import assess
 from recist_helpers import BASELINE, build_error_case_tables, build_tables, day_to_date, load_cases
 
 CASES = load_cases()
@@ -131,7 +131,7 @@ def test_06_missing_column_is_named():
 def test_07_simulated_cohort_progression_agrees_with_pfs1():
     """On the synthetic cohort, RECIST PD falls exactly on pfs1_date for progression events and nowhere before
     pfs1_date otherwise (the simulator's construction), and every lesion's best change lies in [-100, 60]."""
-    from sonimage_utils.simulate import simulate_cohort
+    from sonimage_utils.simulate.cohort import simulate_cohort
 
     t = simulate_cohort("sonimage", n_patients=60, seed=3)
     res = assess(t["recist"], t["lesions"])

@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sonimage_utils.recist import assess
-from sonimage_utils.recist_rules import PD, RESPONSE_RANK
+from sonimage_utils.recist.engine import assess
+from sonimage_utils.recist.rules import PD, RESPONSE_RANK
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE = dt.date(2022, 1, 10)

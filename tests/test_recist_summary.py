@@ -12,16 +12,16 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sonimage_utils.lesion_plots import (  # noqa: E402
+from sonimage_utils.plots.lesions import (  # noqa: E402
     plot_bor_stacked,
     plot_spider,
     plot_swimmer,
     plot_uptake_scatter,
     plot_waterfall,
 )
-from sonimage_utils.lesion_response import build_lesion_response_set  # noqa: E402
-from sonimage_utils.recist import assess  # noqa: E402
-from sonimage_utils.recist_summary import derive_sod_trajectories, derive_swimmer_data, tabulate_bor  # noqa: E402
+from sonimage_utils.lesions import build_lesion_response_set  # noqa: E402
+from sonimage_utils.recist.engine import assess  # noqa: E402
+from sonimage_utils.recist.summary import derive_sod_trajectories, derive_swimmer_data, tabulate_bor  # noqa: E402
 
 
 def _row(pid, lid, date, kind, diam=None, status=None, node=False):

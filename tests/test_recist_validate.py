@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from recist_helpers import BASELINE, build_error_case_tables, build_tables, load_cases
 
-from sonimage_utils.recist import assess
-from sonimage_utils.validate import validate_cohort
+from sonimage_utils.recist.engine import assess
+from sonimage_utils.data.validate import validate_cohort
 
 CASES = load_cases()
 # Bad-input cases whose rule validate implements (the others are RECIST-only checks of assess:

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
-from sonimage_utils.simulate import COLUMNS, simulate_cohort, simulate_data_folder
-from sonimage_utils.simulate_lesions import derive_simulated_heterogeneity
-from sonimage_utils.simulate_truth import DEFAULT_TRUTH, build_truth, mixture_median_months
+from sonimage_utils.simulate.cohort import COLUMNS, simulate_cohort, simulate_data_folder
+from sonimage_utils.simulate.lesions import derive_simulated_heterogeneity
+from sonimage_utils.simulate.truth import DEFAULT_TRUTH, build_truth, mixture_median_months
 
 FILES = {
     "sonimage": ["patients", "lesions", "scans", "recist"],
@@ -270,9 +270,8 @@ def test_13_heterogeneity_of_the_hazard_is_the_one_derived_from_lesions_csv(fold
 
 
 def test_14_heterogeneity_agrees_with_the_book_module(big):
-    heterogeneity = pytest.importorskip("sonimage_utils.heterogeneity")
-    if not hasattr(heterogeneity, "derive_patient_heterogeneity"):
-        pytest.skip("derive_patient_heterogeneity not available yet")
+    from sonimage_utils.derive import heterogeneity
+
     les = big["lesions"][COLUMNS["lesions"]]
     ph = heterogeneity.derive_patient_heterogeneity(les).set_index("patient_id")
     mine = big["patients"].set_index("patient_id")["_het"]
@@ -393,14 +392,14 @@ def test_24_size_is_a_parameter_not_tied_to_100():
 # ---------------------------------------------------------------- the book's own readers accept the data
 
 def test_25_simulated_folder_validates_without_problems(folder):
-    validate = pytest.importorskip("sonimage_utils.validate")
+    from sonimage_utils.data import validate
     report = validate.validate_folder(folder[0])
     assert [str(p) for p in report.problems] == []
 
 
 @pytest.mark.slow
 def test_26_book_recist_engine_dates_pd_at_pfs1_date(folder, tables):
-    recist = pytest.importorskip("sonimage_utils.recist")
+    from sonimage_utils import recist
     a = recist.assess(tables["sonimage"]["recist"], tables["sonimage"]["lesions"])
     b = a.best.merge(tables["sonimage"]["patients"], on="patient_id")
     prog = b["pfs1_event_type"] == "progression"

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.survival import compute_logrank, compute_survival_quantile, fit_km
+from sonimage_utils.survival.km import compute_logrank, compute_survival_quantile, fit_km
 from survival_fixtures import cohort, fixtures, km_edge
 
 REL = 1e-6

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.survival_cox import build_design, compute_lr_test, fit_cox
+from sonimage_utils.survival.cox import build_design, compute_lr_test, fit_cox
 from survival_fixtures import FORMULAS, REFERENCE, cohort, fixtures
 
 REL = 1e-6

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sonimage_utils.survival_cox import fit_cox
-from sonimage_utils.survival_ph import compute_ph_test, compute_zph
+from sonimage_utils.survival.cox import fit_cox
+from sonimage_utils.survival.ph import compute_ph_test, compute_zph
 from survival_fixtures import FORMULAS, REFERENCE, cohort, fixtures
 
 REL = 1e-6

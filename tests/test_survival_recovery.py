@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.interaction_power import simulate_interaction_trials
-from sonimage_utils.survival_cox import fit_cox
+from sonimage_utils.survival.power import simulate_interaction_trials
+from sonimage_utils.survival.cox import fit_cox
 
 TRUTH = {"het_group[heterogeneous]": np.log(1.8), "arm[ET+CDK4/6i]": np.log(0.59)}
 

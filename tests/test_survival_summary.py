@@ -2,8 +2,8 @@
 
 import pytest
 
-from sonimage_utils.survival_cox import fit_cox
-from sonimage_utils.survival_summary import compute_hr_rows, compute_subgroup_hrs
+from sonimage_utils.survival.cox import fit_cox
+from sonimage_utils.survival.hazard_ratios import compute_hr_rows, compute_subgroup_hrs
 from survival_fixtures import FORMULAS, REFERENCE, cohort, fixtures
 
 

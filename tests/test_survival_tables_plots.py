@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sonimage_utils.interaction_power import compute_interaction_power
-from sonimage_utils.survival import fit_km
-from sonimage_utils.survival_cox import extract_hr, fit_cox
-from sonimage_utils.survival_ph import compute_ph_test
-from sonimage_utils.survival_plots import plot_forest, plot_interaction_power, plot_km, plot_km_panels, plot_schoenfeld
-from sonimage_utils.survival_tables import (describe_term, format_cox_table, format_hr_rows, format_km_table,
+from sonimage_utils.survival.power import compute_interaction_power
+from sonimage_utils.survival.km import fit_km
+from sonimage_utils.survival.cox import extract_hr, fit_cox
+from sonimage_utils.survival.ph import compute_ph_test
+from sonimage_utils.plots.survival import plot_forest, plot_interaction_power, plot_km, plot_km_panels, plot_schoenfeld
+from sonimage_utils.tables.survival import (describe_term, format_cox_table, format_hr_rows, format_km_table,
                                             format_ph_table, format_power_table)
 from survival_fixtures import FORMULAS, REFERENCE, cohort, km_edge
 

@@ -7,10 +7,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from sonimage_utils.cli import main
-from sonimage_utils.rules import RULES
-from sonimage_utils.dictionary import load_rules
-from sonimage_utils.validate import validate_folder
+from sonimage_utils.cli.main import main
+from sonimage_utils.data.checks import RULES
+from sonimage_utils.data.dictionary import load_rules
+from sonimage_utils.data.validate import validate_folder
 
 LINE = re.compile(r"^(?P<file>[\w/.-]+):(?P<row>\d+): (?P<column>[\w.-]+): (?P<message>.+) \(patient_id=(?P<pid>[^)]+)\)$")
 

@@ -13,10 +13,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sonimage_utils.decision_curve import compute_net_benefit  # noqa: E402
-from sonimage_utils.validation_bootstrap import bootstrap_auc_curve, bootstrap_calibration_curve  # noqa: E402
-from sonimage_utils.validation_calibration import compute_grouped_calibration  # noqa: E402
-from sonimage_utils.validation_plots import (  # noqa: E402
+from sonimage_utils.external_validation.decision_curve import compute_net_benefit  # noqa: E402
+from sonimage_utils.external_validation.bootstrap import bootstrap_auc_curve, bootstrap_calibration_curve  # noqa: E402
+from sonimage_utils.external_validation.calibration import compute_grouped_calibration  # noqa: E402
+from sonimage_utils.plots.validation import (  # noqa: E402
     plot_auc_curve,
     plot_calibration,
     plot_decision_curve,

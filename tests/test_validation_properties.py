@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.decision_curve import compute_net_benefit
-from sonimage_utils.validation import PERFORMANCE_METRICS, format_performance_table, survival_performance
-from sonimage_utils.validation_bootstrap import bootstrap_calibration_curve, bootstrap_performance
-from sonimage_utils.validation_calibration import compute_grouped_calibration, fit_recalibration
-from sonimage_utils.validation_metrics import compute_brier, compute_calibration_slope, compute_uno_c
+from sonimage_utils.external_validation.decision_curve import compute_net_benefit
+from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, format_performance_table, survival_performance
+from sonimage_utils.external_validation.bootstrap import bootstrap_calibration_curve, bootstrap_performance
+from sonimage_utils.external_validation.calibration import compute_grouped_calibration, fit_recalibration
+from sonimage_utils.external_validation.metrics import compute_brier, compute_calibration_slope, compute_uno_c
 
 T = 5.0
 
@@ -168,7 +168,7 @@ def test_13_invalid_input_raises_clear_error(kwargs, message):
 def test_14_tied_predictions_still_give_a_calibration_curve():
     # one binary predictor: two distinct predictions -> linear calibration model, ICI still defined;
     # a mass at one value plus a spread -> knots from the distinct values
-    from sonimage_utils.validation_calibration import compute_smoothed_calibration
+    from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
 
     time, event, _, lp, _ = simulate(400, seed=8)
     x = (lp > 0.5).astype(float)

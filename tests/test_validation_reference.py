@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sonimage_utils.decision_curve import compute_net_benefit
-from sonimage_utils.validation import survival_performance
-from sonimage_utils.validation_calibration import compute_rcs_basis, compute_smoothed_calibration
-from sonimage_utils.validation_metrics import (
+from sonimage_utils.external_validation.decision_curve import compute_net_benefit
+from sonimage_utils.external_validation.performance import survival_performance
+from sonimage_utils.external_validation.calibration import compute_rcs_basis, compute_smoothed_calibration
+from sonimage_utils.external_validation.metrics import (
     compute_calibration_in_the_large,
     compute_cd_auc,
     compute_observed_expected,
@@ -188,7 +188,7 @@ def test_15_bootstrap_intervals_agree_with_published_intervals(gbsg):
     # published (analytic/timeROC/Poisson intervals): Harrell C 0.62-0.69, Uno C 0.60-0.67, AUC 0.62-0.73,
     # calibration slope 0.82-1.30, O/E 0.91-1.14 (t = 5). Bootstrap percentile intervals (B = 200) should
     # land close to them: tolerance 0.02 for the concordances, 0.05 for slope and O/E.
-    from sonimage_utils.validation_bootstrap import bootstrap_performance
+    from sonimage_utils.external_validation.bootstrap import bootstrap_performance
 
     b = bootstrap_performance(gbsg.ryear, gbsg.rfs, gbsg.risk499, gbsg.lp, 4.99, n_boot=200, seed=7)
     s = b.summary.set_index("metric")

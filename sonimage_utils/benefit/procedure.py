@@ -1,0 +1,254 @@
+"""The objective 4 modelling procedure (PATH risk and effect modelling) and its predictions.
+
+One job: from a development frame (raw predictors, PFS1 time in months, event, CDK4/6i indicator) fit
+
+1. the **prognostic (risk) model**: ridge Cox on the standardised predictors, blinded to arm (both arms
+   pooled), penalty chosen by cross-validated partial likelihood;
+2. the **risk-based benefit model**: Cox of PFS1 on the CDK4/6i indicator and the prognostic linear
+   predictor (a constant relative effect applied to each patient's baseline risk; PATH risk modelling);
+3. the **effect model** (secondary): ridge Cox with the arm, the predictors and arm x predictor
+   interactions, the arm term unpenalised, penalty chosen by cross-validated partial likelihood;
+
+and return a plain, JSON-ready dict (the content of the frozen artifact). Predictions from that dict
+(survival at the horizon under each arm, their difference, restricted mean PFS) are computed here too,
+so the artifact and the bootstrap use one implementation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sonimage_utils.benefit.internal_validation import compute_calibration_slope, compute_harrell_c, compute_observed_risk_curve
+from sonimage_utils.benefit.features import apply_preprocessing, fit_preprocessing
+from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, _SortedCoxData, compute_breslow_baseline, cv_ridge_penalty,
+                            fit_ridge_cox)
+
+__all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst",
+           "fit_for_bootstrap", "evaluate_benefit_model"]
+
+
+def _baseline(X, time, event, coef):
+    t, h = compute_breslow_baseline(X, time, event, coef)
+    return {"time": [float(v) for v in t], "cumhaz": [float(v) for v in h]}
+
+
+def _check_frame(frame, features):
+    missing = [c for c in list(features) + ["time", "event", "treated"] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"development frame lacks column(s) {missing}")
+    if frame["treated"].isna().any():
+        raise ValueError("every development patient needs arm ET+CDK4/6i or ET (treated 1/0)")
+    if frame["event"].sum() < 2:
+        raise ValueError("fewer than 2 events: no model can be fitted")
+
+
+def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PENALTIES, n_folds=10, seed=0,
+                          fit_effect=True) -> dict:
+    """Fit the whole objective 4 procedure (preprocessing, penalty choice, three Cox models).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per patient: the raw ``features`` columns, ``time`` (months), ``event`` (0/1) and
+        ``treated`` (1 ET+CDK4/6i, 0 ET).
+    features : list of str
+        Predictors, in the pre-specified order.
+    penalties : sequence of float
+        Grid of ridge penalties searched by cross-validation.
+    n_folds : int
+        Folds of the cross-validated partial likelihood.
+    seed : int
+        Seed of the fold assignment.
+    fit_effect : bool
+        Also fit the effect model (the internal-validation bootstrap of the risk model may skip it).
+
+    Returns
+    -------
+    dict
+        ``features`` (preprocessing spec), ``prognostic``, ``risk_benefit`` and (optionally) ``effect``
+        models, each with ``coefficients`` (name -> value), ``baseline`` (Breslow cumulative hazard at the
+        distinct event times, at standardised predictors 0 and treated 0) and, when penalised,
+        ``penalty`` and the cross-validation curve; ``n_patients`` and ``n_events``.
+
+    Raises
+    ------
+    ValueError
+        If columns are missing, an arm is not ET+CDK4/6i/ET, or there are fewer than 2 events.
+
+    References
+    ----------
+    Kent DM, et al. The Predictive Approaches to Treatment heterogeneity (PATH) statement.
+    Ann Intern Med 2020;172:35-45.
+    """
+    features = list(features)
+    _check_frame(frame, features)
+    time = frame["time"].to_numpy(dtype=float)
+    event = frame["event"].to_numpy(dtype=float)
+    treated = frame["treated"].to_numpy(dtype=float)
+    spec = fit_preprocessing(frame[features])
+    Z = apply_preprocessing(frame[features], spec)
+
+    data = _SortedCoxData(Z, time, event)
+    cv = cv_ridge_penalty(data, None, None, penalties, n_folds=n_folds, seed=seed)
+    prog = fit_ridge_cox(data, None, None, cv.best_penalty)
+    lp = Z @ prog.coef
+    model = {
+        "n_patients": int(frame.shape[0]),
+        "n_events": int(event.sum()),
+        "features": spec,
+        "prognostic": {
+            "coefficients": {f: float(b) for f, b in zip(features, prog.coef)},
+            "penalty": cv.best_penalty,
+            "cv": {"penalties": cv.penalties.tolist(), "cvpl": cv.cvpl.tolist()},
+            "converged": bool(prog.converged),
+            "baseline": _baseline(Z, time, event, prog.coef),
+        },
+    }
+    Xrb = np.column_stack([treated, lp])
+    rb = fit_ridge_cox(Xrb, time, event, 0.0)
+    model["risk_benefit"] = {
+        "coefficients": {"treated": float(rb.coef[0]), "lp": float(rb.coef[1])},
+        "converged": bool(rb.converged),
+        "baseline": _baseline(Xrb, time, event, rb.coef),
+    }
+    if fit_effect:
+        Xe = np.column_stack([treated, Z, treated[:, None] * Z])
+        names = ["treated"] + features + [f"treated:{f}" for f in features]
+        factor = np.r_[0.0, np.ones(2 * len(features))]
+        cve = cv_ridge_penalty(Xe, time, event, penalties, factor, n_folds=n_folds, seed=seed)
+        eff = fit_ridge_cox(Xe, time, event, cve.best_penalty, factor)
+        model["effect"] = {
+            "coefficients": {n: float(b) for n, b in zip(names, eff.coef)},
+            "penalty": cve.best_penalty,
+            "unpenalised": ["treated"],
+            "cv": {"penalties": cve.penalties.tolist(), "cvpl": cve.cvpl.tolist()},
+            "converged": bool(eff.converged),
+            "baseline": _baseline(Xe, time, event, eff.coef),
+        }
+    return model
+
+
+def compute_survival_at(baseline: dict, lp, t: float) -> np.ndarray:
+    """Survival at time ``t`` for linear predictors ``lp``: ``exp(-H0(t) exp(lp))``.
+
+    ``H0`` is the stored step function (0 before the first event time, flat after the last).
+
+    Examples
+    --------
+    >>> compute_survival_at({"time": [1.0, 2.0], "cumhaz": [0.5, 1.5]}, [0.0], 1.5).round(4).tolist()
+    [0.6065]
+    """
+    times = np.asarray(baseline["time"], dtype=float)
+    cumhaz = np.asarray(baseline["cumhaz"], dtype=float)
+    k = np.searchsorted(times, t, side="right")
+    h0 = 0.0 if k == 0 else cumhaz[k - 1]
+    return np.exp(-h0 * np.exp(np.asarray(lp, dtype=float)))
+
+
+def compute_rmst(baseline: dict, lp, tau: float) -> np.ndarray:
+    """Restricted mean survival time up to ``tau``: the area under the step survival curve.
+
+    Examples
+    --------
+    >>> compute_rmst({"time": [1.0, 2.0], "cumhaz": [0.5, 1.5]}, [0.0], 2.0).round(4).tolist()
+    [1.6065]
+    """
+    times = np.asarray(baseline["time"], dtype=float)
+    cumhaz = np.asarray(baseline["cumhaz"], dtype=float)
+    keep = times < tau
+    knots = np.r_[0.0, times[keep], tau]
+    h = np.r_[0.0, cumhaz[keep]]
+    widths = np.diff(knots)
+    risk = np.exp(np.asarray(lp, dtype=float))[:, None]
+    return (np.exp(-h[None, :] * risk) * widths[None, :]).sum(axis=1)
+
+
+def predict_from_features(model: dict, raw: pd.DataFrame, *, horizon: float, rmst_horizon: float) -> pd.DataFrame:
+    """Predictions of a fitted procedure for patients with raw predictor values ``raw``.
+
+    Parameters
+    ----------
+    model : dict
+        Output of :func:`fit_benefit_procedure` (or the ``model`` part of a loaded artifact).
+    raw : DataFrame
+        Raw predictor values (NaN imputed with the stored development mean), index = patient_id.
+    horizon : float
+        Time (months) of predicted PFS and of the predicted benefit.
+    rmst_horizon : float
+        Restriction time (months) of the restricted mean PFS.
+
+    Returns
+    -------
+    DataFrame
+        Index patient_id. ``lp`` (prognostic linear predictor, higher = higher risk), ``surv_t`` and
+        ``risk_t`` (prognostic, arms pooled); ``surv_t_et``, ``surv_t_cdk``, ``benefit_t`` (=
+        ``surv_t_cdk - surv_t_et``), ``rmst_et``, ``rmst_cdk``, ``benefit_rmst`` from the risk-based
+        benefit model; the same with prefix ``effect_`` from the effect model when it was fitted.
+    """
+    spec = model["features"]
+    Z = apply_preprocessing(raw, spec)
+    prog = model["prognostic"]
+    beta = np.array([prog["coefficients"][s["name"]] for s in spec])
+    lp = Z @ beta
+    out = pd.DataFrame(index=raw.index)
+    out["lp"] = lp
+    out["surv_t"] = compute_survival_at(prog["baseline"], lp, horizon)
+    out["risk_t"] = 1 - out["surv_t"]
+    rb = model["risk_benefit"]
+    lp_et = rb["coefficients"]["lp"] * lp
+    lp_cdk = lp_et + rb["coefficients"]["treated"]
+    _add_arm_predictions(out, "", rb["baseline"], lp_et, lp_cdk, horizon, rmst_horizon)
+    if "effect" in model:
+        eff = model["effect"]["coefficients"]
+        main = np.array([eff[s["name"]] for s in spec])
+        inter = np.array([eff[f"treated:{s['name']}"] for s in spec])
+        e_et = Z @ main
+        e_cdk = e_et + eff["treated"] + Z @ inter
+        _add_arm_predictions(out, "effect_", model["effect"]["baseline"], e_et, e_cdk, horizon, rmst_horizon)
+    return out
+
+
+def _add_arm_predictions(out, prefix, baseline, lp_et, lp_cdk, horizon, rmst_horizon):
+    out[f"{prefix}surv_t_et"] = compute_survival_at(baseline, lp_et, horizon)
+    out[f"{prefix}surv_t_cdk"] = compute_survival_at(baseline, lp_cdk, horizon)
+    out[f"{prefix}benefit_t"] = out[f"{prefix}surv_t_cdk"] - out[f"{prefix}surv_t_et"]
+    out[f"{prefix}rmst_et"] = compute_rmst(baseline, lp_et, rmst_horizon)
+    out[f"{prefix}rmst_cdk"] = compute_rmst(baseline, lp_cdk, rmst_horizon)
+    out[f"{prefix}benefit_rmst"] = out[f"{prefix}rmst_cdk"] - out[f"{prefix}rmst_et"]
+
+
+def fit_for_bootstrap(frame, seed, *, features, penalties=DEFAULT_PENALTIES, n_folds=10, fit_effect=False):
+    """:func:`fit_benefit_procedure` with the fold seed as second argument (the bootstrap's ``fit_fn``)."""
+    return fit_benefit_procedure(frame, features, penalties=penalties, n_folds=n_folds, seed=seed,
+                                 fit_effect=fit_effect)
+
+
+def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, benefit_threshold) -> dict:
+    """Measures of a fitted procedure on ``frame`` (the bootstrap's ``metric_fn``).
+
+    Returns
+    -------
+    dict
+        ``c`` (Harrell's C of the prognostic linear predictor), ``slope`` (calibration slope),
+        ``calibration`` (smoothed observed risk by ``horizon`` at the predicted risks ``risk_grid``),
+        ``share_below`` (share of patients whose risk-based predicted benefit at the horizon is below
+        ``benefit_threshold``) and ``mean_benefit``.
+    """
+    spec = model["features"]
+    Z = apply_preprocessing(frame[[s["name"] for s in spec]], spec)
+    lp = Z @ np.array([model["prognostic"]["coefficients"][s["name"]] for s in spec])
+    risk = 1 - compute_survival_at(model["prognostic"]["baseline"], lp, horizon)
+    rb = model["risk_benefit"]
+    lp_et = rb["coefficients"]["lp"] * lp
+    benefit = (compute_survival_at(rb["baseline"], lp_et + rb["coefficients"]["treated"], horizon)
+               - compute_survival_at(rb["baseline"], lp_et, horizon))
+    time = frame["time"].to_numpy(dtype=float)
+    event = frame["event"].to_numpy(dtype=float)
+    return {
+        "c": compute_harrell_c(time, event, lp),
+        "slope": compute_calibration_slope(time, event, lp),
+        "calibration": compute_observed_risk_curve(time, event, risk, horizon, risk_grid),
+        "share_below": float(np.mean(benefit < benefit_threshold)),
+        "mean_benefit": float(np.mean(benefit)),
+    }

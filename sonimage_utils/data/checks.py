@@ -1,0 +1,223 @@
+"""Cross-table rules of the data contract, each implemented once and keyed by its id in ``rules.yml``.
+
+Every rule takes the typed tables of one cohort (``None`` for a table that is absent or unreadable) and
+returns :class:`~sonimage_utils.validate.Problem` objects naming file, line, column and patient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from sonimage_utils.data.dictionary import describe_rule, load_dictionary
+from sonimage_utils.data.validate import Problem, line_of
+
+__all__ = ["RULES", "check_rules"]
+
+
+def _rows(df: pd.DataFrame, mask, cohort: str, table: str, column: str, message) -> list:
+    """Problems for the rows of ``df`` selected by ``mask``; ``message`` is a str or row -> str."""
+    rel = f"{cohort}/{load_dictionary()[table].file}"
+    out = []
+    for idx, row in df[mask].iterrows():
+        text = message(row) if callable(message) else message
+        out.append(Problem(rel, line_of(idx), column, text, str(row.get("patient_id") or "-")))
+    return out
+
+
+def rule_foreign_key(tables, cohort):
+    known = set(tables["patients"]["patient_id"].dropna())
+    out = []
+    for name in ("lesions", "scans", "recist"):
+        df = tables.get(name)
+        if df is not None and "patient_id" in df:
+            mask = df["patient_id"].notna() & ~df["patient_id"].isin(known)
+            out += _rows(df, mask, cohort, name, "patient_id", "patient_id not found in patients.csv")
+    return out
+
+
+def rule_unique_keys(tables, cohort):
+    out = []
+    for name in ("lesions", "scans", "recist"):
+        df, key = tables.get(name), list(load_dictionary()[name].primary_key)
+        if df is None or not set(key) <= set(df.columns):
+            continue
+        mask = df.duplicated(key, keep="first") & df[key].notna().all(axis=1)
+        out += _rows(df, mask, cohort, name, key[-1], f"duplicate key ({', '.join(key)}) seen on an earlier row")
+    return out
+
+
+def rule_pfs_dates(tables, cohort):
+    p = tables["patients"]
+    return _rows(p, p["pfs1_date"] < p["randomization_date"], cohort, "patients", "pfs1_date",
+                 "pfs1_date is before randomization_date")
+
+
+def rule_event_type(tables, cohort):
+    p = tables["patients"]
+    ok = p["pfs1_event"].notna() & p["pfs1_event_type"].notna()
+    censored = p["pfs1_event_type"].eq("censored")
+    mask = ok & ((p["pfs1_event"] == 0) != censored).fillna(False)
+    return _rows(p, mask, cohort, "patients", "pfs1_event_type",
+                 lambda r: f"pfs1_event_type {r['pfs1_event_type']!r} does not go with pfs1_event = {r['pfs1_event']}")
+
+
+def _with_randomisation(df, tables):
+    """Each row's randomisation date (NaT where unknown)."""
+    p = tables["patients"]
+    rand = p.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")["randomization_date"]
+    return df["patient_id"].map(rand)
+
+
+def rule_scan_window(tables, cohort):
+    s = tables["scans"]
+    days = (s["scan_date"] - _with_randomisation(s, tables)).dt.days
+    mask = days.notna() & ((days < -42) | (days > 7))
+    return _rows(s, mask, cohort, "scans", "scan_date",
+                 lambda r: "scan_date is outside 42 days before to 7 days after randomization_date")
+
+
+def rule_glucose_fdg_only(tables, cohort):
+    s = tables["scans"]
+    out = _rows(s, s["tracer"].eq("FES") & s["blood_glucose_mmol_l"].notna(), cohort, "scans",
+                "blood_glucose_mmol_l", "blood glucose given for an FES scan (FDG only)")
+    warn = _rows(s, s["tracer"].eq("FDG") & s["blood_glucose_mmol_l"].isna(), cohort, "scans",
+                 "blood_glucose_mmol_l", "blood glucose missing for an FDG scan")
+    return out + [Problem(**{**w.__dict__, "level": "warning"}) for w in warn]
+
+
+def _baseline(r: pd.DataFrame) -> pd.Series:
+    return r.groupby("patient_id")["assessment_date"].transform("min")
+
+
+def rule_baseline_window(tables, cohort):
+    r = tables["recist"].dropna(subset=["patient_id", "assessment_date"])
+    first = r["assessment_date"].eq(_baseline(r)) & ~r.duplicated(["patient_id", "assessment_date"])
+    late = (r["assessment_date"] - _with_randomisation(r, tables)).dt.days > 7
+    return _rows(r, first & late, cohort, "recist", "assessment_date",
+                 "baseline (first) assessment is later than randomization_date + 7 days")
+
+
+def rule_recist_lesions(tables, cohort):
+    r = tables["recist"]
+    r = r.dropna(subset=["patient_id", "assessment_date", "lesion_id"])
+    at_base = r["assessment_date"].eq(_baseline(r))
+    base_ids = set(map(tuple, r.loc[at_base, ["patient_id", "lesion_id"]].to_numpy()))
+    key = list(zip(r["patient_id"], r["lesion_id"]))
+    seen_at_base = pd.Series([k in base_ids for k in key], index=r.index)
+    tracked = r["lesion_kind"].isin(["target", "non_target"])
+    out = _rows(r, tracked & ~seen_at_base, cohort, "recist", "lesion_id",
+                lambda x: f"{x['lesion_kind']} lesion {x['lesion_id']!r} is not recorded at the baseline assessment")
+    out += _rows(r, r["lesion_kind"].eq("new") & at_base, cohort, "recist", "lesion_kind",
+                 lambda x: f"new lesion {x['lesion_id']!r} at the baseline assessment")
+    kinds = r.groupby(["patient_id", "lesion_id"])["lesion_kind"].transform("nunique")
+    out += _rows(r, kinds > 1, cohort, "recist", "lesion_kind",
+                 lambda x: f"lesion {x['lesion_id']!r} changes kind between assessments")
+    les = tables.get("lesions")
+    if les is not None and {"patient_id", "lesion_id"} <= set(les.columns):
+        known = set(zip(les["patient_id"], les["lesion_id"]))
+        missing = pd.Series([k not in known for k in key], index=r.index)
+        out += _rows(r, tracked & at_base & missing, cohort, "recist", "lesion_id",
+                     lambda x: f"baseline {x['lesion_kind']} lesion {x['lesion_id']!r} is not in lesions.csv")
+        out += _rows(r, r["lesion_kind"].eq("new") & ~missing, cohort, "recist", "lesion_id",
+                     lambda x: f"new lesion reuses the id {x['lesion_id']!r} of a baseline lesion")
+    return out
+
+
+def rule_recist_baseline(tables, cohort):
+    r = tables["recist"]
+    r = r.dropna(subset=["patient_id", "assessment_date"])
+    base = r["assessment_date"].eq(_baseline(r))
+    node = r["is_lymph_node"].fillna(False).astype(bool)
+    small = r["lesion_kind"].eq("target") & base & (r["diameter_mm"] > 0) & (r["diameter_mm"] < node.map({True: 15.0, False: 10.0}))
+    out = _rows(r, small.fillna(False), cohort, "recist", "diameter_mm",
+                lambda x: f"baseline target {x['lesion_id']!r} is not measurable "
+                          f"({x['diameter_mm']:g} mm < {15 if x['is_lymph_node'] else 10} mm)")
+    out += _rows(r, r["lesion_kind"].eq("non_target") & base & r["status"].ne("present") & r["status"].notna(), cohort,
+                 "recist", "status", lambda x: f"non-target {x['lesion_id']!r} must be `present` at baseline")
+    flips = r.groupby(["patient_id", "lesion_id"])["is_lymph_node"].transform("nunique") > 1
+    out += _rows(r, flips, cohort, "recist", "is_lymph_node",
+                 lambda x: f"lesion {x['lesion_id']!r} changes is_lymph_node between assessments")
+    return out
+
+
+def rule_target_limits(tables, cohort):
+    """Flag the 6th and later target of a patient, and the 3rd and later in one organ (in row order)."""
+    r = tables["recist"]
+    t = r[r["lesion_kind"].eq("target")].drop_duplicates(["patient_id", "lesion_id"])
+    rank = t.groupby("patient_id").cumcount() + 1
+    out = _rows(t, rank > 5, cohort, "recist", "lesion_id",
+                lambda x: f"more than 5 target lesions: {x['lesion_id']!r} is number {rank[x.name]}")
+    les = tables.get("lesions")
+    if les is not None and {"patient_id", "lesion_id", "organ"} <= set(les.columns):
+        organ = les.drop_duplicates(["patient_id", "lesion_id"]).set_index(["patient_id", "lesion_id"])["organ"]
+        t = t.assign(organ=[organ.get(k) for k in zip(t["patient_id"], t["lesion_id"])])
+        in_organ = t.groupby(["patient_id", "organ"]).cumcount() + 1
+        out += _rows(t, in_organ > 2, cohort, "recist", "lesion_id",
+                     lambda x: f"more than 2 target lesions in organ {x['organ']!r}: {x['lesion_id']!r} is "
+                               f"number {in_organ[x.name]}")
+    return out
+
+
+_STATUS = {"non_target": {"present", "absent", "unequivocal_progression", "not_assessed"},
+           "new": {"equivocal", "unequivocal"}}
+
+
+def rule_recist_fields(tables, cohort):
+    r = tables["recist"]
+    target = r["lesion_kind"].eq("target")
+    out = _rows(r, target & r["status"].notna(), cohort, "recist", "status", "target rows carry no status")
+    base = r["assessment_date"].eq(_baseline(r.dropna(subset=["patient_id"])))
+    out += _rows(r, target & base & ~(r["diameter_mm"] > 0).fillna(False), cohort, "recist", "diameter_mm",
+                 "a target lesion needs a baseline diameter > 0")
+    out += _rows(r, ~target & r["lesion_kind"].notna() & r["diameter_mm"].notna(), cohort, "recist", "diameter_mm",
+                 lambda x: f"{x['lesion_kind']} rows carry no diameter")
+    for kind, allowed in _STATUS.items():
+        mask = r["lesion_kind"].eq(kind) & ~r["status"].isin(allowed)
+        out += _rows(r, mask, cohort, "recist", "status",
+                     lambda x, a=allowed, k=kind: f"{k} status must be one of {', '.join(sorted(a))}, got {x['status']!r}")
+    return out
+
+
+def rule_has_lesions(tables, cohort):
+    if cohort != "sonimage":
+        return []
+    p = tables["patients"]
+    mask = p["patient_id"].notna() & ~p["patient_id"].isin(set(tables["lesions"]["patient_id"]))
+    return _rows(p, mask, cohort, "patients", "patient_id", "patient has no row in lesions.csv")
+
+
+#: Rule id (as in data_dictionary/rules.yml) -> (implementation, {table: columns it needs}).
+RULES = {
+    "foreign_key": (rule_foreign_key, {"patients": ["patient_id"]}),
+    "unique_keys": (rule_unique_keys, {}),
+    "pfs_dates": (rule_pfs_dates, {"patients": ["pfs1_date", "randomization_date"]}),
+    "event_type": (rule_event_type, {"patients": ["pfs1_event", "pfs1_event_type"]}),
+    "scan_window": (rule_scan_window, {"patients": ["patient_id", "randomization_date"], "scans": ["patient_id", "scan_date"]}),
+    "glucose_fdg_only": (rule_glucose_fdg_only, {"scans": ["patient_id", "tracer", "blood_glucose_mmol_l"]}),
+    "baseline_window": (rule_baseline_window, {"patients": ["patient_id", "randomization_date"], "recist": ["patient_id", "assessment_date"]}),
+    "recist_lesions": (rule_recist_lesions, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind"]}),
+    "recist_baseline": (rule_recist_baseline, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind", "diameter_mm", "status", "is_lymph_node"]}),
+    "target_limits": (rule_target_limits, {"recist": ["patient_id", "lesion_id", "lesion_kind"]}),
+    "recist_fields": (rule_recist_fields, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind", "diameter_mm", "status"]}),
+    "has_lesions": (rule_has_lesions, {"patients": ["patient_id"], "lesions": ["patient_id"]}),
+}
+
+def check_rules(tables: dict, cohort: str) -> list:
+    """Run every cross-table rule on one cohort's typed tables.
+
+    A rule is skipped when a table or column it needs is absent (already reported by the column checks).
+
+    Raises
+    ------
+    ValueError
+        If a rule here is not listed in rules.yml (the book would not show it).
+    """
+    out = []
+    for rule_id, (rule, needs) in RULES.items():
+        describe_rule(rule_id)
+        # a rule whose table or column is absent cannot be checked; that absence is already an error line
+        if all(tables.get(t) is not None and set(cols) <= set(tables[t].columns) for t, cols in needs.items()):
+            out += [replace(p, rule=rule_id) for p in rule(tables, cohort)]
+    return out

@@ -1,0 +1,75 @@
+"""Load a validated cohort folder into typed tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sonimage_utils.data.dictionary import COHORTS
+from sonimage_utils.data.validate import validate_cohort
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "InvalidDataError",
+    "Cohort",
+    "available_cohorts",
+    "load_cohort",
+]
+
+#: Days per month for PFS in months (data-contract.md): 365.25 / 12.
+DAYS_PER_MONTH = 30.4375
+
+
+class InvalidDataError(ValueError):
+    """A data folder that does not follow the data contract; ``problems`` lists every error."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        lines = "\n".join(str(p) for p in self.problems[:20])
+        more = f"\n... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"{len(self.problems)} data problem(s); run `sonimage validate`:\n{lines}{more}")
+
+
+@dataclass
+class Cohort:
+    """The typed tables of one cohort (None where a table is absent)."""
+
+    name: str
+    patients: pd.DataFrame
+    lesions: pd.DataFrame
+    scans: pd.DataFrame | None = None
+    recist: pd.DataFrame | None = None
+
+
+def available_cohorts(data_dir) -> list[str]:
+    """Cohort folders present in ``data_dir``, in contract order."""
+    return [c for c in COHORTS if (Path(data_dir) / c).is_dir()]
+
+
+def load_cohort(data_dir, cohort: str = "sonimage") -> Cohort:
+    """Validate and load one cohort folder.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        A data folder in the data-contract layout.
+    cohort : {"sonimage", "impact_mbc", "et_fes"}
+
+    Returns
+    -------
+    Cohort
+
+    Raises
+    ------
+    InvalidDataError
+        If the cohort's folder is absent or has any error (warnings are allowed).
+    """
+    if not (Path(data_dir) / cohort).is_dir():
+        raise InvalidDataError([f"{cohort}/: cohort folder is missing in {data_dir}"])
+    tables, problems = validate_cohort(Path(data_dir), cohort)
+    errors = [p for p in problems if p.level == "error"]
+    if errors:
+        raise InvalidDataError(errors)
+    return Cohort(cohort, tables["patients"], tables["lesions"], tables.get("scans"), tables.get("recist"))

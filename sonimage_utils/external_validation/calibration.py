@@ -1,0 +1,357 @@
+"""Calibration of a survival prediction at a horizon: smoothed curve with ICI/E50/E90, grouped observed vs
+predicted, and model updating (recalibration).
+
+The smoothed curve follows Austin, Harrell & van Klaveren (Stat Med 2020) as coded by McLernon et al.
+(Ann Intern Med 2023): a secondary Cox model of the outcome on a 3-knot restricted cubic spline of the
+complementary log-log predicted risk, knots at the 10th, 50th and 90th percentiles; the observed risk of
+each patient is ``1 - S_cal(t | x)`` from that model, and ICI, E50, E90 are the mean, median and 90th
+percentile of ``|observed - predicted|`` over patients. The Cox fit is :class:`lifelines.CoxPHFitter`
+(Efron ties); the spline basis is written here because neither lifelines nor scikit-survival offers
+Harrell's restricted cubic spline (R ``Hmisc::rcspline.eval``, ``norm = 2``). R ``rms::rcs`` moves the
+outer knots to the 5th smallest/largest value when n < 100; this module keeps the plain percentiles the
+SAP names (pass ``knots`` to use others).
+
+References
+----------
+Austin PC, Harrell FE Jr, van Klaveren D. Graphical calibration curves and the integrated calibration index
+(ICI) for survival models. Stat Med 2020;39:2714-42.
+Harrell FE Jr. Regression Modeling Strategies, 2nd ed. Springer 2015, section 2.4.5.
+van Houwelingen HC. Validation, calibration, revision and combination of prognostic survival models. Stat
+Med 2000;19:3401-15.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter
+from sksurv.nonparametric import kaplan_meier_estimator
+
+from sonimage_utils.external_validation.metrics import check_survival_inputs, compute_calibration_slope
+
+__all__ = [
+    "compute_rcs_basis",
+    "choose_calibration_knots",
+    "SmoothedCalibration",
+    "compute_smoothed_calibration",
+    "compute_grouped_calibration",
+    "Recalibration",
+    "fit_recalibration",
+    "compute_breslow_cumhaz",
+    "compute_expected_cumhaz",
+]
+
+_EPS = 1e-12
+
+
+def compute_rcs_basis(x, knots) -> np.ndarray:
+    """Harrell's restricted cubic spline basis (R ``Hmisc::rcspline.eval(x, knots, inclx = TRUE)``).
+
+    Parameters
+    ----------
+    x : array-like of float
+    knots : array-like of float
+        At least 3 increasing knots.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, len(knots) - 1)
+        ``x`` itself, then the ``len(knots) - 2`` non-linear terms (``norm = 2`` scaling).
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 distinct knots.
+
+    Examples
+    --------
+    >>> compute_rcs_basis([0.0, 1.0, 9.0, 12.0], [0, 1, 9]).round(4)[:, 1]
+    array([0.    , 0.0123, 1.8889, 2.8889])
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    k = np.unique(np.asarray(knots, dtype=float))
+    if k.size < 3:
+        raise ValueError(f"need at least 3 distinct knots, got {k.size}")
+    kd = (k[-1] - k[0]) ** (2.0 / 3.0)
+    cols = [x]
+    for j in range(k.size - 2):
+        term = (np.maximum((x - k[j]) / kd, 0) ** 3
+                + ((k[-2] - k[j]) * np.maximum((x - k[-1]) / kd, 0) ** 3
+                   - (k[-1] - k[j]) * np.maximum((x - k[-2]) / kd, 0) ** 3) / (k[-1] - k[-2]))
+        cols.append(term)
+    return np.column_stack(cols)
+
+
+def choose_calibration_knots(x) -> np.ndarray:
+    """Knots of the calibration spline on the cloglog scale: the 10th, 50th and 90th percentiles.
+
+    When predictions are tied so heavily that these coincide (a model with one categorical predictor, or
+    a mass of patients at one value), the percentiles of the *distinct* values are used instead; with
+    fewer than 5 distinct values no spline is identifiable and an empty array is returned (the calibration
+    model is then linear in cloglog risk). R ``Hmisc::rcspline.eval`` handles ties differently in detail
+    (moving an outer knot off a tied extreme); both give the plain percentiles for continuous predictions.
+
+    Examples
+    --------
+    >>> choose_calibration_knots(np.arange(11.0)).tolist()
+    [1.0, 5.0, 9.0]
+    >>> choose_calibration_knots(np.r_[np.zeros(50), np.arange(1.0, 11.0)]).tolist()
+    [1.0, 5.0, 9.0]
+    >>> choose_calibration_knots(np.r_[np.zeros(50), 1.0, 2.0]).size
+    0
+    """
+    x = np.asarray(x, dtype=float)
+    k = np.quantile(x, [0.1, 0.5, 0.9])
+    if np.unique(k).size == 3:
+        return k
+    u = np.unique(x)
+    if u.size < 5:
+        return np.array([])
+    return np.quantile(u, [0.1, 0.5, 0.9])
+
+
+def _cloglog(risk):
+    r = np.clip(np.asarray(risk, dtype=float), _EPS, 1 - _EPS)
+    return np.log(-np.log1p(-r))
+
+
+@dataclass
+class SmoothedCalibration:
+    """Smoothed calibration at a horizon.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per measure: ``ici``, ``e50``, ``e90``, ``emax`` (columns ``measure``, ``value``).
+    patients : pandas.DataFrame
+        ``predicted``, ``observed`` (smoothed) and ``abs_diff`` per patient.
+    curve : pandas.DataFrame
+        ``predicted``, ``observed`` on a grid over the range of predictions (for plots).
+    knots : numpy.ndarray
+        Knots on the cloglog scale (empty: linear calibration model, too few distinct predictions).
+    t : float
+    """
+
+    summary: pd.DataFrame
+    patients: pd.DataFrame
+    curve: pd.DataFrame
+    knots: np.ndarray
+    t: float
+    values: dict = field(default_factory=dict)
+
+
+def _fit_secondary(t_arr, e_arr, basis) -> CoxPHFitter:
+    cols = [f"x{j}" for j in range(basis.shape[1])]
+    df = pd.DataFrame(basis, columns=cols)
+    df["time"] = t_arr
+    df["event"] = e_arr.astype(int)
+    return CoxPHFitter().fit(df, "time", "event"), cols
+
+
+def _predict_risk(fit, cols, basis, t) -> np.ndarray:
+    newx = pd.DataFrame(basis, columns=cols)
+    surv = fit.predict_survival_function(newx, times=[t]).to_numpy()[0]
+    return 1.0 - surv
+
+
+def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_grid: int = 100,
+                                 grid=None) -> SmoothedCalibration:
+    """Smoothed calibration curve at ``t`` with ICI, E50, E90 and Emax.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Outcome in the validation data.
+    risk : array-like
+        Predicted probability of the event by ``t``.
+    t : float
+    knots : array-like, optional
+        Knots on the cloglog scale; default :func:`choose_calibration_knots` (10th, 50th and 90th
+        percentiles of cloglog(risk)).
+    n_grid : int
+        Number of grid points for ``curve``.
+    grid : array-like, optional
+        Predicted risks at which to evaluate the curve (overrides ``n_grid``).
+
+    Returns
+    -------
+    SmoothedCalibration
+
+    Raises
+    ------
+    ValueError
+        If all predictions are equal, or given ``knots`` are not 3 or more distinct values.
+    """
+    tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
+    if np.any((r < 0) | (r > 1)):
+        raise ValueError("risk must be a probability in [0, 1]")
+    x = _cloglog(r)
+    if knots is None:
+        knots = choose_calibration_knots(x)
+    else:
+        knots = np.asarray(knots, dtype=float)
+        if np.unique(knots).size < 3 or np.unique(knots).size < knots.size:
+            raise ValueError("calibration knots must be at least 3 distinct values")
+    if np.unique(x).size < 2:
+        raise ValueError("all predictions are equal: no calibration curve can be fitted")
+    basis = compute_rcs_basis(x, knots) if knots.size else x[:, None]
+    fit, cols = _fit_secondary(tt, e, basis)
+    obs = _predict_risk(fit, cols, basis, t)
+    diff = np.abs(obs - r)
+    values = {"ici": float(np.mean(diff)), "e50": float(np.quantile(diff, 0.5)),
+              "e90": float(np.quantile(diff, 0.9)), "emax": float(np.max(diff))}
+    g = np.linspace(r.min(), r.max(), n_grid) if grid is None else np.asarray(grid, dtype=float)
+    gx = _cloglog(g)
+    gobs = _predict_risk(fit, cols, compute_rcs_basis(gx, knots) if knots.size else gx[:, None], t)
+    return SmoothedCalibration(
+        summary=pd.DataFrame({"measure": list(values), "value": list(values.values())}),
+        patients=pd.DataFrame({"predicted": r, "observed": obs, "abs_diff": diff}),
+        curve=pd.DataFrame({"predicted": g, "observed": gobs}),
+        knots=knots, t=float(t), values=values)
+
+
+def compute_grouped_calibration(time, event, risk, t: float, n_groups: int = 5) -> pd.DataFrame:
+    """Observed (Kaplan-Meier) vs mean predicted risk at ``t`` in quantile groups of predicted risk.
+
+    Parameters
+    ----------
+    time, event, risk : array-like
+    t : float
+    n_groups : int
+        Number of groups of (nearly) equal size by rank of the predicted risk; tied predictions share the
+        lowest rank of their tie, so a tie is never split (heavy ties give fewer, unequal groups).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` (1 = lowest risk), ``n``, ``n_events`` (by t), ``predicted`` (mean), ``observed``
+        (1 - KM(t)), ``ci_low``, ``ci_high`` (log-log 95% interval of the KM estimate).
+    """
+    tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
+    if n_groups < 1 or n_groups > r.size:
+        raise ValueError(f"n_groups must be between 1 and {r.size}")
+    # cut points at quantiles of the predictions; tied predictions stay in one group, so heavy ties give
+    # fewer (and unequal) groups rather than groups split arbitrarily within a tie
+    from scipy.stats import rankdata
+
+    groups = (rankdata(r, method="min").astype(int) - 1) * n_groups // r.size
+    groups = np.unique(groups, return_inverse=True)[1].ravel()
+    rows = []
+    for g in range(int(groups.max()) + 1):
+        m = groups == g
+        obs = lo = hi = np.nan
+        if m.sum() > 1 and e[m].any():
+            x, s, ci = kaplan_meier_estimator(e[m], tt[m], conf_type="log-log")
+            i = np.searchsorted(x, t, side="right")
+            if i > 0:
+                obs, lo, hi = 1 - s[i - 1], 1 - ci[1][i - 1], 1 - ci[0][i - 1]
+            else:
+                obs, lo, hi = 0.0, 0.0, 0.0
+        elif m.sum() > 0:
+            obs = 0.0
+        rows.append({"group": g + 1, "n": int(m.sum()), "n_events": int(np.sum(e[m] & (tt[m] <= t))),
+                     "predicted": float(np.mean(r[m])), "observed": float(obs), "ci_low": float(lo),
+                     "ci_high": float(hi)})
+    return pd.DataFrame(rows)
+
+
+def compute_breslow_cumhaz(time, event, lp, t: float) -> float:
+    """Breslow cumulative baseline hazard at ``t`` for a fixed linear predictor (an offset).
+
+    ``H0(t) = sum over event times s <= t of d(s) / sum_{j at risk at s} exp(lp_j)``.
+
+    Examples
+    --------
+    >>> compute_breslow_cumhaz([1, 2, 3], [1, 1, 0], [0.0, 0.0, 0.0], 2.0)
+    0.8333333333333333
+    """
+    tt, e, x = check_survival_inputs(time, event, lp, names=["lp"])
+    w = np.exp(x - x.max())
+    scale = np.exp(x.max())
+    ev_times = np.unique(tt[e & (tt <= t)])
+    h = 0.0
+    for s in ev_times:
+        d = np.sum(e & (tt == s))
+        h += d / (np.sum(w[tt >= s]) * scale)
+    return float(h)
+
+
+@dataclass
+class Recalibration:
+    """Result of updating a model in new data.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        ``method``, ``slope`` (1 for intercept-only), ``baseline_cumhaz`` (at t, for lp as given),
+        ``baseline_ratio`` (new / original baseline cumulative hazard at t).
+    risk : numpy.ndarray
+        Updated predicted risk at ``t`` per patient.
+    """
+
+    summary: pd.DataFrame
+    risk: np.ndarray
+    method: str
+    slope: float
+    baseline_cumhaz: float
+
+
+def fit_recalibration(time, event, risk, lp, t: float, method: str = "intercept") -> Recalibration:
+    """Update a Cox model in new data: re-estimate the baseline hazard (and the slope of the lp).
+
+    Parameters
+    ----------
+    time, event : array-like
+    risk : array-like
+        Original predicted risk at ``t`` (used only to report the ratio of baselines).
+    lp : array-like
+        Original linear predictor.
+    t : float
+    method : {"intercept", "slope"}
+        ``"intercept"``: baseline hazard re-estimated (Breslow) with ``lp`` as an offset
+        (recalibration in the large); ``"slope"``: Cox model of the outcome on ``lp`` (calibration slope),
+        then its baseline hazard (logistic-type recalibration, van Houwelingen 2000).
+
+    Returns
+    -------
+    Recalibration
+    """
+    tt, e, r, x = check_survival_inputs(time, event, risk, lp, names=["risk", "lp"])
+    if method not in ("intercept", "slope"):
+        raise ValueError(f"method must be 'intercept' or 'slope', got {method!r}")
+    slope = 1.0 if method == "intercept" else compute_calibration_slope(tt, e, x)["slope"]
+    h0 = compute_breslow_cumhaz(tt, e, slope * x, t)
+    new_risk = 1.0 - np.exp(-h0 * np.exp(slope * x))
+    rr = np.clip(r, _EPS, 1 - _EPS)
+    h0_orig = float(np.median(-np.log1p(-rr) / np.exp(x)))
+    summary = pd.DataFrame([{"method": method, "slope": slope, "baseline_cumhaz": h0,
+                             "baseline_ratio": h0 / h0_orig if method == "intercept" else np.nan}])
+    return Recalibration(summary=summary, risk=new_risk, method=method, slope=float(slope),
+                         baseline_cumhaz=float(h0))
+
+
+def compute_expected_cumhaz(baseline_time, baseline_cumhaz, lp, time) -> np.ndarray:
+    """Cumulative hazard a frozen Cox model expects for each patient at his own follow-up time.
+
+    ``H0(T_i) exp(lp_i)`` with ``H0`` the stored step function (0 before its first time, flat after its
+    last: beyond the development follow-up the model predicts no further events, so expected counts there
+    are underestimated). Input of :func:`~sonimage_utils.validation_metrics.compute_calibration_in_the_large`.
+
+    Examples
+    --------
+    >>> compute_expected_cumhaz([1.0, 2.0], [0.5, 1.5], [0.0, 0.0, 0.0], [0.5, 1.0, 3.0]).tolist()
+    [0.0, 0.5, 1.5]
+    """
+    bt = np.asarray(baseline_time, dtype=float)
+    bh = np.asarray(baseline_cumhaz, dtype=float)
+    if bt.size != bh.size or bt.size == 0 or np.any(np.diff(bt) < 0):
+        raise ValueError("baseline_time must be increasing and as long as baseline_cumhaz")
+    x = np.asarray(lp, dtype=float)
+    tt = np.asarray(time, dtype=float)
+    if x.shape != tt.shape:
+        raise ValueError("lp and time differ in length")
+    k = np.searchsorted(bt, tt, side="right")
+    h0 = np.where(k == 0, 0.0, bh[np.maximum(k - 1, 0)])
+    return h0 * np.exp(x)

@@ -1,0 +1,383 @@
+"""Objective 3: lesion-level response against lesion FES/FDG uptake, and per-patient response by group.
+
+One job per function: :func:`build_lesion_response_set` joins each target lesion's best % change (from
+:func:`sonimage_utils.recist.assess`) with its baseline FES/FDG uptake; :func:`fit_lesion_lmm` fits a linear
+mixed model with a random intercept per patient (statsmodels ``MixedLM``, REML); :func:`fit_lesion_gee` fits a
+logistic GEE with exchangeable working correlation and robust (sandwich) SEs for the binary lesion response;
+:func:`compute_orr` gives the objective response rate per group with the exact (Clopper-Pearson) 95% CI and
+:func:`compare_orr_fisher` Fisher's exact test between two groups. Checked against R (``lme4::lmer``,
+``geepack::geeglm``, ``binom.test``, ``fisher.test``) in ``tests/reference/lesion_models/``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status
+
+__all__ = [
+    "ORGAN_GROUPS",
+    "RESPONSE_THRESHOLD_PCT",
+    "LesionModelResult",
+    "build_lesion_response_set",
+    "fit_lesion_lmm",
+    "fit_lesion_gee",
+    "compute_orr",
+    "compare_orr_fisher",
+]
+
+#: Organ -> organ group for the lesion models (bone is never a RECIST target); first group is the reference.
+ORGAN_GROUPS = {"lymph_node": "lymph_node", "lung": "lung", "liver": "liver", "pleura": "other",
+                "soft_tissue": "other", "breast": "other", "brain": "other", "other": "other", "bone": "other"}
+#: A lesion responds when its best % change is at or below this (the RECIST PR threshold, recist.md).
+RESPONSE_THRESHOLD_PCT = -30.0
+_Z = stats.norm.ppf(0.975)
+
+
+@dataclass
+class LesionModelResult:
+    """Fitted lesion model.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per fixed effect: ``term``, ``estimate``, ``std_error``, ``ci_low``, ``ci_high`` (Wald 95%),
+        ``p_value``; the GEE adds ``odds_ratio``, ``or_ci_low``, ``or_ci_high``.
+    n_obs, n_groups : int
+        Lesions and patients used (complete cases).
+    n_dropped : int
+        Lesions left out for a missing outcome or covariate.
+    method : str
+    extra : dict
+        Variance components (LMM: ``var_patient``, ``var_residual``, ``icc``) or the working correlation
+        (GEE: ``alpha``); ``converged``; ``warnings`` (messages caught from statsmodels).
+    """
+
+    summary: pd.DataFrame
+    n_obs: int
+    n_groups: int
+    n_dropped: int
+    method: str
+    extra: dict = field(default_factory=dict)
+
+    def coef(self, term: str) -> pd.Series:
+        """The summary row of ``term``."""
+        return self.summary.set_index("term").loc[term]
+
+
+def build_lesion_response_set(assessment, lesions: pd.DataFrame, patients: pd.DataFrame | None = None, *,
+                              fes_threshold: float = 1.5, fes_excluded_organs=("liver",),
+                              response_threshold: float = RESPONSE_THRESHOLD_PCT) -> pd.DataFrame:
+    """One row per RECIST target lesion with its best % change and baseline FES/FDG uptake.
+
+    Parameters
+    ----------
+    assessment : RecistAssessment
+        From :func:`sonimage_utils.recist.assess`.
+    lesions : pandas.DataFrame
+        The contract's lesions.csv (``organ``, ``fes_suvmax``, ``fdg_suvmax``).
+    patients : pandas.DataFrame, optional
+        Patient table to merge in (e.g. ``arm``, ``het_group`` from ``build_analysis_set``).
+    fes_threshold, fes_excluded_organs
+        FES positivity (see :func:`sonimage_utils.heterogeneity.derive_lesion_fes_status`).
+    response_threshold : float
+        Best % change at or below which a lesion responds (default -30).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``assessment.lesions`` plus ``organ``, ``organ_group``, ``fes_suvmax``, ``fdg_suvmax``,
+        ``fes_status``, ``fes_suvmax_assessable`` (NaN where FES is not assessable, e.g. liver),
+        ``responding`` (float 1/0, NaN when the best % change is missing), dummies ``organ_<group>`` for the
+        non-reference organ groups present, and the patient columns.
+
+    Raises
+    ------
+    ValueError
+        If a target lesion is missing from ``lesions``.
+    """
+    les = derive_lesion_fes_status(lesions, fes_threshold, fes_excluded_organs)
+    les = les.assign(patient_id=les["patient_id"].astype(str), lesion_id=les["lesion_id"].astype(str))
+    keep = ["patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax", "fes_status", "fes_assessable"]
+    base = assessment.lesions.drop(columns=[c for c in ("organ",) if c in assessment.lesions.columns])
+    out = base.merge(les[keep], on=["patient_id", "lesion_id"], how="left", validate="one_to_one",
+                     indicator=True)
+    lost = out["_merge"] != "both"
+    if lost.any():
+        row = out[lost].iloc[0]
+        raise ValueError(f"target lesion not in lesions (patient_id={row['patient_id']}, "
+                         f"lesion_id={row['lesion_id']}, rule=foreign_key)")
+    out = out.drop(columns="_merge")
+    for col in ("fes_suvmax", "fdg_suvmax"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["fes_suvmax_assessable"] = out["fes_suvmax"].where(out["fes_assessable"].astype(bool))
+    out["organ_group"] = out["organ"].map(ORGAN_GROUPS).fillna("other")
+    groups = [g for g in dict.fromkeys(ORGAN_GROUPS.values()) if g in set(out["organ_group"])]
+    for g in groups[1:]:
+        out[f"organ_{g}"] = (out["organ_group"] == g).astype(float)
+    out["responding"] = np.where(out["best_pct_change"].isna(), np.nan,
+                                 (out["best_pct_change"] <= response_threshold + 1e-9).astype(float))
+    if patients is not None:
+        pat = patients.assign(patient_id=patients["patient_id"].astype(str))
+        pat = pat.drop(columns=[c for c in pat.columns if c in out.columns and c != "patient_id"])
+        out = out.merge(pat, on="patient_id", how="left", validate="many_to_one")
+    return out
+
+
+def _design(data: pd.DataFrame, outcome: str, covariates, group: str):
+    cols = [outcome, *covariates, group]
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise ValueError(f"data lacks column(s) {missing}")
+    used = data[cols].dropna()
+    X = used[list(covariates)].astype(float)
+    X = X.loc[:, X.std(ddof=0) > 0].copy() if len(X) else X
+    dropped = [c for c in covariates if c not in X.columns]
+    X.insert(0, "Intercept", 1.0)
+    if len(used) <= X.shape[1] or used[group].nunique() < 2:
+        raise ValueError(f"too few complete lesions ({len(used)}) or patients ({used[group].nunique()}) to fit")
+    return used, used[outcome].astype(float), X, dropped
+
+
+def _wald(names, params, se) -> pd.DataFrame:
+    params, se = np.asarray(params, float), np.asarray(se, float)
+    z = params / se
+    return pd.DataFrame({"term": list(names), "estimate": params, "std_error": se,
+                         "ci_low": params - _Z * se, "ci_high": params + _Z * se,
+                         "p_value": 2 * stats.norm.sf(np.abs(z))})
+
+
+def _gls_cov(X: np.ndarray, groups: np.ndarray, var_u: float, var_e: float) -> np.ndarray:
+    """(X' V^-1 X)^-1 for V = var_e I + var_u J within each group: the covariance of the fixed effects
+    given the REML variance estimates (what ``vcov`` of lme4 reports; statsmodels' ``cov_params`` uses the
+    joint Hessian with the variance parameters, which differs in finite samples)."""
+    info = np.zeros((X.shape[1], X.shape[1]))
+    for g in np.unique(groups):
+        Xg = X[groups == g]
+        m = len(Xg)
+        # V^-1 = (I - var_u / (var_e + m var_u) J) / var_e  (Sherman-Morrison)
+        s = Xg.sum(axis=0)
+        info += (Xg.T @ Xg - var_u / (var_e + m * var_u) * np.outer(s, s)) / var_e
+    return np.linalg.inv(info)
+
+
+def fit_lesion_lmm(data: pd.DataFrame, outcome: str = "best_pct_change",
+                   covariates=("fes_suvmax_assessable", "fdg_suvmax"), group: str = "patient_id") -> LesionModelResult:
+    """Linear mixed model of lesion % change with a random intercept per patient (REML).
+
+    ``outcome ~ covariates + (1 | group)``, fitted by statsmodels ``MixedLM`` with REML, complete cases.
+    Covariates without variation among the complete cases are left out (reported in ``extra``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        From :func:`build_lesion_response_set`.
+    outcome : str
+    covariates : sequence of str
+        Numeric columns (organ enters through the ``organ_<group>`` dummies).
+    group : str
+        Cluster (patient) column.
+
+    Returns
+    -------
+    LesionModelResult
+        Fixed-effect SEs from (X' V^-1 X)^-1 at the REML variance estimates (as ``lme4``), Wald 95% CIs
+        (normal); ``extra`` holds ``var_patient``, ``var_residual``, ``icc``, ``converged``,
+        ``dropped_covariates`` and any statsmodels warnings.
+
+    Raises
+    ------
+    ValueError
+        On missing columns or too few complete cases.
+
+    References
+    ----------
+    Laird NM, Ware JH. Random-effects models for longitudinal data. Biometrics 1982;38:963-74.
+    Bates D, et al. Fitting linear mixed-effects models using lme4. J Stat Softw 2015;67(1).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame({"patient_id": np.repeat(np.arange(30), 3), "x": rng.normal(size=90)})
+    >>> d["y"] = 2 * d["x"] + np.repeat(rng.normal(size=30), 3) + rng.normal(size=90)
+    >>> fit = fit_lesion_lmm(d, "y", ["x"])
+    >>> bool(abs(fit.coef("x")["estimate"] - 2) < 0.3)
+    True
+    """
+    used, y, X, dropped = _design(data, outcome, covariates, group)
+    model = sm.MixedLM(y.to_numpy(), X, groups=used[group].astype(str).to_numpy())
+    res, caught = None, []
+    for method in ("bfgs", "powell", "nm"):  # the next optimiser only if one fails or does not converge
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", RuntimeWarning)
+            try:
+                res = model.fit(reml=True, method=method)
+            except np.linalg.LinAlgError as err:
+                caught.append(f"{method}: {err}")
+                continue
+            caught += [f"{method}: {x.message}" for x in w]
+        if res.converged:
+            break
+    if res is None:
+        raise ValueError(f"the mixed model could not be fitted: {caught}")
+    var_u, var_e = float(res.cov_re.iloc[0, 0]), float(res.scale)
+    cov_fe = _gls_cov(X.to_numpy(), used[group].astype(str).to_numpy(), var_u, var_e)
+    summary = _wald(X.columns, res.fe_params, np.sqrt(np.diag(cov_fe)))
+    extra = {"var_patient": var_u, "var_residual": var_e, "icc": var_u / (var_u + var_e),
+             "converged": bool(res.converged), "dropped_covariates": dropped, "warnings": caught,
+             "reml_loglik": float(res.llf)}
+    return LesionModelResult(summary, len(used), used[group].nunique(), len(data) - len(used),
+                             "MixedLM, REML, random intercept per patient", extra)
+
+
+def fit_lesion_gee(data: pd.DataFrame, outcome: str = "responding",
+                   covariates=("fes_suvmax_assessable", "fdg_suvmax"), group: str = "patient_id") -> LesionModelResult:
+    """Logistic GEE for lesion response with exchangeable working correlation and robust SEs.
+
+    The exchangeable correlation is estimated by moments with no degrees-of-freedom correction
+    (``ddof_scale=0``), as ``geepack::geeglm`` does, so that both give the same estimates.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        From :func:`build_lesion_response_set` (``responding`` 1/0).
+    outcome : str
+    covariates : sequence of str
+    group : str
+
+    Returns
+    -------
+    LesionModelResult
+        Log-odds ``estimate`` with robust (sandwich) SE and Wald 95% CI, plus ``odds_ratio``; ``extra`` holds
+        the working correlation ``alpha``.
+
+    Raises
+    ------
+    ValueError
+        On missing columns, too few complete cases, or an outcome that is not 0/1.
+
+    References
+    ----------
+    Liang KY, Zeger SL. Longitudinal data analysis using generalized linear models. Biometrika 1986;73:13-22.
+    Halekoh U, Hojsgaard S, Yan J. The R package geepack. J Stat Softw 2006;15(2).
+    """
+    used, y, X, dropped = _design(data, outcome, covariates, group)
+    if not set(np.unique(y)) <= {0.0, 1.0}:
+        raise ValueError(f"{outcome} must be 0/1 for the logistic GEE")
+    order = np.argsort(used[group].astype(str).to_numpy(), kind="stable")
+    model = sm.GEE(y.to_numpy()[order], X.iloc[order], groups=used[group].astype(str).to_numpy()[order],
+                   family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = model.fit(cov_type="robust", ddof_scale=0, maxiter=100, ctol=1e-10)
+        caught = [str(x.message) for x in w]
+    summary = _wald(X.columns, res.params, res.bse)
+    summary["odds_ratio"] = np.exp(summary["estimate"])
+    summary["or_ci_low"] = np.exp(summary["ci_low"])
+    summary["or_ci_high"] = np.exp(summary["ci_high"])
+    extra = {"alpha": float(np.asarray(model.cov_struct.dep_params).ravel()[0]),
+             "converged": not any("converge" in c.lower() for c in caught), "dropped_covariates": dropped,
+             "warnings": caught, "n_responding": int(y.sum())}
+    return LesionModelResult(summary, len(used), used[group].nunique(), len(data) - len(used),
+                             "GEE, logit link, exchangeable, robust SE", extra)
+
+
+def compute_orr(best: pd.DataFrame, group: str | None = "het_group", *, responders=("CR", "PR"),
+                alpha: float = 0.05) -> pd.DataFrame:
+    """Objective response rate with the exact (Clopper-Pearson) confidence interval, per group.
+
+    Parameters
+    ----------
+    best : pandas.DataFrame
+        One row per patient with ``best_overall_response`` (and ``group``).
+    group : str or None
+        Grouping column; None for the whole table. Rows with a missing group are left out.
+    responders : tuple of str
+        Responses counted as objective response.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``n``, ``n_responders``, ``orr`` (proportion), ``ci_low``, ``ci_high``; categorical group
+        order is kept.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the case of the binomial.
+    Biometrika 1934;26:404-13.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"best_overall_response": ["PR", "SD", "CR", "PD"], "g": ["a", "a", "b", "b"]})
+    >>> compute_orr(b, "g")[["group", "n", "n_responders", "orr"]].to_dict("list")
+    {'group': ['a', 'b'], 'n': [2, 2], 'n_responders': [1, 1], 'orr': [0.5, 0.5]}
+    """
+    if "best_overall_response" not in best.columns:
+        raise ValueError("best lacks column 'best_overall_response'")
+    b = best.assign(_all="all") if group is None else best
+    key = "_all" if group is None else group
+    if key not in b.columns:
+        raise ValueError(f"best lacks column {key!r}")
+    b = b[b[key].notna()]
+    rows = []
+    levels = (list(b[key].cat.categories) if isinstance(b[key].dtype, pd.CategoricalDtype)
+              else sorted(b[key].unique(), key=str))
+    for lev in levels:
+        sub = b[b[key] == lev]
+        n = len(sub)
+        r = int(sub["best_overall_response"].isin(responders).sum())
+        low, high = proportion_confint(r, n, alpha=alpha, method="beta") if n else (np.nan, np.nan)
+        rows.append({"group": lev, "n": n, "n_responders": r, "orr": r / n if n else np.nan,
+                     "ci_low": float(low), "ci_high": float(high)})
+    return pd.DataFrame(rows, columns=["group", "n", "n_responders", "orr", "ci_low", "ci_high"])
+
+
+def compare_orr_fisher(orr: pd.DataFrame) -> dict:
+    """Fisher's exact test of objective response between the two groups of :func:`compute_orr`.
+
+    Parameters
+    ----------
+    orr : pandas.DataFrame
+        Two rows (reference group first) with ``n`` and ``n_responders``.
+
+    Returns
+    -------
+    dict
+        ``p_value`` (two-sided), ``odds_ratio`` (conditional maximum likelihood, as R ``fisher.test``), its
+        exact 95% ``ci_low``/``ci_high``, and ``table`` (2x2, rows = groups, columns = responders,
+        non-responders). The odds ratio compares the second group with the first.
+
+    Raises
+    ------
+    ValueError
+        If ``orr`` does not have exactly two groups.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": ["a", "b"], "n": [20, 20], "n_responders": [10, 3]})
+    >>> round(compare_orr_fisher(t)["p_value"], 4)
+    0.0407
+    """
+    if len(orr) != 2:
+        raise ValueError(f"Fisher's exact test needs two groups, got {len(orr)}")
+    r = orr["n_responders"].to_numpy(int)
+    n = orr["n"].to_numpy(int)
+    table = np.array([[r[0], n[0] - r[0]], [r[1], n[1] - r[1]]])
+    p = float(stats.fisher_exact(table, alternative="two-sided").pvalue)
+    # odds ratio of responding in group 2 vs group 1
+    swapped = np.array([[table[1, 0], table[1, 1]], [table[0, 0], table[0, 1]]])
+    ores = stats.contingency.odds_ratio(swapped, kind="conditional")
+    ci = ores.confidence_interval(0.95)
+    return {"p_value": p, "odds_ratio": float(ores.statistic), "ci_low": float(ci.low), "ci_high": float(ci.high),
+            "table": table}

@@ -1,0 +1,2 @@
+"""L6, the pipeline: parameters, notebook execution, the results registry, the book.
+"""

@@ -1,0 +1,200 @@
+"""``sonimage build``: render the executed notebooks and the prose pages into a versioned HTML book.
+
+The book is staged aside (``BUILD/.stage``) and rendered there with Sphinx warnings as errors; only a
+successful render replaces ``BUILD/html``, so a failed build leaves the previous book untouched. Each
+build is also kept as ``BUILD/versions/<version>/`` and listed in ``BUILD/versions/versions.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from sonimage_utils import __version__
+from sonimage_utils.pipeline.pages import data_dictionary_page, parameter_table, provenance_page
+from sonimage_utils.pipeline.params import project_root
+from sonimage_utils.pipeline.run import RunResult, input_files
+
+__all__ = ["BuildFailed", "git_state", "default_version", "stage_book", "render_book", "book_key", "build_book"]
+
+
+class BuildFailed(RuntimeError):
+    """Rendering failed; ``log`` holds the renderer's output."""
+
+    def __init__(self, message: str, log: str = ""):
+        self.log = log
+        super().__init__(message)
+
+
+def git_state(root=None) -> tuple[str, bool]:
+    """(short commit hash or "unknown", whether the work tree has uncommitted changes)."""
+    root = Path(root or project_root())
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+        return commit, dirty
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown", False
+
+
+def default_version() -> str:
+    """Package version plus git short hash, e.g. ``0.1.0+3f2a1bc``."""
+    commit, _ = git_state()
+    return f"{__version__}+{commit}"
+
+
+def _banner(version: str, synthetic: bool) -> str:
+    if synthetic:
+        return (f"<strong>SYNTHETIC DATA</strong>: this book was built from the simulated demo cohort, not from "
+                f"study data. Book version {version}.")
+    return f"SONImage statistical analysis report, version {version}."
+
+
+def _page_requires(page: Path) -> list:
+    """Notebook numbers a prose page links into (front matter ``sonimage_requires``); [] when none."""
+    text = page.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return []
+    front = yaml.safe_load(text.split("---\n", 2)[1]) or {}
+    return [str(n).zfill(2) for n in front.get("sonimage_requires", [])]
+
+
+def stage_book(run: RunResult, version: str, stage: Path) -> Path:
+    """Copy config, prose pages and executed notebooks into ``stage`` with generated parts filled in."""
+    root = project_root()
+    if stage.exists():
+        shutil.rmtree(stage)
+    src = stage / "src"
+    shutil.copytree(root / "book", src / "book")
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    ran = {f"notebooks/{stem}" for stem in run.notebooks}
+    numbers = {stem[:2] for stem in run.notebooks}
+    for part in toc["parts"]:  # a partial run (--only) renders a partial book
+        part["chapters"] = [c for c in part["chapters"] if c["file"] in ran or (
+            not c["file"].startswith("notebooks/") and set(_page_requires(root / f"{c['file']}.md")) <= numbers)]
+    toc["parts"] = [p for p in toc["parts"] if p["chapters"]]
+    (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = f"{config['title']} ({version})"
+    config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})
+    config["sphinx"]["config"]["html_theme_options"]["announcement"] = _banner(version, run.synthetic)
+    config.setdefault("html", {})["extra_footer"] = f"<p>Book version {version}.</p>"
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    (src / "notebooks").mkdir()
+    for stem in run.notebooks:
+        shutil.copy2(run.build / "notebooks" / f"{stem}.ipynb", src / "notebooks" / f"{stem}.ipynb")
+    commit, dirty = git_state()
+    info = {"version": version, "build_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "git_commit": commit, "git_dirty": dirty, "synthetic": run.synthetic, "data_dir": run.data_dir,
+            "files": input_files(run.data_dir), "values": run.values, "overrides": run.overrides,
+            "notebooks": run.notebooks}
+    fills = {"book/sap.md": ("parameters", parameter_table(run.overrides)),
+             "book/data_dictionary.md": ("data-dictionary", data_dictionary_page()),
+             "book/provenance.md": ("provenance", provenance_page(info))}
+    for page, (marker, text) in fills.items():
+        path = src / page
+        body = path.read_text(encoding="utf-8")
+        tag = f"<!-- sonimage:{marker} -->"
+        if tag not in body:
+            raise BuildFailed(f"{page} lacks the marker {tag}")
+        path.write_text(body.replace(tag, text), encoding="utf-8")
+    return src
+
+
+def render_book(src: Path, out: Path, builder: str = "html") -> Path:
+    """Run Jupyter Book on ``src`` with warnings as errors (``-W -n``); return the output folder.
+
+    Raises
+    ------
+    BuildFailed
+        With the renderer's log when Sphinx reports an error or a warning.
+    """
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe), "build", str(src), "--path-output", str(out), "--builder", builder, "-W", "-n",
+           "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildFailed(f"the book did not render (jupyter-book exit {proc.returncode})",
+                          proc.stdout[-6000:] + proc.stderr[-6000:])
+    return out / "_build" / ("html" if builder == "html" else "latex")
+
+
+def _record_version(build: Path, version: str, html: Path, run: RunResult) -> None:
+    versions = build / "versions"
+    target = versions / version
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(html, target)
+    index_path = versions / "versions.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else []
+    index = [v for v in index if v["version"] != version]
+    commit, dirty = git_state()
+    index.append({"version": version, "path": version, "git_commit": commit, "git_dirty": dirty,
+                  "synthetic": run.synthetic,
+                  "built": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    index_path.write_text(json.dumps(index, indent=2) + "\n")
+
+
+def book_key(run: RunResult, version: str) -> str:
+    """Hash of everything a rendered book depends on: version, code state, pages, notebooks, data, values."""
+    import hashlib
+
+    from sonimage_utils.pipeline.execute import hash_files, package_hash
+
+    root = project_root()
+    pages = [p.relative_to(root) for p in (root / "_config.yml", root / "_toc.yml", *(root / "book").rglob("*"))
+             if p.is_file()]
+    notebooks = [p.relative_to(run.build) for p in (run.build / "notebooks").glob("[0-9][0-9]_*.ipynb")]
+    return hashlib.sha256(json.dumps([version, git_state(), package_hash(), run.data_hash, run.values, run.overrides,
+                                      run.synthetic, hash_files(pages, root=root),
+                                      hash_files(notebooks, root=run.build)],
+                                     sort_keys=True, default=str).encode()).hexdigest()
+
+
+def build_book(run: RunResult, version: str | None = None, pdf: bool = False, log=print) -> Path:
+    """Stage, render and swap in ``BUILD/html``; keep the version; optionally render a PDF via LaTeX.
+
+    Returns
+    -------
+    Path
+        ``BUILD/html``.
+    """
+    version = version or default_version()
+    build = run.build
+    html = build / "html"
+    key = book_key(run, version)
+    key_file = build / "versions" / ".book-key"
+    if not pdf and html.exists() and key_file.exists() and key_file.read_text() == key:
+        log("book unchanged (same notebooks, pages, data, parameters and version): not re-rendered")
+        return html
+    stage = build / ".stage"
+    src = stage_book(run, version, stage)
+    log("rendering the book")
+    html_new = render_book(src, stage / "out")
+    old = build / ".html-old"
+    if old.exists():
+        shutil.rmtree(old)
+    if html.exists():
+        html.rename(old)
+    html_new.rename(html)
+    if old.exists():
+        shutil.rmtree(old)
+    _record_version(build, version, html, run)
+    key_file.write_text(key)
+    if pdf:
+        if shutil.which("latexmk") is None:
+            raise BuildFailed("--pdf needs LaTeX (latexmk); on Debian: apt-get install latexmk texlive-latex-extra "
+                              "texlive-fonts-extra texlive-xetex; the HTML book was built")
+        latex = render_book(src, stage / "pdf", builder="pdflatex")
+        for pdf_file in latex.glob("*.pdf"):
+            shutil.copy2(pdf_file, build / pdf_file.name)
+    shutil.rmtree(stage, ignore_errors=True)
+    return html

@@ -1,0 +1,342 @@
+"""Execute the notebooks with papermill, skip unchanged ones, gather the results registry.
+
+A notebook is re-executed only when its cache key changes: the hash of its source, the parameters it
+receives, the input data, the package sources and the keys of the notebooks it depends on. Executed
+notebooks are normalised (fixed cell ids, no timings) so that the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import multiprocessing as mp
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from sonimage_utils import __version__
+from sonimage_utils.pipeline.params import project_root
+from sonimage_utils.pipeline.report import RESULT_MIME
+
+__all__ = [
+    "Notebook",
+    "NotebookFailed",
+    "discover_notebooks",
+    "select_notebooks",
+    "hash_files",
+    "package_hash",
+    "run_notebooks",
+    "gather_results",
+    "write_results",
+]
+
+CACHE_FILE = ".cache.json"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised during execution; ``notebook`` names it, ``detail`` holds the error."""
+
+    def __init__(self, notebook: str, detail: str):
+        self.notebook, self.detail = notebook, detail
+        super().__init__(f"notebook {notebook} failed: {detail}")
+
+
+@dataclass
+class Notebook:
+    """A notebook source ``notebooks/NN_name.py``: its number, parameters and dependencies."""
+
+    path: Path
+    number: str
+    name: str
+    parameters: list = field(default_factory=list)
+    depends_on: list = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+def _parameter_names(nb) -> list:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            return [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                    if isinstance(t, ast.Name)]
+    raise ValueError("no cell tagged `parameters`")
+
+
+def discover_notebooks(folder=None) -> list[Notebook]:
+    """The notebooks ``NN_name.py`` in ``folder`` (default ``notebooks/``), in number order."""
+    folder = Path(folder) if folder else project_root() / "notebooks"
+    out = []
+    for path in sorted(folder.glob("[0-9][0-9]_*.py")):
+        nb = jupytext.read(path)
+        try:
+            names = _parameter_names(nb)
+        except ValueError as exc:
+            raise ValueError(f"{path.name}: {exc}") from None
+        deps = [str(d) for d in nb.metadata.get("sonimage", {}).get("depends_on", [])]
+        out.append(Notebook(path, path.name[:2], path.stem[3:], names, deps))
+    return out
+
+
+def select_notebooks(notebooks: list[Notebook], only=None) -> list[Notebook]:
+    """``only`` (numbers such as "01") and everything they need, in number order.
+
+    Raises
+    ------
+    ValueError
+        For a number that matches no notebook.
+    """
+    if not only:
+        return notebooks
+    by_number = {nb.number: nb for nb in notebooks}
+    wanted, todo = set(), [str(o).zfill(2) for o in only]
+    while todo:
+        number = todo.pop()
+        if number not in by_number:
+            raise ValueError(f"--only {number}: no notebook notebooks/{number}_*.py")
+        if number not in wanted:
+            wanted.add(number)
+            todo.extend(by_number[number].depends_on)
+    return [nb for nb in notebooks if nb.number in wanted]
+
+
+def hash_files(paths, root=None) -> str:
+    """SHA-256 over the names and bytes of ``paths`` (sorted), read relative to ``root`` when given."""
+    h = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        h.update(path.as_posix().encode())
+        h.update(hashlib.sha256((Path(root) / path if root else path).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def package_hash() -> str:
+    """Hash of the package version and every source file of ``sonimage_utils``."""
+    root = Path(__file__).resolve().parents[1]
+    files = [p.relative_to(root) for p in root.rglob("*.py") if "__pycache__" not in p.parts]
+    return hashlib.sha256(f"{__version__}:{hash_files(files, root=root)}".encode()).hexdigest()
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+_STYLER_ID = re.compile(r'<table id="T_([0-9a-f]{5})"')
+
+
+def _stabilise(output, tag: str) -> None:
+    """Remove what changes every run from an output: memory addresses in plain-text reprs
+    (``<Styler at 0x7f...>``) and the random table ids of pandas Stylers (replaced by ``tag``)."""
+
+    def restyle(html: str) -> str:
+        for uuid in set(_STYLER_ID.findall(html)):
+            html = html.replace(f"T_{uuid}", f"T_{tag}")
+        return html
+
+    data = output.get("data", {})
+    for mime, fix in (("text/plain", lambda text: _ADDRESS.sub(">", text)), ("text/html", restyle)):
+        if mime in data:
+            data[mime] = fix(data[mime] if isinstance(data[mime], str) else "".join(data[mime]))
+
+
+def _normalise(nb) -> None:
+    """Make an executed notebook byte-reproducible: fixed ids, no timings, addresses or absolute paths."""
+    for i, cell in enumerate(nb.cells):
+        for k, output in enumerate(cell.get("outputs", [])):
+            _stabilise(output, f"c{i:03d}o{k}")
+        cell["id"] = f"cell-{i:03d}"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+    meta = nb.metadata.get("papermill", {})
+    nb.metadata["papermill"] = {"parameters": meta.get("parameters", {}), "version": meta.get("version")}
+    nb.metadata.pop("widgets", None)
+
+
+def _prepare_source(nb_src: Notebook, work: Path) -> Path:
+    nb = jupytext.read(nb_src.path)
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+    path = work / f"{nb_src.stem}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@contextmanager
+def _stderr_to(path: Path):
+    """Send this process's stderr (file descriptor 2, inherited by the kernel) to ``path`` for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(fd)
+        os.close(saved)
+
+
+def _execute(src: str, out: str, params: dict, cwd: str) -> float:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    log = Path(out).with_suffix(".kernel.log")  # the kernel's own log lines, kept out of the console
+    start = time.perf_counter()
+    try:
+        with _stderr_to(log):
+            pm.execute_notebook(src, out, parameters=params, cwd=cwd, progress_bar=False, log_output=False,
+                                kernel_name="python3", request_save_on_cell_execute=False)
+    except PapermillExecutionError as exc:
+        raise NotebookFailed(Path(src).stem, f"{exc.ename}: {exc.evalue}") from None
+    nb = nbformat.read(out, as_version=4)
+    _normalise(nb)
+    nbformat.write(nb, out)
+    return time.perf_counter() - start
+
+
+def _run_inline(fn, *args) -> Future:
+    """Run ``fn`` now and wrap the outcome in a Future, like a pool would."""
+    fut = Future()
+    try:
+        fut.set_result(fn(*args))
+    except Exception as exc:  # noqa: BLE001 - re-raised by fut.result()
+        fut.set_exception(exc)
+    return fut
+
+
+def gather_results(path) -> list[dict]:
+    """The results a notebook recorded (``report.record``), in order: name, value, description."""
+    nb = nbformat.read(path, as_version=4)
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            item = output.get("data", {}).get(RESULT_MIME)
+            if item is not None:
+                found.append(dict(item))
+    return found
+
+
+def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build: Path, *, jobs: int = 1,
+                  data_hash: str, synthetic: bool, log=print) -> dict:
+    """Execute ``notebooks`` (dependencies first) into ``build/notebooks``.
+
+    Parameters
+    ----------
+    notebooks : list of Notebook
+        As from :func:`select_notebooks`; dependencies are assumed included.
+    values : dict
+        Parameter values (``analysis.yml`` with overrides); each notebook receives those it declares
+        plus ``data_dir``, ``build_dir`` (relative to ``build``) and ``synthetic``.
+    data_dir, build : Path
+    jobs : int
+        Notebooks whose dependencies are done run in parallel, up to ``jobs`` at a time.
+    data_hash : str
+        Hash of the input data (part of the cache key).
+    synthetic : bool
+
+    Returns
+    -------
+    dict
+        Notebook stem -> list of recorded results.
+
+    Raises
+    ------
+    NotebookFailed
+        If a notebook raises; notebooks not yet started are not run.
+    """
+    out_dir = build / "notebooks"
+    work = out_dir / ".src"
+    work.mkdir(parents=True, exist_ok=True)
+    cache_path = out_dir / CACHE_FILE
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    link = build / "input"  # notebooks see the data as `input`, wherever it lives: same bytes everywhere
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path(data_dir).resolve(), target_is_directory=True)
+    base = {"data_dir": "input", "build_dir": ".", "synthetic": synthetic}
+    pkg = package_hash()
+    selected = {nb.number for nb in notebooks}
+    # critical path first: a notebook others wait for (04 before 05) starts before the independent ones
+    waiting_on = {n: sum(n in nb.depends_on for nb in notebooks) for n in selected}
+    keys, done, running, timings = {}, set(), {}, {}
+    pending = sorted(notebooks, key=lambda nb: (-waiting_on[nb.number], nb.number))
+    # spawn, not fork: the caller may hold threads (zmq, pytest) that a forked child would inherit broken
+    pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) if jobs > 1 else nullcontext()
+    with pool_cm as pool:
+        while pending or running:
+            ready = [nb for nb in pending if all(d in done or d not in selected for d in nb.depends_on)]
+            pending = [nb for nb in pending if nb not in ready]
+            for nb in ready:
+                params = {k: v for k, v in {**values, **base}.items() if k in nb.parameters}
+                upstream = [keys[d] for d in sorted(nb.depends_on) if d in keys]
+                keys[nb.number] = hashlib.sha256(json.dumps(
+                    [nb.path.read_text(encoding="utf-8"), params, data_hash, pkg, upstream], sort_keys=True,
+                    default=str).encode()).hexdigest()
+                target = out_dir / f"{nb.stem}.ipynb"
+                if cache.get(nb.stem) == keys[nb.number] and target.exists():
+                    log(f"  {nb.stem}: unchanged, not re-executed")
+                    done.add(nb.number)
+                    continue
+                log(f"  {nb.stem}: executing")
+                cache.pop(nb.stem, None)
+                args = (str(_prepare_source(nb, work)), str(target), params, str(build))
+                running[pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)] = nb
+            if not running:
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                nb = running.pop(fut)
+                if fut.exception() is not None:
+                    cache_path.write_text(json.dumps(cache, indent=2, sort_keys=True) + "\n")
+                    raise fut.exception()
+                timings[nb.stem] = round(fut.result(), 2)
+                cache[nb.stem] = keys[nb.number]
+                done.add(nb.number)
+                cache_path.write_text(json.dumps(cache, indent=2, sort_keys=True) + "\n")
+    if timings:  # wall seconds per executed notebook, for benchmarks; not part of the reproducible outputs
+        (out_dir / "timings.json").write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+    results = {}
+    for nb in notebooks:
+        results[nb.stem] = gather_results(out_dir / f"{nb.stem}.ipynb")
+    return results
+
+
+def write_results(results: dict, build: Path) -> Path:
+    """Write ``results/results.json`` (name -> value, sorted) and ``results/results.csv``.
+
+    Raises
+    ------
+    ValueError
+        If two notebooks record the same name.
+    """
+    import csv
+
+    folder = build / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    flat, rows = {}, []
+    for stem, items in results.items():
+        for item in items:
+            if item["name"] in flat:
+                raise ValueError(f"result {item['name']!r} recorded twice (again in {stem})")
+            flat[item["name"]] = item["value"]
+            rows.append((item["name"], item["value"], stem, item["description"]))
+    path = folder / "results.json"
+    path.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["name", "value", "notebook", "description"])
+        writer.writerows(sorted(rows, key=lambda r: r[0]))
+    return path

@@ -1,0 +1,257 @@
+"""Figures of objective 3: waterfall, uptake scatter, BOR stacked bar, spider and swimmer plots.
+
+Every function takes the DataFrames of :mod:`sonimage_utils.lesion_response` /
+:mod:`sonimage_utils.recist_summary` and returns a matplotlib Figure (never shows it). Colours are
+colour-blind safe (Okabe-Ito).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from sonimage_utils.recist.summary import BOR_ORDER
+
+__all__ = ["FES_COLORS", "GROUP_COLORS", "BOR_COLORS", "plot_waterfall", "plot_uptake_scatter",
+           "plot_bor_stacked", "plot_spider", "plot_swimmer"]
+
+FES_COLORS = {"positive": "#0072B2", "negative": "#D55E00", "not_assessable": "#999999"}
+GROUP_COLORS = {"homogeneous": "#0072B2", "heterogeneous": "#D55E00", "homogeneous_positive": "#0072B2",
+                "mixed": "#E69F00", "homogeneous_negative": "#D55E00", "not assessable": "#999999"}
+BOR_COLORS = {"CR": "#006D2C", "PR": "#41AB5D", "SD": "#F0E442", "NON_CR_NON_PD": "#56B4E9", "PD": "#D55E00",
+              "NE": "#BBBBBB"}
+_LABELS = {"not_assessable": "not assessable", "NON_CR_NON_PD": "non-CR/non-PD"}
+
+
+def _label(x) -> str:
+    return _LABELS.get(str(x), str(x).replace("_", " "))
+
+
+def _reference_lines(ax, horizontal=True):
+    draw = ax.axhline if horizontal else ax.axvline
+    draw(-30, color="0.3", ls="--", lw=0.9)
+    draw(20, color="0.3", ls=":", lw=0.9)
+    draw(0, color="0.6", lw=0.6)
+
+
+def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_by: str = "fes_status",
+                   facet: str | None = None, colors: dict | None = None, title: str | None = None) -> Figure:
+    """Waterfall plot: one bar per lesion, sorted from most growth to most shrinkage.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per lesion with ``value`` and ``color_by`` (e.g. from ``build_lesion_response_set``); rows
+        with a missing ``value`` are left out (say how many in the caption).
+    value : str
+        % change column.
+    color_by : str
+        Category that colours the bars (default FES status).
+    facet : str, optional
+        One panel per level of this column (e.g. ``organ_group``).
+    colors : dict, optional
+        Level -> colour (default :data:`FES_COLORS`).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Dashed line at -30% (response), dotted at +20% (the RECIST PD size threshold).
+    """
+    colors = colors or FES_COLORS
+    d = data[data[value].notna()]
+    panels = [(None, d)] if facet is None else [(k, g) for k, g in d.groupby(facet, sort=True, observed=True)]
+    widths = [max(len(g), 3) for _, g in panels]
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(4 + 0.06 * sum(widths), 13), 4.2), squeeze=False,
+                             sharey=True, gridspec_kw={"width_ratios": widths})
+    for ax, (key, g) in zip(axes[0], panels):
+        g = g.sort_values(value, ascending=False, kind="mergesort")
+        x = np.arange(len(g))
+        ax.bar(x, g[value].clip(upper=100), width=0.85,
+               color=[colors.get(str(c), "#999999") for c in g[color_by]], edgecolor="none")
+        _reference_lines(ax)
+        ax.set_xticks([])
+        ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
+        ax.set_xlabel(f"{_label(key)} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
+    axes[0, 0].set_ylabel("Best change from baseline (%)")
+    axes[0, 0].set_ylim(-105, max(45, float(np.nanmax(d[value].clip(upper=100))) + 5) if len(d) else 45)
+    present = [k for k in colors if k in set(d[color_by].astype(str))]
+    handles = [Patch(color=colors[k], label=_label(k)) for k in present]
+    handles += [Line2D([], [], color="0.3", ls="--", label="-30%"), Line2D([], [], color="0.3", ls=":", label="+20%")]
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
+                        x_columns=(("fes_suvmax_assessable", "FES SUVmax"), ("fdg_suvmax", "FDG SUVmax")),
+                        patient: str = "patient_id", fes_threshold: float | None = 1.5) -> Figure:
+    """Lesion % change against baseline uptake, one panel per tracer, colour = patient.
+
+    Lesions of one patient share a colour and are joined by a thin line, so within-patient spread is seen.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per lesion.
+    y : str
+    x_columns : sequence of (column, label)
+    patient : str
+        Cluster column (colour).
+    fes_threshold : float or None
+        Vertical line on the FES panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = plt.subplots(1, len(x_columns), figsize=(5.2 * len(x_columns), 4.2), squeeze=False, sharey=True)
+    ids = sorted(data[patient].astype(str).unique())
+    cmap = plt.get_cmap("tab20")
+    col = {p: cmap(i % 20) for i, p in enumerate(ids)}
+    for ax, (xc, lab) in zip(axes[0], x_columns):
+        d = data[data[xc].notna() & data[y].notna()]
+        for pid, g in d.groupby(d[patient].astype(str)):
+            g = g.sort_values(xc)
+            if len(g) > 1:
+                ax.plot(g[xc], g[y], color=col[pid], lw=0.6, alpha=0.6)
+            ax.scatter(g[xc], g[y], color=col[pid], s=22, edgecolor="white", linewidth=0.4, zorder=3)
+        ax.axhline(-30, color="0.3", ls="--", lw=0.9)
+        ax.axhline(0, color="0.6", lw=0.6)
+        if fes_threshold is not None and xc.startswith("fes"):
+            ax.axvline(fes_threshold, color="0.3", ls=":", lw=0.9)
+        ax.set_xlabel(f"Baseline lesion {lab}")
+        ax.set_title(f"{len(d)} lesions, {d[patient].nunique()} patients", fontsize=9)
+    axes[0, 0].set_ylabel("Best change from baseline (%)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_bor_stacked(proportions: pd.DataFrame, counts: pd.DataFrame | None = None) -> Figure:
+    """Stacked bar of best overall response per group (proportions within group).
+
+    Parameters
+    ----------
+    proportions : pandas.DataFrame
+        ``tabulate_bor(..., normalize=True)``: rows = groups, columns = response codes.
+    counts : pandas.DataFrame, optional
+        ``tabulate_bor(...)`` to print n per group under the bars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    x = np.arange(len(proportions))
+    bottom = np.zeros(len(proportions))
+    for code in [c for c in BOR_ORDER if c in proportions.columns]:
+        h = proportions[code].fillna(0).to_numpy() * 100
+        if h.sum() == 0:
+            continue
+        ax.bar(x, h, bottom=bottom, color=BOR_COLORS[code], label=_label(code), width=0.6, edgecolor="white")
+        for xi, hi, bi in zip(x, h, bottom):
+            if hi >= 6:
+                ax.text(xi, bi + hi / 2, f"{hi:.0f}%", ha="center", va="center", fontsize=8)
+        bottom += h
+    names = [_label(g) for g in proportions.index]
+    if counts is not None:
+        names = [f"{n}\n(n = {int(counts.loc[g, 'n'])})" for n, g in zip(names, proportions.index)]
+    ax.set_xticks(x, names)
+    ax.set_ylabel("Patients (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(title="Best overall response", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, colors: dict | None = None,
+                x: str = "months_from_baseline", y: str = "pct_change_baseline") -> Figure:
+    """Spider plot: each patient's target sum of diameters (% change from baseline) over time.
+
+    Parameters
+    ----------
+    trajectories : pandas.DataFrame
+        From ``derive_sod_trajectories`` (``is_progression`` marks the first-PD assessment with a cross).
+    groups : pandas.Series, optional
+        patient_id -> group label for the colour (missing -> "not assessable").
+    colors : dict, optional
+        Group -> colour (default :data:`GROUP_COLORS`).
+    x, y : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    colors = colors or GROUP_COLORS
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    grp = (trajectories["patient_id"].map(groups) if groups is not None
+           else pd.Series("all", index=trajectories.index))
+    grp = grp.astype(object).where(grp.notna(), "not assessable")
+    seen = {}
+    for pid, t in trajectories.groupby("patient_id", sort=True):
+        t = t.sort_values(x)
+        g = str(grp.loc[t.index[0]])
+        c = colors.get(g, "#555555")
+        ax.plot(t[x], t[y], color=c, lw=0.9, alpha=0.75)
+        pdv = t[t["is_progression"]]
+        ax.scatter(pdv[x], pdv[y], marker="x", color=c, s=22, zorder=3)
+        seen[g] = c
+    _reference_lines(ax)
+    ax.set_xlabel("Months from baseline CT")
+    ax.set_ylabel("Sum of target diameters, change from baseline (%)")
+    n_per = grp.loc[trajectories["patient_id"].drop_duplicates().index].value_counts()
+    handles = [Line2D([], [], color=c, label=f"{_label(g)} (n = {n_per.get(g, 0)})") for g, c in seen.items()]
+    handles.append(Line2D([], [], color="0.3", marker="x", ls="none", label="first PD"))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles=handles, fontsize=8, frameon=False, loc="lower center", ncol=len(handles))
+    return fig
+
+
+def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dict | None = None) -> Figure:
+    """Swimmer plot: one bar per patient, time on first-line therapy (PFS1), with response and PD marks.
+
+    Parameters
+    ----------
+    swim : pandas.DataFrame
+        From ``derive_swimmer_data`` (sorted longest first).
+    color_by : str
+        Column colouring the bars (missing -> "not assessable").
+    colors : dict, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Filled triangle: first CR/PR; black cross: first RECIST PD; arrow: no PFS1 event (ongoing).
+    """
+    colors = colors or GROUP_COLORS
+    n = len(swim)
+    fig, ax = plt.subplots(figsize=(7.5, max(4.0, 0.11 * n + 1.2)))
+    grp = swim[color_by].astype(object).where(swim[color_by].notna(), "not assessable")
+    yy = np.arange(n)[::-1]
+    ax.barh(yy, swim["months_on_therapy"], color=[colors.get(str(g), "#555555") for g in grp], height=0.75,
+            edgecolor="none")
+    r = swim["response_months"].notna().to_numpy()
+    ax.scatter(swim.loc[r, "response_months"], yy[r], marker="^", color="#F0E442", s=22, zorder=3,
+               edgecolor="black", linewidth=0.5)
+    p = swim["progression_months"].notna().to_numpy()
+    ax.scatter(swim.loc[p, "progression_months"], yy[p], marker="x", color="black", s=16, zorder=3, linewidth=0.9)
+    o = swim["ongoing"].to_numpy(bool)
+    ax.scatter(swim.loc[o, "months_on_therapy"] + 0.6, yy[o], marker=">", color="0.3", s=12, zorder=3)
+    ax.set_yticks([])
+    ax.set_ylim(-1, n)
+    ax.set_xlabel("Months from randomisation (time on first-line therapy = PFS1)")
+    ax.set_ylabel(f"Patients (n = {n})")
+    levels = [g for g in colors if g in set(grp.astype(str))]
+    handles = [Patch(color=colors[g], label=_label(g)) for g in levels]
+    handles += [Line2D([], [], marker="^", color="#F0E442", markeredgecolor="black", ls="none", label="first CR/PR"),
+                Line2D([], [], marker="x", color="black", ls="none", label="RECIST PD"),
+                Line2D([], [], marker=">", color="0.3", ls="none", label="no PFS1 event")]
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,221 @@
+"""Formatting layer for survival results: publication tables as DataFrames of text (no computation).
+
+Each function takes a result object from :mod:`sonimage_utils.survival`, :mod:`sonimage_utils.survival_cox`,
+:mod:`sonimage_utils.survival_ph` or :mod:`sonimage_utils.interaction_power` and returns a DataFrame whose
+cells are strings, ready for ``display`` or export. Missing values read "not reached" (medians), "NR"
+(confidence limits not reached) or "not estimable" (hazard ratios), never "nan".
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from sonimage_utils.tables.format import fmt_num, fmt_p, fmt_pct
+
+__all__ = ["format_km_table", "format_cox_table", "format_ph_table", "format_hr_rows", "format_power_table",
+           "describe_term", "P_VALUE_FORMAT"]
+
+
+class _CallableFormat:
+    """Adapter giving a formatting function the ``str.format`` interface that ``report.record(fmt=...)`` calls."""
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def format(self, value) -> str:
+        return self._fn(value)
+
+
+#: Pass as ``record(..., fmt=P_VALUE_FORMAT)`` so prose reads "0.198" or "<0.001" like the tables.
+P_VALUE_FORMAT = _CallableFormat(fmt_p)
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and not math.isfinite(x))
+
+
+def _est_ci(est, low, high, digits=1, missing="not reached", limit_missing="NR") -> str:
+    if _nan(est):
+        return missing
+    lo = limit_missing if _nan(low) else f"{low:.{digits}f}"
+    hi = limit_missing if _nan(high) else f"{high:.{digits}f}"
+    return f"{est:.{digits}f} ({lo}-{hi})"
+
+
+def _hr_ci(hr, low, high, digits) -> str:
+    if _nan(hr):
+        return "not estimable"
+    return f"{fmt_num(hr, digits)} ({fmt_num(low, digits)}-{fmt_num(high, digits)})"
+
+
+def _pct_ci(est, low, high) -> str:
+    if _nan(est):
+        return "not estimable (no follow-up)"
+    return f"{fmt_pct(est)} ({fmt_pct(low, missing='NA')}-{fmt_pct(high, missing='NA')})"
+
+
+def describe_term(name: str, reference: dict, labels: dict | None = None) -> str:
+    """Readable comparison for a design column: ``het_group[heterogeneous]`` -> "heterogeneous vs homogeneous".
+
+    Parameters
+    ----------
+    name : str
+        Design column from :func:`~sonimage_utils.survival_design.build_design`.
+    reference : dict
+        Reference level per categorical variable (``CoxResult.reference``).
+    labels : dict, optional
+        Overrides: design column or variable -> text.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> describe_term("arm[ET+CDK4/6i]", {"arm": "ET"})
+    'ET+CDK4/6i vs ET'
+    """
+    labels = labels or {}
+    if name in labels:
+        return labels[name]
+    if ":" in name:
+        return " x ".join(describe_term(part, reference, labels) for part in name.split(":"))
+    if "[" in name and name.endswith("]"):
+        var, level = name[:-1].split("[", 1)
+        return f"{labels.get(level, level)} vs {labels.get(str(reference.get(var)), reference.get(var))}"
+    return labels.get(name, name)
+
+
+def format_km_table(km, labels: dict | None = None, digits: int = 1) -> pd.DataFrame:
+    """Median PFS1 with 95% CI and PFS1 at the landmark times, one row per group.
+
+    Parameters
+    ----------
+    km : KaplanMeierResult
+    labels : dict, optional
+        Group -> display label.
+    digits : int
+        Decimals for months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Group``, ``Patients``, ``Events``, ``Median PFS1, months (95% CI)`` and one
+        ``PFS1 at T months (95% CI)`` per landmark.
+    """
+    labels = labels or {}
+    rows = []
+    for _, r in km.summary.iterrows():
+        row = {"Group": labels.get(r["group"], r["group"]), "Patients": str(r["n"]), "Events": str(r["n_events"]),
+               "Median PFS1, months (95% CI)": _est_ci(r["median"], r["median_ci_low"], r["median_ci_high"], digits)}
+        for _, lm in km.landmarks[km.landmarks["group"] == r["group"]].iterrows():
+            row[f"PFS1 at {lm['time']:g} months (95% CI)"] = _pct_ci(lm["surv"], lm["ci_low"], lm["ci_high"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_cox_table(result, labels: dict | None = None, variable_labels: dict | None = None,
+                     digits: int = 2) -> pd.DataFrame:
+    """Hazard ratios of a Cox model with reference rows, one row per coefficient.
+
+    Parameters
+    ----------
+    result : CoxResult
+    labels : dict, optional
+        Design column or level -> text (see :func:`describe_term`).
+    variable_labels : dict, optional
+        Model term -> text for the ``Variable`` column.
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Variable``, ``Comparison``, ``HR (95% CI)``, ``p``. A model that is not ``ok`` shows
+        "not estimable" in every HR cell (the reason is in ``result.message``).
+    """
+    variable_labels = variable_labels or {}
+    rows = []
+    for term, cols in result.terms.items():
+        var = variable_labels.get(term, term)
+        for name in cols:
+            r = result.summary.set_index("name").loc[name]
+            hr = _hr_ci(r["hr"], r["hr_ci_low"], r["hr_ci_high"], digits)
+            rows.append({"Variable": var, "Comparison": describe_term(name, result.reference, labels),
+                         "HR (95% CI)": hr, "p": fmt_p(r["p"], missing="")})
+            var = ""
+    return pd.DataFrame(rows, columns=["Variable", "Comparison", "HR (95% CI)", "p"])
+
+
+def format_ph_table(ph, labels: dict | None = None) -> pd.DataFrame:
+    """Proportional-hazards score test per term and global.
+
+    Parameters
+    ----------
+    ph : PHTestResult
+    labels : dict, optional
+        Term -> text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Term``, ``Chi-square``, ``df``, ``p``.
+    """
+    labels = labels or {}
+    return pd.DataFrame({"Term": [labels.get(t, t) for t in ph.summary["term"]],
+                         "Chi-square": [fmt_num(x) for x in ph.summary["chisq"]],
+                         "df": [str(int(x)) for x in ph.summary["df"]],
+                         "p": [fmt_p(x) for x in ph.summary["p"]]})
+
+
+def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Format rows from :func:`~sonimage_utils.survival_cox.extract_hr` (sensitivity analyses, subgroups).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Columns ``label``, ``n``, ``n_events``, ``hr``, ``hr_ci_low``, ``hr_ci_high``, ``p``, ``status``,
+        ``message``; optional ``analysis`` and ``comparison``.
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns ``Analysis`` (when given), ``Comparison``, ``Patients``, ``Events``, ``HR (95% CI)``,
+        ``p``, ``Note``.
+    """
+    out = pd.DataFrame()
+    if "analysis" in rows:
+        out["Analysis"] = rows["analysis"].astype(str)
+    out["Comparison"] = rows["comparison"] if "comparison" in rows else rows["label"]
+    out["Patients"] = rows["n"].astype(str)
+    out["Events"] = rows["n_events"].astype(str)
+    out["HR (95% CI)"] = [_hr_ci(h, lo, hi, digits) for h, lo, hi in zip(rows["hr"], rows["hr_ci_low"],
+                                                                           rows["hr_ci_high"])]
+    out["p"] = [fmt_p(p, missing="") for p in rows["p"]]
+    out["Note"] = ["" if s == "ok" else f"{s.replace('_', ' ')}: {m}"
+                   for s, m in zip(rows["status"], rows["message"])]
+    return out.reset_index(drop=True)
+
+
+def format_power_table(power: pd.DataFrame) -> pd.DataFrame:
+    """Format :func:`~sonimage_utils.interaction_power.compute_interaction_power` output.
+
+    Parameters
+    ----------
+    power : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Ratio of arm HRs (interaction)``, ``HR arm, homogeneous``, ``HR arm, heterogeneous``,
+        ``Mean events``, ``Power (MC SE)``.
+    """
+    return pd.DataFrame({
+        "Ratio of arm HRs (interaction)": [fmt_num(x) for x in power["hr_interaction"]],
+        "HR arm, homogeneous": [fmt_num(x) for x in power["hr_arm_homogeneous"]],
+        "HR arm, heterogeneous": [fmt_num(x) for x in power["hr_arm_heterogeneous"]],
+        "Mean events": [fmt_num(x, 1) for x in power["mean_events"]],
+        "Power (MC SE)": [f"{fmt_pct(p, 1)} ({fmt_pct(s, 1)})" for p, s in zip(power["power"], power["power_mc_se"])],
+    })
