@@ -25,10 +25,10 @@ def _close():
     plt.close("all")
 
 
-def test_01_km_table_says_not_reached_and_nr():
+def test_01_km_table_says_not_reached_for_a_median_and_a_limit():
     tab = format_km_table(fit_km(km_edge(), "time", "event", "group", landmarks=(12,))).set_index("Group")
     assert tab.loc["not_reached", "Median PFS1, months (95% CI)"] == "not reached"
-    assert tab.loc["plateau", "Median PFS1, months (95% CI)"] == "3.5 (1.0-NR)"
+    assert tab.loc["plateau", "Median PFS1, months (95% CI)"] == "3.5 (1.0 to not reached)"
     assert "no follow-up" in tab.loc["plateau", "PFS1 at 12 months (95% CI)"]
 
 

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from sonimage_utils.external_validation.decision_curve import compute_net_benefit
-from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, format_performance_table, survival_performance
+from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
+from sonimage_utils.tables.validation import format_performance_table
 from sonimage_utils.external_validation.bootstrap import bootstrap_calibration_curve, bootstrap_performance
 from sonimage_utils.external_validation.calibration import compute_grouped_calibration, fit_recalibration
 from sonimage_utils.external_validation.metrics import compute_brier, compute_calibration_slope, compute_uno_c

@@ -1,9 +1,23 @@
 """L0, the data contract: the YAML data dictionary, validation of a data folder, typed tables.
 """
 
-from .checks import (RULES, check_rules)
-from .dictionary import (COHORTS, EXTERNAL_COHORTS, SIDE_FILES, TYPES, ColumnSpec, TableSpec, dictionary_dir, load_dictionary, load_rules, describe_rule, build_schema)
-from .load import (DAYS_PER_MONTH, InvalidDataError, Cohort, available_cohorts, load_cohort)
-from .validate import (Problem, ValidationReport, read_table, validate_cohort, validate_folder, line_of)
+from .checks import (
+    RULES, check_rules,
+)
+from .dictionary import (
+    COHORTS, EXTERNAL_COHORTS, SIDE_FILES, TYPES, ColumnSpec, TableSpec, dictionary_dir, load_dictionary,
+    load_rules, describe_rule, build_schema,
+)
+from .load import (
+    DAYS_PER_MONTH, InvalidDataError, Cohort, available_cohorts, load_cohort,
+)
+from .validate import (
+    Problem, ValidationReport, read_table, validate_cohort, validate_folder, line_of,
+)
 
-__all__ = ['RULES', 'check_rules', 'COHORTS', 'EXTERNAL_COHORTS', 'SIDE_FILES', 'TYPES', 'ColumnSpec', 'TableSpec', 'dictionary_dir', 'load_dictionary', 'load_rules', 'describe_rule', 'build_schema', 'DAYS_PER_MONTH', 'InvalidDataError', 'Cohort', 'available_cohorts', 'load_cohort', 'Problem', 'ValidationReport', 'read_table', 'validate_cohort', 'validate_folder', 'line_of']
+__all__ = [
+    'RULES', 'check_rules', 'COHORTS', 'EXTERNAL_COHORTS', 'SIDE_FILES', 'TYPES', 'ColumnSpec', 'TableSpec',
+    'dictionary_dir', 'load_dictionary', 'load_rules', 'describe_rule', 'build_schema', 'DAYS_PER_MONTH',
+    'InvalidDataError', 'Cohort', 'available_cohorts', 'load_cohort', 'Problem', 'ValidationReport',
+    'read_table', 'validate_cohort', 'validate_folder', 'line_of',
+]

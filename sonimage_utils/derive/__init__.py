@@ -1,7 +1,14 @@
 """L1, derivations (frame -> frame): lesion FES status, patient heterogeneity, the analysis set.
 """
 
-from .analysis_sets import (derive_pfs_months, build_analysis_set)
-from .heterogeneity import (HET_LEVELS, HET3_LEVELS, PATTERN_LEVELS, derive_lesion_fes_status, derive_patient_heterogeneity)
+from .analysis_sets import (
+    derive_pfs_months, build_analysis_set,
+)
+from .heterogeneity import (
+    HET_LEVELS, HET3_LEVELS, PATTERN_LEVELS, derive_lesion_fes_status, derive_patient_heterogeneity,
+)
 
-__all__ = ['derive_pfs_months', 'build_analysis_set', 'HET_LEVELS', 'HET3_LEVELS', 'PATTERN_LEVELS', 'derive_lesion_fes_status', 'derive_patient_heterogeneity']
+__all__ = [
+    'derive_pfs_months', 'build_analysis_set', 'HET_LEVELS', 'HET3_LEVELS', 'PATTERN_LEVELS',
+    'derive_lesion_fes_status', 'derive_patient_heterogeneity',
+]

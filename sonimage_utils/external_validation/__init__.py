@@ -2,10 +2,32 @@
 of a frozen survival model in an external cohort.
 """
 
-from .bootstrap import (BootstrapPerformance, bootstrap_performance, bootstrap_calibration_curve, bootstrap_auc_curve, draw_bootstrap_indices)
-from .calibration import (compute_rcs_basis, choose_calibration_knots, SmoothedCalibration, compute_smoothed_calibration, compute_grouped_calibration, Recalibration, fit_recalibration, compute_breslow_cumhaz, compute_expected_cumhaz)
-from .decision_curve import (compute_net_benefit)
-from .metrics import (check_survival_inputs, compute_km_risk, compute_harrell_c, compute_uno_c, compute_cd_auc, compute_observed_expected, compute_calibration_slope, compute_brier, compute_calibration_in_the_large)
-from .performance import (PERFORMANCE_METRICS, METRIC_LABELS, survival_performance, format_performance_table, format_estimate_ci, summarise_predictors)
+from .bootstrap import (
+    BootstrapPerformance, bootstrap_performance, bootstrap_calibration_curve, bootstrap_auc_curve,
+    draw_bootstrap_indices,
+)
+from .calibration import (
+    compute_rcs_basis, choose_calibration_knots, SmoothedCalibration, compute_smoothed_calibration,
+    compute_grouped_calibration, Recalibration, fit_recalibration, compute_breslow_cumhaz,
+    compute_expected_cumhaz,
+)
+from .decision_curve import (
+    compute_net_benefit,
+)
+from .metrics import (
+    check_survival_inputs, compute_km_risk, compute_harrell_c, compute_uno_c, compute_cd_auc,
+    compute_observed_expected, compute_calibration_slope, compute_brier, compute_calibration_in_the_large,
+)
+from .performance import (
+    PERFORMANCE_METRICS, survival_performance,
+)
 
-__all__ = ['BootstrapPerformance', 'bootstrap_performance', 'bootstrap_calibration_curve', 'bootstrap_auc_curve', 'draw_bootstrap_indices', 'compute_rcs_basis', 'choose_calibration_knots', 'SmoothedCalibration', 'compute_smoothed_calibration', 'compute_grouped_calibration', 'Recalibration', 'fit_recalibration', 'compute_breslow_cumhaz', 'compute_expected_cumhaz', 'compute_net_benefit', 'check_survival_inputs', 'compute_km_risk', 'compute_harrell_c', 'compute_uno_c', 'compute_cd_auc', 'compute_observed_expected', 'compute_calibration_slope', 'compute_brier', 'compute_calibration_in_the_large', 'PERFORMANCE_METRICS', 'METRIC_LABELS', 'survival_performance', 'format_performance_table', 'format_estimate_ci', 'summarise_predictors']
+__all__ = [
+    'BootstrapPerformance', 'bootstrap_performance', 'bootstrap_calibration_curve', 'bootstrap_auc_curve',
+    'draw_bootstrap_indices', 'compute_rcs_basis', 'choose_calibration_knots', 'SmoothedCalibration',
+    'compute_smoothed_calibration', 'compute_grouped_calibration', 'Recalibration', 'fit_recalibration',
+    'compute_breslow_cumhaz', 'compute_expected_cumhaz', 'compute_net_benefit', 'check_survival_inputs',
+    'compute_km_risk', 'compute_harrell_c', 'compute_uno_c', 'compute_cd_auc', 'compute_observed_expected',
+    'compute_calibration_slope', 'compute_brier', 'compute_calibration_in_the_large', 'PERFORMANCE_METRICS',
+    'survival_performance',
+]

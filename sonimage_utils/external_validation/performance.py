@@ -1,10 +1,11 @@
 """External validation of a frozen survival prediction model: every performance metric at one horizon.
 
 :func:`survival_performance` is the contract named in ``interface.md``; it gathers the metrics computed by
-:mod:`sonimage_utils.validation_metrics` (discrimination, mean and weak calibration, Brier/IPA) and
-:mod:`sonimage_utils.validation_calibration` (smoothed calibration, ICI/E50/E90). Confidence intervals come
-from :mod:`sonimage_utils.validation_bootstrap`, the decision curve from
-:mod:`sonimage_utils.decision_curve`, figures from :mod:`sonimage_utils.validation_plots`.
+:mod:`sonimage_utils.external_validation.metrics` (discrimination, mean and weak calibration, Brier/IPA)
+and :mod:`sonimage_utils.external_validation.calibration` (smoothed calibration, ICI/E50/E90). Confidence
+intervals come from :mod:`sonimage_utils.external_validation.bootstrap`, the decision curve from
+:mod:`sonimage_utils.external_validation.decision_curve`; tables from :mod:`sonimage_utils.tables.validation`
+and figures from :mod:`sonimage_utils.plots.validation`.
 
 Checked against R on the Rotterdam/GBSG worked example of McLernon et al. (Ann Intern Med 2023), see
 ``tests/reference/rotterdam_gbsg/``.
@@ -34,27 +35,11 @@ from sonimage_utils.external_validation.metrics import (
     compute_uno_c,
 )
 
-__all__ = ["PERFORMANCE_METRICS", "METRIC_LABELS", "survival_performance", "format_performance_table",
-           "format_estimate_ci", "summarise_predictors"]
+__all__ = ["PERFORMANCE_METRICS", "survival_performance"]
 
 #: Keys returned by :func:`survival_performance`, in display order.
 PERFORMANCE_METRICS = ("harrell_c", "uno_c", "auc", "oe", "calibration_slope", "ici", "e50", "e90", "brier",
                        "ipa")
-
-#: Reader-facing labels of the metrics.
-METRIC_LABELS = {
-    "harrell_c": "Harrell C",
-    "uno_c": "Uno C (truncated at t)",
-    "auc": "Cumulative/dynamic AUC(t)",
-    "oe": "Observed/expected at t",
-    "calibration_slope": "Calibration slope",
-    "ici": "ICI at t",
-    "e50": "E50 at t",
-    "e90": "E90 at t",
-    "brier": "Brier score at t (IPCW)",
-    "ipa": "IPA (scaled Brier) at t",
-}
-
 
 def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=None) -> dict:
     """Performance of a frozen survival prediction at horizon ``t`` in one data set.
@@ -133,92 +118,3 @@ def _or_nan(fn):
         return fn()
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return np.nan
-
-
-def format_estimate_ci(est, low, high, digits: int = 2) -> str:
-    """``estimate (low to high)``; the estimate alone when there is no interval; ``NA`` when missing.
-
-    "to" rather than a dash, because validation metrics such as the IPA can be negative.
-
-    Examples
-    --------
-    >>> format_estimate_ci(-0.04, -0.12, 0.01), format_estimate_ci(0.7, float("nan"), float("nan"))
-    ('-0.04 (-0.12 to 0.01)', '0.70')
-    """
-    from sonimage_utils.tables.format import fmt_num
-
-    if est is None or not np.isfinite(est):
-        return "NA"
-    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
-        return fmt_num(est, digits)
-    return f"{fmt_num(est, digits)} ({fmt_num(low, digits)} to {fmt_num(high, digits)})"
-
-
-def format_performance_table(summary: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Reader-facing table of metrics with their intervals (formatting layer).
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        Columns ``metric``, ``estimate``, ``ci_low``, ``ci_high`` (as
-        :attr:`sonimage_utils.validation_bootstrap.BootstrapPerformance.summary`), optionally ``cohort``.
-    digits : int
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per metric (label), one column per cohort (or ``Estimate (95% CI)``).
-    """
-    df = summary.copy()
-    df["text"] = [format_estimate_ci(a, b, c, digits=3 if m == "brier" else digits)
-                  for m, a, b, c in zip(df["metric"], df["estimate"], df["ci_low"], df["ci_high"])]
-    df["Metric"] = df["metric"].map(METRIC_LABELS).fillna(df["metric"])
-    order = {m: i for i, m in enumerate(PERFORMANCE_METRICS)}
-    df["_o"] = df["metric"].map(order).fillna(len(order))
-    if "cohort" in df.columns:
-        out = df.pivot_table(index=["_o", "Metric"], columns="cohort", values="text", aggfunc="first",
-                             sort=False)
-        out = out.sort_index().droplevel(0)
-        out.columns.name = None
-        return out
-    return df.sort_values("_o").set_index("Metric")[["text"]].rename(columns={"text": "Estimate (95% CI)"})
-
-
-def summarise_predictors(raw_by_cohort: dict, labels: dict | None = None) -> pd.DataFrame:
-    """Distribution of each model predictor per cohort, before imputation (formatting layer).
-
-    Parameters
-    ----------
-    raw_by_cohort : dict of str to pandas.DataFrame
-        Cohort name -> raw predictor values (one column per predictor, one row per patient).
-    labels : dict, optional
-        Predictor name -> label for the rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Rows: predictors; columns: cohorts; cells ``median [Q1, Q3]`` (``n (%)`` with value 1 for 0/1
-        predictors), with the number missing in brackets when any.
-
-    Examples
-    --------
-    >>> summarise_predictors({"A": pd.DataFrame({"x": [1.0, 2.0, 3.0, np.nan]})}).loc["x", "A"]
-    '2.00 [1.50, 2.50]; missing 1'
-    """
-    out = {}
-    for name, raw in raw_by_cohort.items():
-        col = {}
-        for feat in raw.columns:
-            v = pd.to_numeric(raw[feat], errors="coerce").astype(float)
-            obs = v.dropna()
-            if obs.empty:
-                text = "not available"
-            elif set(obs.unique()) <= {0.0, 1.0}:
-                text = f"{int(obs.sum())} ({100 * obs.mean():.0f}%)"
-            else:
-                q1, q2, q3 = np.quantile(obs, [0.25, 0.5, 0.75])
-                text = f"{q2:.2f} [{q1:.2f}, {q3:.2f}]"
-            n_miss = int(v.isna().sum())
-            col[(labels or {}).get(feat, feat)] = text + (f"; missing {n_miss}" if n_miss else "")
-        out[name] = col
-    return pd.DataFrame(out)

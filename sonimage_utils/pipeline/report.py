@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 from numbers import Number
-
-import numpy as np
 from pathlib import Path
 
+import numpy as np
 from IPython.display import Markdown, display
 
-__all__ = ["record", "save_figure", "save_table", "synthetic_notice", "RESULT_MIME", "to_number"]
+from sonimage_utils.tables.format import format_value
+
+__all__ = ["record", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "RESULT_MIME",
+           "to_number"]
 
 #: MIME type of the hidden output that carries a result's name, value and description.
 RESULT_MIME = "application/vnd.sonimage.result+json"
@@ -54,24 +56,27 @@ def to_number(value):
     raise ValueError(f"result must be a number or None, got {type(value).__name__}: {value!r}")
 
 
-def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: str = "not reached") -> None:
+def record(name: str, value, description: str, *, kind: str, missing: str | None = None) -> None:
     """Glue ``value`` under ``name`` and register it for ``results.json``.
 
     Two glue keys are made: ``name`` (the number itself, for ``{glue:text}`name:.2f```) and
-    ``name_text`` (``fmt`` applied, or ``missing`` when the value is None), for prose that must say
-    "not reached" rather than "nan".
+    ``name_text`` (the number written as its kind of statistic is written everywhere, or the kind's word
+    for a missing value), for prose that must say "not reached" rather than "nan".
 
     Parameters
     ----------
     name : str
-        Registry name, ``objN_...`` or ``cohort_...`` (see interface.md).
+        Registry name, ``objN_...`` or ``cohort_...`` (listed in the results appendix of the book).
     value : number or None
     description : str
         One line, shown in ``results.csv``.
-    fmt : str
-        Format for the ``name_text`` glue.
-    missing : str
-        Text for the ``name_text`` glue when the value does not exist.
+    kind : str
+        The kind of statistic, a key of :data:`sonimage_utils.tables.format.FORMATS` (``count``,
+        ``percent``, ``p_value``, ``ratio``, ``months``, ``median_months``, ``estimate``, ...): it sets the
+        format of the ``name_text`` glue and the word for a missing value.
+    missing : str, optional
+        The text for a missing value where the kind's word ("not estimable", "not reached") does not say
+        why, e.g. "not simulated".
 
     Returns
     -------
@@ -81,8 +86,9 @@ def record(name: str, value, description: str, *, fmt: str = "{:.2f}", missing: 
     from myst_nb import glue
 
     number = to_number(value)
-    glue(name, number if number is not None else missing, display=False)
-    glue(f"{name}_text", missing if number is None else fmt.format(number), display=False)
+    text = format_value(number, kind, missing)
+    glue(name, number if number is not None else text, display=False)
+    glue(f"{name}_text", text, display=False)
     display({RESULT_MIME: {"name": name, "value": number, "description": description}}, raw=True)
 
 
@@ -114,3 +120,20 @@ def synthetic_notice(synthetic: bool) -> None:
     if synthetic:
         display(Markdown(":::{warning}\n**Synthetic data.** This chapter was computed from the built-in simulated "
                          "cohort, not from SONImage study data. Its numbers illustrate the analysis only.\n:::"))
+
+
+def show(obj) -> None:
+    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks)."""
+    display(obj)
+
+
+def show_markdown(text: str) -> None:
+    """Show ``text`` as Markdown in the notebook (generated prose: sentences chosen from the numbers)."""
+    display(Markdown(text))
+
+
+def glue_text(name: str, text: str) -> None:
+    """Glue a piece of text that is not a number (a hash, a list of names) for the prose; not a registry entry."""
+    from myst_nb import glue
+
+    glue(name, text, display=False)

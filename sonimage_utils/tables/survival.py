@@ -1,59 +1,33 @@
 """Formatting layer for survival results: publication tables as DataFrames of text (no computation).
 
-Each function takes a result object from :mod:`sonimage_utils.survival`, :mod:`sonimage_utils.survival_cox`,
-:mod:`sonimage_utils.survival_ph` or :mod:`sonimage_utils.interaction_power` and returns a DataFrame whose
-cells are strings, ready for ``display`` or export. Missing values read "not reached" (medians), "NR"
-(confidence limits not reached) or "not estimable" (hazard ratios), never "nan".
+Each function takes a result object from :mod:`sonimage_utils.survival` (Kaplan-Meier, Cox, proportional
+hazards, the interaction power simulation) and returns a DataFrame whose
+cells are strings, ready for ``display`` or export. Missing values read "not reached" (a median or a
+confidence limit the curve never reaches) or "not estimable" (hazard ratios), never "nan".
 """
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from sonimage_utils.tables.format import fmt_num, fmt_p, fmt_pct
+from sonimage_utils.tables.format import (NOT_ESTIMABLE, NOT_REACHED, format_estimate_ci, format_number, format_p,
+                                          format_percent)
 
 __all__ = ["format_km_table", "format_cox_table", "format_ph_table", "format_hr_rows", "format_power_table",
-           "describe_term", "P_VALUE_FORMAT"]
+           "describe_term"]
 
 
-class _CallableFormat:
-    """Adapter giving a formatting function the ``str.format`` interface that ``report.record(fmt=...)`` calls."""
-
-    def __init__(self, fn):
-        self._fn = fn
-
-    def format(self, value) -> str:
-        return self._fn(value)
-
-
-#: Pass as ``record(..., fmt=P_VALUE_FORMAT)`` so prose reads "0.198" or "<0.001" like the tables.
-P_VALUE_FORMAT = _CallableFormat(fmt_p)
-
-
-def _nan(x) -> bool:
-    return x is None or (isinstance(x, float) and not math.isfinite(x))
-
-
-def _est_ci(est, low, high, digits=1, missing="not reached", limit_missing="NR") -> str:
-    if _nan(est):
-        return missing
-    lo = limit_missing if _nan(low) else f"{low:.{digits}f}"
-    hi = limit_missing if _nan(high) else f"{high:.{digits}f}"
-    return f"{est:.{digits}f} ({lo}-{hi})"
+def _est_ci(est, low, high, digits=1) -> str:
+    return format_estimate_ci(est, low, high, digits, missing=NOT_REACHED, limit_missing=NOT_REACHED)
 
 
 def _hr_ci(hr, low, high, digits) -> str:
-    if _nan(hr):
-        return "not estimable"
-    return f"{fmt_num(hr, digits)} ({fmt_num(low, digits)}-{fmt_num(high, digits)})"
+    return format_estimate_ci(hr, low, high, digits, missing=NOT_ESTIMABLE)
 
 
 def _pct_ci(est, low, high) -> str:
-    if _nan(est):
-        return "not estimable (no follow-up)"
-    return f"{fmt_pct(est)} ({fmt_pct(low, missing='NA')}-{fmt_pct(high, missing='NA')})"
+    return format_estimate_ci(est, low, high, 0, missing=f"{NOT_ESTIMABLE} (no follow-up)", percent=True,
+                              limit_missing=NOT_ESTIMABLE)
 
 
 def describe_term(name: str, reference: dict, labels: dict | None = None) -> str:
@@ -143,7 +117,7 @@ def format_cox_table(result, labels: dict | None = None, variable_labels: dict |
             r = result.summary.set_index("name").loc[name]
             hr = _hr_ci(r["hr"], r["hr_ci_low"], r["hr_ci_high"], digits)
             rows.append({"Variable": var, "Comparison": describe_term(name, result.reference, labels),
-                         "HR (95% CI)": hr, "p": fmt_p(r["p"], missing="")})
+                         "HR (95% CI)": hr, "p": format_p(r["p"], missing="")})
             var = ""
     return pd.DataFrame(rows, columns=["Variable", "Comparison", "HR (95% CI)", "p"])
 
@@ -164,9 +138,9 @@ def format_ph_table(ph, labels: dict | None = None) -> pd.DataFrame:
     """
     labels = labels or {}
     return pd.DataFrame({"Term": [labels.get(t, t) for t in ph.summary["term"]],
-                         "Chi-square": [fmt_num(x) for x in ph.summary["chisq"]],
+                         "Chi-square": [format_number(x) for x in ph.summary["chisq"]],
                          "df": [str(int(x)) for x in ph.summary["df"]],
-                         "p": [fmt_p(x) for x in ph.summary["p"]]})
+                         "p": [format_p(x) for x in ph.summary["p"]]})
 
 
 def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
@@ -193,7 +167,7 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     out["Events"] = rows["n_events"].astype(str)
     out["HR (95% CI)"] = [_hr_ci(h, lo, hi, digits) for h, lo, hi in zip(rows["hr"], rows["hr_ci_low"],
                                                                            rows["hr_ci_high"])]
-    out["p"] = [fmt_p(p, missing="") for p in rows["p"]]
+    out["p"] = [format_p(p, missing="") for p in rows["p"]]
     out["Note"] = ["" if s == "ok" else f"{s.replace('_', ' ')}: {m}"
                    for s, m in zip(rows["status"], rows["message"])]
     return out.reset_index(drop=True)
@@ -213,9 +187,9 @@ def format_power_table(power: pd.DataFrame) -> pd.DataFrame:
         ``Mean events``, ``Power (MC SE)``.
     """
     return pd.DataFrame({
-        "Ratio of arm HRs (interaction)": [fmt_num(x) for x in power["hr_interaction"]],
-        "HR arm, homogeneous": [fmt_num(x) for x in power["hr_arm_homogeneous"]],
-        "HR arm, heterogeneous": [fmt_num(x) for x in power["hr_arm_heterogeneous"]],
-        "Mean events": [fmt_num(x, 1) for x in power["mean_events"]],
-        "Power (MC SE)": [f"{fmt_pct(p, 1)} ({fmt_pct(s, 1)})" for p, s in zip(power["power"], power["power_mc_se"])],
+        "Ratio of arm HRs (interaction)": [format_number(x) for x in power["hr_interaction"]],
+        "HR arm, homogeneous": [format_number(x) for x in power["hr_arm_homogeneous"]],
+        "HR arm, heterogeneous": [format_number(x) for x in power["hr_arm_heterogeneous"]],
+        "Mean events": [format_number(x, 1) for x in power["mean_events"]],
+        "Power (MC SE)": [f"{format_percent(p, 1)} ({format_percent(s, 1)})" for p, s in zip(power["power"], power["power_mc_se"])],
     })
