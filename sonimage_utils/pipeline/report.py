@@ -15,7 +15,8 @@ from IPython.display import Markdown, display
 
 from sonimage_utils.tables.format import format_value
 
-__all__ = ["record", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "RESULT_MIME",
+__all__ = ["record", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
+           "RESULT_MIME",
            "to_number"]
 
 #: MIME type of the hidden output that carries a result's name, value and description.
@@ -137,3 +138,9 @@ def glue_text(name: str, text: str) -> None:
     from myst_nb import glue
 
     glue(name, text, display=False)
+
+
+def record_section(section) -> None:
+    """Record every result of a chapter section (:class:`sonimage_utils.chapters.Section`)."""
+    for r in section.results:
+        record(r.name, r.value, r.description, kind=r.kind, missing=r.missing)
