@@ -23,7 +23,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from .errors import DicomRuleError
 
 __all__ = ["SeriesFiles", "VolumeGeometry", "PetSeries", "find_pet_series", "load_pet_series", "detect_tracer",
-           "raw_text"]
+           "raw_text", "value_text"]
 
 _IDENTIFYING = ("PatientID", "PatientName", "PatientBirthDate", "AccessionNumber", "InstitutionName")
 _DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "RadiopharmaceuticalInformationSequence",
@@ -230,7 +230,17 @@ def raw_text(ds, keyword):
     >>> raw_text(ds, "PixelSpacing"), raw_text(ds, "SliceThickness")
     ('4\\4.5', None)
     """
-    value = _raw_value(ds, keyword)
+    return value_text(_raw_value(ds, keyword))
+
+
+def value_text(value):
+    r"""Text of a stored element value (bytes, string, number or multi-value), or None when absent or empty.
+
+    Examples
+    --------
+    >>> value_text(b"370000000 "), value_text(["1", "2"]), value_text(b""), value_text(None)
+    ('370000000', '1\\2', None, None)
+    """
     if value is None:
         return None
     if isinstance(value, bytes):
