@@ -249,7 +249,8 @@ def test_20_female_lean_body_mass_and_per_slice_scaling():
     ("lbm-janmahasatian", dict(size="185"), "(0010,1020) PatientSize", "centimetres written?"),
     ("lbm-james", dict(sex=None), "(0010,0040) PatientSex", "missing"),
     ("lbm-janmahasatian", dict(sex="O"), "(0010,0040) PatientSex", "need M or F"),
-    ("lbm-james", dict(weight="200", size="1.50", sex="F"), "(0010,1030) PatientWeight", "-49.1 kg"),   # 214 - 148 (200/150)^2
+    # James, female: 1.07 x 200 - 148 (200 / 150)^2 = -49.1 kg
+    ("lbm-james", dict(weight="200", size="1.50", sex="F"), "(0010,1030) PatientWeight", "-49.1 kg"),
 ])
 def test_21_sul_or_bsa_without_usable_height_or_sex_is_a_clear_error_and_suvbw_still_works(suv_type, kwargs, tag,
                                                                                          text):
