@@ -381,3 +381,25 @@ def test_20_philips_suv_scale_factor_0_is_extracted_through_the_activity_factor(
     assert rc == 0, log
     assert pd.read_csv(tmp_path / "out" / "lesions.csv").fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
     assert pd.read_csv(tmp_path / "out" / "extraction_report.csv").units.tolist() == ["BQML", "CNTS"]
+
+
+def test_21_multi_frame_series_is_extracted_and_a_bad_frame_is_named(tmp_path):
+    dicom = tmp_path / "dicom"
+    two_patients(tmp_path)
+    import shutil
+    shutil.rmtree(dicom / "b")
+    b = write_pet_phantom(dicom / "b", seed=2, identifiers=IDS_B, layout="multi-frame", **SMALL)
+    rc, log = run(tmp_path, dicom, suv_type="lbm-janmahasatian")
+    assert rc == 0, log
+    lesions = pd.read_csv(tmp_path / "out" / "lesions.csv")
+    assert lesions.fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
+    assert lesions.fdg_sulpeak_janmahasatian.tolist()[0] == pytest.approx(lesions.fdg_sulpeak_janmahasatian[1],
+                                                                           rel=1e-5)
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv")
+    assert report.n_slices.tolist() == [14, 14]              # 14 files; 1 file of 14 frames
+    ds = pydicom.dcmread(b.files[0])
+    del ds.PerFrameFunctionalGroupsSequence[4].PixelValueTransformationSequence[0].RescaleSlope
+    ds.save_as(b.files[0], enforce_file_format=True)
+    rc, log = run(tmp_path, dicom, out="out2")
+    (line,) = [line for line in log.splitlines() if "(0028,1053) RescaleSlope" in line]
+    assert line.startswith(os.path.relpath(b.files[0], dicom) + " frame 5: ") and line.endswith("(patient_id=SON-B)")

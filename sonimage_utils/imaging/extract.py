@@ -100,6 +100,7 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
     try:
         series = load_pet_series(job.files, names=job.names)
         identifiers += [str(series.datasets[0].get(k) or "") for k in _IDENTIFYING]
+        report["n_slices"] = len(series.datasets)            # frames of a multi-frame file count as slices
         factor = compute_suv_factor(series.datasets, series.files)
     except DicomRuleError as exc:
         problems.append(Problem(_scrub(exc.file or job.names[0], identifiers), exc.tag,
@@ -174,6 +175,8 @@ def _seg_masks(job, series, identifiers, pid):
     if not job.seg_files:
         return {}, "no DICOM SEG file references this series"
     uids = [str(ds.SOPInstanceUID) for ds in series.datasets]
+    if len(set(uids)) != len(uids):
+        return {}, "DICOM SEG masks of a multi-frame PET series (frame references) are not handled"
     masks = {}
     for path, name in zip(job.seg_files, job.seg_names):
         try:

@@ -370,9 +370,20 @@ def compute_suv_factor(datasets: Sequence[Dataset], files: Sequence[str] | None 
     corrected = [str(v).upper() for v in (first.get("CorrectedImage") or [])]
     if isinstance(first.get("CorrectedImage"), str):
         corrected = [first.CorrectedImage.upper()]
+    enhanced_yes = [(raw_text(first, kw) or "").upper() == "YES" for kw in ("AttenuationCorrected", "DecayCorrected")]
+    if not corrected and all(enhanced_yes):
+        corrected = ["ATTN", "DECY"]         # Enhanced PET Corrections module, CorrectedImage not given
     if "ATTN" not in corrected or "DECY" not in corrected:
         raise DicomRuleError("CorrectedImage", f"must contain ATTN and DECY, got {corrected}", f0)
     decay = str(first.get("DecayCorrection") or "").strip().upper()
+    reference = None
+    if not decay and enhanced_yes[1]:        # Enhanced PET: the decay reference is given as a date-time
+        text = raw_text(first, "DecayCorrectionDateTime")
+        if text is None:
+            raise DicomRuleError("DecayCorrectionDateTime", "missing although DecayCorrected (0018,9758) is YES "
+                                 "and there is no DecayCorrection (0054,1102)", f0)
+        reference = _parse(DT, text, "DecayCorrectionDateTime", f0)
+        decay = "START"
     if decay not in ("START", "ADMIN"):
         raise DicomRuleError("DecayCorrection", f"{decay or 'missing'!s}: only START and ADMIN are handled", f0)
     units = str(first.get("Units") or "").strip().upper()
@@ -389,10 +400,22 @@ def compute_suv_factor(datasets: Sequence[Dataset], files: Sequence[str] | None 
     if uptake < 0:
         raise DicomRuleError(injection_source, f"injection {injection.isoformat()} is after the scan "
                              f"{scan.isoformat()} ({scan_source})", f0)
-    decayed = dose * 2.0 ** (-uptake / half_life) if decay == "START" else dose
+    warnings = []
+    if reference is not None:
+        decay_s = (reference - injection).total_seconds()
+        if decay_s < 0:
+            raise DicomRuleError("DecayCorrectionDateTime", f"decay reference {reference.isoformat()} is before "
+                                 f"the injection {injection.isoformat()}", f0)
+        if decay_s == 0:
+            decay = "ADMIN"
+        elif reference != scan:
+            warnings.append(f"DecayCorrectionDateTime is {(reference - scan).total_seconds():+.0f} s from the "
+                            f"scan time ({scan_source}); the decay reference is used for the dose")
+    else:
+        decay_s = uptake if decay == "START" else 0.0
+    decayed = dose * 2.0 ** (-decay_s / half_life) if decay_s else dose
     bqml_factor = weight * 1000.0 / decayed
 
-    warnings = []
     if abs(half_life - F18_HALF_LIFE_S) > 0.01 * F18_HALF_LIFE_S:
         warnings.append(f"RadionuclideHalfLife {half_life:g} s is not that of F-18 ({F18_HALF_LIFE_S} s)")
     if not 10 * 60 <= uptake <= 6 * 3600:
