@@ -312,10 +312,17 @@ def check_single_series(datasets: Sequence[Dataset], files: Sequence[str] | None
             raise error
     if not radiopharmaceutical:
         return
+    # A sequence still stored as bytes and byte-identical to the first slice's agrees in every attribute;
+    # parsing it on every slice would cost more than reading the headers. Only the others are parsed.
+    first_bytes = _raw(datasets[0], "RadiopharmaceuticalInformationSequence")
+    others = [(i, ds) for i, ds in enumerate(datasets[1:], start=1)
+              if not (isinstance(first_bytes, bytes) and _raw(ds, "RadiopharmaceuticalInformationSequence")
+                      == first_bytes)]
+    if not others:
+        return
     for kw in _RADIOPHARMACEUTICAL_LEVEL:
         ref = _rp_raw(datasets[0], kw)
-        bad = ((i, v) for i, v in ((i, _rp_raw(ds, kw)) for i, ds in enumerate(datasets[1:], start=1))
-               if not _same(v, ref, kw))
+        bad = ((i, v) for i, v in ((i, _rp_raw(ds, kw)) for i, ds in others) if not _same(v, ref, kw))
         error = _disagreement(kw, bad, files, ref)
         if error is not None:
             raise error
