@@ -284,7 +284,7 @@ def _pixel_reader(ds):
     if (meta is not None and meta.get("TransferSyntaxUID") in _RAW_16BIT and ds.get("BitsAllocated") == 16
             and ds.get("BitsStored") == 16 and ds.get("SamplesPerPixel", 1) == 1):
         dtype = "<i2" if ds.get("PixelRepresentation") == 1 else "<u2"
-        return lambda d: np.frombuffer(d.PixelData, dtype=dtype, count=rows * cols).reshape(rows, cols)
+        return lambda d: np.frombuffer(_raw_value(d, "PixelData"), dtype=dtype, count=rows * cols).reshape(rows, cols)
     return lambda d: d.pixel_array
 
 
@@ -372,7 +372,7 @@ def _frame_planes(ds, n):
     if (meta is not None and meta.get("TransferSyntaxUID") in _RAW_16BIT and ds.get("BitsAllocated") == 16
             and ds.get("BitsStored") == 16 and ds.get("SamplesPerPixel", 1) == 1):
         dtype = "<i2" if ds.get("PixelRepresentation") == 1 else "<u2"
-        return np.frombuffer(ds.PixelData, dtype=dtype, count=n * rows * cols).reshape(n, rows, cols)
+        return np.frombuffer(_raw_value(ds, "PixelData"), dtype=dtype, count=n * rows * cols).reshape(n, rows, cols)
     return ds.pixel_array.reshape(n, rows, cols)
 
 
