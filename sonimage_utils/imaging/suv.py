@@ -1,10 +1,44 @@
-"""SUVbw scale factor of a PET series, after the QIBA vendor-neutral pseudo-code.
+"""SUV scale factors of a PET series, after the QIBA vendor-neutral pseudo-code, with SUL and SUVbsa.
 
 The factor turns rescaled pixel values (``stored x RescaleSlope + RescaleIntercept``, per slice) into body-weight
 SUV (g/ml). Written by hand because no maintained Python library implements the QIBA rules with the vendor
 branches (Philips CNTS private scale factors, the GE private scan time) and with errors that name the tag;
 the logic follows the QIBA wiki pseudo-code as implemented in cornerstonejs/calculate-suv and the QIICR Slicer
 PET DICOM extension (read, not copied).
+
+Rules followed (each break is a :class:`DicomRuleError` naming the tag and the file, never a default):
+
+1. One series: Units (0054,1001), DecayCorrection (0054,1102), CorrectedImage (0028,0051), PatientWeight
+   (0010,1030), SeriesDate (0008,0021), SeriesTime (0008,0031), and in the first item of
+   RadiopharmaceuticalInformationSequence (0054,0016) RadionuclideHalfLife (0018,1075) and
+   RadionuclideTotalDose (0018,1074), agree on every slice (as text or, for numbers, as values); with SUL or
+   SUVbsa also PatientSize (0010,1020) and, for SUL, PatientSex (0010,0040). The message names both slices.
+2. CorrectedImage contains ATTN and DECY (Enhanced PET: AttenuationCorrected (0018,9759) and DecayCorrected
+   (0018,9758) YES when CorrectedImage is absent).
+3. DecayCorrection START decays the dose to the scan time, ADMIN uses it as is. Enhanced PET without
+   DecayCorrection: the dose decays to DecayCorrectionDateTime (0018,9701) (ADMIN when it is the injection).
+4. Scan time: SeriesDate/SeriesTime when not after the earliest AcquisitionDate/AcquisitionTime
+   (0008,0022/0032) of the slices; otherwise GE private (0009,100D) under GEMS_PETD_01; otherwise the earliest
+   acquisition. Multi-frame: FrameAcquisitionDateTime (0018,9074) per frame stands for the acquisition time.
+5. Injection: RadiopharmaceuticalStartDateTime (0018,1078); otherwise RadiopharmaceuticalStartTime (0018,1072)
+   on SeriesDate, the day before when that puts it after the scan (midnight). An injection after the scan is
+   refused.
+6. Units BQML: SUVbw factor = PatientWeight x 1000 / (RadionuclideTotalDose x 2^(-decay time / half-life)).
+   Units GML: factor 1 (pixels already SUVbw). Units CNTS (Philips): the private SUV scale factor
+   (7053,1000) under "Philips PET Private Group" when present and non-zero on every slice; otherwise
+   (7053,1009) (to Bq/ml) x the BQML factor when > 0 on every slice (a (7053,1000) of 0 is "not given"); a
+   series mixing the two, or with neither, is refused. Multi-frame: Units from RescaleType (0028,1054). Other
+   units are refused.
+7. Factors are per slice (RescaleSlope and the Philips factors vary by slice).
+8. SUL = SUVbw x LBM / weight, LBM by James 1976 or Janmahasatian 2005; SUVbsa = SUVbw x BSA (cm^2) / weight (g),
+   BSA by Du Bois 1916, the formula the QIBA pseudo-code names; height from PatientSize in metres (0, above 3 m
+   refused), sex M or F. See :data:`SUV_TYPE_INFO` for the formulas written into the report.
+
+Vendor variants handled: Siemens BQML (SeriesTime or earliest AcquisitionTime), GE BQML with the private scan
+time, Philips CNTS with (7053,1000) or with (7053,1009) (also when (7053,1000) is 0), Philips BQML, GML,
+START and ADMIN, injection date-time or time only (over midnight), single-frame and Enhanced multi-frame.
+Refused: other Units (e.g. PROPCNTS, CPS: no QIBA conversion to Bq/ml), DecayCorrection NONE, images not
+attenuation and decay corrected, CNTS without usable Philips scale factors, slices that disagree.
 """
 
 from __future__ import annotations
