@@ -10,7 +10,7 @@ import pandas as pd
 import pydicom
 import pytest
 
-from sonimage_utils.imaging.extract import LESION_COLUMNS, REPORT_COLUMNS, SCAN_COLUMNS, run_extract
+from sonimage_utils.imaging.extract import LESION_COLUMNS, REPORT_COLUMNS, SCAN_COLUMNS, run_extract, suv_type_columns
 from sonimage_utils.imaging.phantom import DEFAULT_IDENTIFIERS, HotSphere, write_demo_dicom, write_pet_phantom
 
 SMALL = dict(shape=(14, 24, 24), origin_mm=(-46.0, -46.0, -20.0), spheres=(HotSphere((0.0, 0.0, 0.0), 9.0, 6.0),))
@@ -298,3 +298,108 @@ def test_15_demo_dicom_from_cohort_tables_gives_back_their_values(tmp_path):
     assert len(merged) == 3 and len(out_scans) == 3                  # P2 has no FDG scan
     for column in ("scan_date", "injected_activity_mbq", "uptake_time_min", "weight_kg"):
         assert merged[column].tolist() == merged[f"{column}_dicom"].tolist()
+
+
+# --- issue 14 -------------------------------------------------------------------------------------------------
+
+def _lbm_james_female(weight, height_m):
+    return 1.07 * weight - 148 * (weight / (height_m * 100)) ** 2
+
+
+def test_16_sul_is_reported_beside_suvbw_and_the_report_names_type_and_formula(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    rc, log = run(tmp_path, dicom, suv_type="lbm-james")
+    assert rc == 0, log
+    lesions = pd.read_csv(tmp_path / "out" / "lesions.csv")
+    assert tuple(lesions.columns) == LESION_COLUMNS + suv_type_columns("lbm-james")
+    assert "fdg_sulpeak_james" in lesions.columns and lesions.fes_sulpeak_james.isna().all()
+    # phantom: female, 1.68 m, 72.5 kg, sphere SUVbw 6: SUL = 6 LBM / 72.5, LBM = 1.07 x 72.5 - 148 (72.5/168)^2
+    ratio = _lbm_james_female(72.5, 1.68) / 72.5
+    for column in ("fdg_sulmax_james", "fdg_sulpeak_james"):
+        assert lesions[column].tolist() == pytest.approx([6.0 * ratio] * 2, abs=1e-4 * ratio)
+    assert lesions.fdg_sulmean_james.to_numpy() == pytest.approx(lesions.fdg_suvmean.to_numpy() * ratio, rel=1e-5)
+    assert lesions.fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)          # SUVbw unchanged
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv")
+    assert (report.suv_type == "lbm-james").all() and report.suv_formula.str.contains("James 1976").all()
+    assert report.lbm_kg.tolist() == pytest.approx([_lbm_james_female(72.5, 1.68)] * 2, rel=1e-5)   # %.6g in the csv
+    assert report.suv_type_factor.to_numpy() == pytest.approx(report.suv_factor.to_numpy() * ratio, rel=1e-5)
+
+
+def test_17_missing_height_gives_one_problem_per_series_and_suvbw_still_works(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    _edit(b.files, lambda ds: delattr(ds, "PatientSize"))
+    rc, log = run(tmp_path, dicom, suv_type="lbm-janmahasatian")
+    assert rc == 1
+    lines = [line for line in log.splitlines() if "(0010,1020) PatientSize" in line]
+    assert len(lines) == 1 and lines[0].endswith("(patient_id=SON-B)") and "SUL cannot be computed" in lines[0]
+    lesions = pd.read_csv(tmp_path / "out" / "lesions.csv").set_index("patient_id")
+    assert lesions.fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
+    lbm = 9270 * 72.5 / (8780 + 244 * 72.5 / 1.68 ** 2)                  # Janmahasatian, female
+    assert lesions.loc["SON-A", "fdg_sulpeak_janmahasatian"] == pytest.approx(6.0 * lbm / 72.5, abs=1e-4)
+    assert np.isnan(lesions.loc["SON-B", "fdg_sulpeak_janmahasatian"])
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv").set_index("patient_id")
+    assert report.loc["SON-A", "status"] == "ok" and report.loc["SON-B", "status"] == "bw_only"
+
+
+def test_18_bsa_from_the_command_line(tmp_path):
+    import argparse
+
+    from sonimage_utils.imaging.extract import add_extract_arguments, run_extract_from_args
+    dicom, a, b = two_patients(tmp_path)
+    parser = add_extract_arguments(argparse.ArgumentParser())
+    base = ["--dicom", str(dicom), "--vois", str(tmp_path / "VOIS.csv"), "--mapping", str(tmp_path / "MAP.csv"),
+            "--out", str(tmp_path / "cli")]
+    assert parser.parse_args(base).suv_type == "bw"
+    assert run_extract_from_args(parser.parse_args(base + ["--suv-type", "bsa"])) == 0
+    lesions = pd.read_csv(tmp_path / "cli" / "lesions.csv")
+    bsa_cm2 = 0.007184 * 72.5 ** 0.425 * 168 ** 0.725 * 1e4              # Du Bois, 72.5 kg, 168 cm
+    assert lesions.fdg_suvmax_bsa.tolist() == pytest.approx([6.0 * bsa_cm2 / 72500] * 2, rel=2e-5)
+    with pytest.raises(SystemExit):
+        parser.parse_args(base + ["--suv-type", "lbm"])
+
+
+def test_19_dose_alternating_between_slices_is_refused_naming_tag_and_slices(tmp_path):
+    dicom, a, b = two_patients(tmp_path)
+    by_z = sorted(b.files, key=lambda f: float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]))
+    for k, path in enumerate(by_z):
+        ds = pydicom.dcmread(path)
+        ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = "370000000" if k % 2 else "185000000"
+        ds.save_as(path, enforce_file_format=True)
+    rc, log = run(tmp_path, dicom)
+    assert rc == 1
+    (line,) = [line for line in log.splitlines() if "(0018,1074) RadionuclideTotalDose" in line]
+    first, second = (os.path.relpath(f, dicom) for f in by_z[:2])
+    assert line.startswith(second + ": ") and f"'185000000' in {first}" in line
+    assert line.endswith("(patient_id=SON-B)")
+    assert pd.read_csv(tmp_path / "out" / "lesions.csv").patient_id.tolist() == ["SON-A"]
+
+
+def test_20_philips_suv_scale_factor_0_is_extracted_through_the_activity_factor(tmp_path):
+    dicom, a, b = two_patients(tmp_path, variant_b="philips_cnts_activity")
+    _edit(b.files, lambda ds: ds.private_block(0x7053, "Philips PET Private Group").add_new(0x00, "DS", "0"))
+    rc, log = run(tmp_path, dicom)
+    assert rc == 0, log
+    assert pd.read_csv(tmp_path / "out" / "lesions.csv").fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
+    assert pd.read_csv(tmp_path / "out" / "extraction_report.csv").units.tolist() == ["BQML", "CNTS"]
+
+
+def test_21_multi_frame_series_is_extracted_and_a_bad_frame_is_named(tmp_path):
+    dicom = tmp_path / "dicom"
+    two_patients(tmp_path)
+    import shutil
+    shutil.rmtree(dicom / "b")
+    b = write_pet_phantom(dicom / "b", seed=2, identifiers=IDS_B, layout="multi-frame", **SMALL)
+    rc, log = run(tmp_path, dicom, suv_type="lbm-janmahasatian")
+    assert rc == 0, log
+    lesions = pd.read_csv(tmp_path / "out" / "lesions.csv")
+    assert lesions.fdg_suvmax.tolist() == pytest.approx([6.0, 6.0], abs=1e-4)
+    assert lesions.fdg_sulpeak_janmahasatian.tolist()[0] == pytest.approx(lesions.fdg_sulpeak_janmahasatian[1],
+                                                                           rel=1e-5)
+    report = pd.read_csv(tmp_path / "out" / "extraction_report.csv")
+    assert report.n_slices.tolist() == [14, 14]              # 14 files; 1 file of 14 frames
+    ds = pydicom.dcmread(b.files[0])
+    del ds.PerFrameFunctionalGroupsSequence[4].PixelValueTransformationSequence[0].RescaleSlope
+    ds.save_as(b.files[0], enforce_file_format=True)
+    rc, log = run(tmp_path, dicom, out="out2")
+    (line,) = [line for line in log.splitlines() if "(0028,1053) RescaleSlope" in line]
+    assert line.startswith(os.path.relpath(b.files[0], dicom) + " frame 5: ") and line.endswith("(patient_id=SON-B)")

@@ -6,11 +6,15 @@ stored step, i.e. (largest true SUV of the slice) / 32000 / 2; SUVmax and SUVpea
 exact up to that step, MTV (a voxel count) is exact.
 """
 
+import datetime as dt
+
 import numpy as np
+import pydicom
 import pytest
 
+from sonimage_utils.imaging.errors import DicomRuleError
 from sonimage_utils.imaging.features import compute_voi_features
-from sonimage_utils.imaging.phantom import VENDOR_VARIANTS, HotSphere, write_pet_phantom
+from sonimage_utils.imaging.phantom import LAYOUTS, VENDOR_VARIANTS, HotSphere, write_pet_phantom
 from sonimage_utils.imaging.series import find_pet_series, load_pet_series
 from sonimage_utils.imaging.suv import compute_suv_factor
 
@@ -87,3 +91,71 @@ def test_05_off_grid_background_is_recovered_within_a_stored_step(tmp_path):
     voi = _in_sphere(truth, (1.3, -2.1, 7.7), 18.0)
     assert f.suvmax == pytest.approx(6.53, abs=_tol(truth))
     assert f.suvmean == pytest.approx(truth.true_suv[voi].mean(), abs=_tol(truth))
+
+
+# --- issue 14: multi-frame (Enhanced PET) layout of the same series ----------------------------------------------
+
+@pytest.fixture(scope="module", params=sorted(VENDOR_VARIANTS))
+def both_layouts(request, tmp_path_factory):
+    loaded = {}
+    for layout in LAYOUTS:
+        out = tmp_path_factory.mktemp(f"{request.param}-{layout}")
+        truth = write_pet_phantom(out, variant=request.param, seed=3, layout=layout)
+        (sf,) = find_pet_series(out)[0].values()
+        series = load_pet_series(sf.files)
+        factor = compute_suv_factor(series.datasets, series.files)
+        loaded[layout] = (truth, sf, series, factor, series.rescaled(factor.slice_factors))
+    return loaded
+
+
+def test_06_multi_frame_file_gives_the_same_suvs_as_the_single_frame_series(both_layouts):
+    truth, sf1, single, f1, suv1 = both_layouts["single-frame"]
+    _, sfm, multi, fm, suvm = both_layouts["multi-frame"]
+    assert len(sf1.files) == truth.true_suv.shape[0] and len(sfm.files) == 1      # one file, 30 frames
+    assert multi.geometry.spacing == pytest.approx(single.geometry.spacing, rel=1e-12)
+    assert np.array_equal(multi.geometry.origin, single.geometry.origin)
+    assert np.array_equal(multi.slopes, single.slopes)
+    # the same dose decayed over the same seconds (DecayCorrectionDateTime = the scan start, or the injection
+    # for ADMIN): the factors agree to rounding, and so do the SUVs
+    assert list(fm.slice_factors) == pytest.approx(list(f1.slice_factors), rel=1e-12)
+    assert (fm.units, fm.decay_correction, fm.uptake_s) == (f1.units, f1.decay_correction, f1.uptake_s)
+    assert np.abs(suvm - suv1).max() <= 1e-6 * truth.true_suv.max()
+    assert np.abs(suvm - truth.true_suv).max() <= _tol(truth)
+    for sphere in truth.spheres:
+        a = compute_voi_features(suv1, single.geometry, sphere.centre_mm, sphere.radius_mm + VOI_MARGIN_MM)
+        b = compute_voi_features(suvm, multi.geometry, sphere.centre_mm, sphere.radius_mm + VOI_MARGIN_MM)
+        assert b.suvpeak == pytest.approx(a.suvpeak, rel=1e-6) and b.suvmax == pytest.approx(a.suvmax, rel=1e-6)
+        assert b.mtv_ml == a.mtv_ml and b.n_voxels == a.n_voxels
+
+
+def test_07_multi_frame_enhanced_attributes_stand_in_for_the_legacy_ones(both_layouts):
+    _, sfm, multi, fm, _ = both_layouts["multi-frame"]
+    ds = pydicom.dcmread(sfm.files[0], stop_before_pixels=True)
+    assert "Units" not in ds and "DecayCorrection" not in ds and "ImagePositionPatient" not in ds
+    assert ds.DecayCorrected == "YES" and int(ds.NumberOfFrames) == len(multi.datasets)
+    assert multi.files[0] == f"{sfm.files[0]} frame 1"                         # slices named by frame
+    assert not any("DecayCorrectionDateTime" in w for w in fm.warnings)        # reference = scan start
+
+
+def test_08_multi_frame_without_per_frame_groups_is_refused(tmp_path):
+    truth = write_pet_phantom(tmp_path, layout="multi-frame", shape=(6, 10, 10), seed=1)
+    ds = pydicom.dcmread(truth.files[0])
+    del ds.PerFrameFunctionalGroupsSequence
+    ds.save_as(truth.files[0], enforce_file_format=True)
+    with pytest.raises(DicomRuleError, match="one per-frame functional group item per frame: 6 frames, 0 items") \
+            as info:
+        load_pet_series(truth.files, names=["pet.dcm"])
+    assert info.value.tag == "(5200,9230) PerFrameFunctionalGroupsSequence" and info.value.file == "pet.dcm"
+
+
+def test_09_decay_reference_of_an_enhanced_file_is_decaycorrectiondatetime(tmp_path):
+    # the reference 10 min after the scan start: the dose decays over uptake + 600 s (and a warning says so)
+    truth = write_pet_phantom(tmp_path, layout="multi-frame", shape=(6, 10, 10), seed=1)
+    ds = pydicom.dcmread(truth.files[0])
+    ds.DecayCorrectionDateTime = (truth.scan_datetime + dt.timedelta(minutes=10)).strftime("%Y%m%d%H%M%S")
+    ds.save_as(truth.files[0], enforce_file_format=True)
+    series = load_pet_series(truth.files)
+    f = compute_suv_factor(series.datasets, series.files)
+    seconds = truth.uptake_min * 60 + 600
+    assert f.factor == pytest.approx(72.5 * 1000 / (250e6 * 2 ** (-seconds / 6586.2)), rel=1e-12)
+    assert f.uptake_s == truth.uptake_min * 60 and any("+600 s" in w for w in f.warnings)

@@ -11,7 +11,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from sonimage_utils.imaging.errors import DicomRuleError
-from sonimage_utils.imaging.suv import compute_scan_datetime, compute_suv_factor
+from sonimage_utils.imaging.suv import compute_scan_datetime, compute_suv_factor, compute_suv_normalisation
 
 T_F18 = 6586.2
 
@@ -145,3 +145,135 @@ def test_12_series_level_attributes_must_agree_between_slices():
 def test_13_implausible_uptake_is_computed_and_warned():
     f = compute_suv_factor([make_slice(start_datetime="20240101093000")])   # a day before the scan
     assert f.uptake_s == 24 * 3600 and any("implausible" in w for w in f.warnings)
+
+
+# --- issue 14: the cornerstonejs/calculate-suv unit-test header (weight 100 kg, dose 100 Bq, ADMIN) -----------
+
+def _unit_header(**kwargs):
+    args = dict(units="CNTS", decay="ADMIN", weight="100", dose="100", half_life="10",
+                series=("20201023", "095417"), acquisition=("20201023", "095417"), start_time=None,
+                start_datetime="20201023095417")
+    args.update(kwargs)
+    return make_slice(**args)
+
+
+@pytest.mark.parametrize("zero", ["0", "0.0", " 0.000 "])
+def test_14_philips_suv_scale_factor_0_falls_back_to_activity_concentration(zero):
+    # QIBA: (7053,1000) of 0 is not given; (7053,1009) x BQML factor = 1.602563 x 100 x 1000 / 100
+    f = compute_suv_factor([_philips(_unit_header(), suv=zero, acf="1.602563")] * 2)
+    assert list(f.slice_factors) == pytest.approx([1602.563, 1602.563], rel=1e-11)
+
+
+def test_15_philips_zero_scale_factor_without_usable_activity_factor_is_refused():
+    for acf in (None, "0"):
+        with pytest.raises(DicomRuleError, match=r"\(7053,1000\) 0") as info:
+            compute_suv_factor([_philips(_unit_header(), suv="0", acf=acf)], files=["p.dcm"])
+        assert info.value.tag.startswith("(7053,1000)") and info.value.file == "p.dcm"
+
+
+def test_16_philips_scale_factor_given_on_some_slices_only_is_refused():
+    slices = [_philips(_unit_header(), suv=v, acf="1.602563") for v in ("0.000551", "0", "0.000551")]
+    with pytest.raises(DicomRuleError, match="mixes two scalings") as info:
+        compute_suv_factor(slices, files=["s0", "s1", "s2"])
+    assert info.value.file == "s1" and "s0" in info.value.message
+
+
+@pytest.mark.parametrize("keyword, values, tag", [
+    ("half_life", ("10", "11"), "(0018,1075) RadionuclideHalfLife"),
+    ("dose", ("370000000", "185000000"), "(0018,1074) RadionuclideTotalDose"),
+])
+def test_17_radiopharmaceutical_values_that_differ_between_slices_are_refused(keyword, values, tag):
+    slices = [make_slice(**{keyword: values[i % 2]}) for i in range(4)]   # alternating
+    with pytest.raises(DicomRuleError) as info:
+        compute_suv_factor(slices, files=["s0", "s1", "s2", "s3"])
+    error = info.value
+    assert error.tag == tag and error.file == "s1"
+    assert f"'{values[1]}' in this slice, '{values[0]}' in s0" in error.message
+
+
+def test_18_same_number_written_differently_is_one_value():
+    slices = [make_slice(dose="370000000"), make_slice(dose="3.7E8"), make_slice(dose="370000000.0")]
+    assert compute_suv_factor(slices).factor == pytest.approx(bqml(70, 370e6, 3600), rel=1e-12)
+
+
+# --- SUL (James, Janmahasatian) and SUVbsa: W 75 kg, H 1.85 m, male, dose 100 Bq, ADMIN: SUVbw factor 750 ------
+
+def _sized(size="1.85", sex="M", weight="75"):
+    ds = _unit_header(units="BQML", weight=weight)
+    if size is not None:
+        ds.PatientSize = size
+    if sex is not None:
+        ds.PatientSex = sex
+    return ds
+
+
+# Hand-derived: James male LBM = 1.10 x 75 - 128 (75 / 185)^2 kg; Janmahasatian male LBM = 9270 x 75 /
+# (6680 + 216 x 75 / 1.85^2) kg; Du Bois BSA = 0.007184 x 75^0.425 x 185^0.725 m^2 = 1.98138 m^2.
+# Factors = LBM (g) / 100 Bq and BSA (cm^2) / 100 Bq. Janmahasatian and BSA agree with the factors of
+# cornerstonejs/calculate-suv's unit test (609.1533588651974, 198.13758427117767).
+@pytest.mark.parametrize("suv_type, expected", [
+    ("bw", 750.0),
+    ("lbm-james", 10 * (82.5 - 128 * 75 ** 2 / 185 ** 2)),
+    ("lbm-janmahasatian", 10 * 9270 * 75 / (6680 + 216 * 75 / 1.85 ** 2)),
+    ("bsa", 0.007184 * 75 ** 0.425 * 185 ** 0.725 * 1e4 / 100),
+])
+def test_19_sul_and_suvbsa_factors_follow_the_published_formulas(suv_type, expected):
+    ds = _sized()
+    bw = compute_suv_factor([ds])
+    n = compute_suv_normalisation([ds], bw, suv_type)
+    assert bw.factor == pytest.approx(750.0, rel=1e-12)
+    assert n.factor == pytest.approx(expected, rel=1e-11) and n.suv_type == suv_type
+    assert {"lbm-janmahasatian": 609.1533588651974, "bsa": 198.13758427117767}.get(suv_type, expected) == \
+        pytest.approx(n.factor, rel=1e-11)
+    assert (n.lbm_kg is not None) == suv_type.startswith("lbm") and (n.bsa_m2 is not None) == (suv_type == "bsa")
+    assert {"bw": "SUVbw", "lbm-james": "James 1976", "lbm-janmahasatian": "Janmahasatian 2005",
+            "bsa": "Du Bois"}[suv_type] in n.formula
+
+
+def test_20_female_lean_body_mass_and_per_slice_scaling():
+    slices = [_philips(_sized(sex="F", weight="60", size="1.60"), suv=v) for v in ("0.0011", "0.0013")]
+    for ds in slices:
+        ds.Units = "CNTS"
+    bw = compute_suv_factor(slices)
+    james = compute_suv_normalisation(slices, bw, "lbm-james")
+    janma = compute_suv_normalisation(slices, bw, "lbm-janmahasatian")
+    lbm_james = 1.07 * 60 - 148 * (60 / 160) ** 2                       # 43.3875 kg
+    lbm_janma = 9270 * 60 / (8780 + 244 * 60 / 1.6 ** 2)                  # 38.808 kg
+    assert list(james.slice_factors) == pytest.approx([0.0011 * lbm_james / 60, 0.0013 * lbm_james / 60], rel=1e-12)
+    assert list(janma.slice_factors) == pytest.approx([0.0011 * lbm_janma / 60, 0.0013 * lbm_janma / 60], rel=1e-12)
+
+
+@pytest.mark.parametrize("suv_type, kwargs, tag, text", [
+    ("lbm-james", dict(size=None), "(0010,1020) PatientSize", "height (m) missing"),
+    ("bsa", dict(size="0"), "(0010,1020) PatientSize", "must be > 0"),
+    ("lbm-janmahasatian", dict(size="185"), "(0010,1020) PatientSize", "centimetres written?"),
+    ("lbm-james", dict(sex=None), "(0010,0040) PatientSex", "missing"),
+    ("lbm-janmahasatian", dict(sex="O"), "(0010,0040) PatientSex", "need M or F"),
+    # James, female: 1.07 x 200 - 148 (200 / 150)^2 = -49.1 kg
+    ("lbm-james", dict(weight="200", size="1.50", sex="F"), "(0010,1030) PatientWeight", "-49.1 kg"),
+])
+def test_21_sul_or_bsa_without_usable_height_or_sex_is_a_clear_error_and_suvbw_still_works(suv_type, kwargs, tag,
+                                                                                         text):
+    ds = _sized(**kwargs)
+    bw = compute_suv_factor([ds], files=["x.dcm"])                        # SUVbw needs neither
+    with pytest.raises(DicomRuleError) as info:
+        compute_suv_normalisation([ds], bw, suv_type, files=["x.dcm"])
+    assert info.value.tag == tag and text in info.value.message and info.value.file == "x.dcm"
+
+
+def test_22_bsa_needs_no_sex_and_sex_or_height_that_differ_between_slices_are_refused():
+    bw = compute_suv_factor([_sized(sex=None)])
+    assert compute_suv_normalisation([_sized(sex=None)], bw, "bsa").bsa_m2 == pytest.approx(1.98138, abs=1e-5)
+    for other, tag in ((_sized(sex="F"), "(0010,0040) PatientSex"), (_sized(size="1.86"), "(0010,1020) PatientSize")):
+        slices = [_sized(), other]
+        with pytest.raises(DicomRuleError, match="differs between slices") as info:
+            compute_suv_normalisation(slices, compute_suv_factor(slices, files=["a", "b"]), "lbm-james",
+                                      files=["a", "b"])
+        assert info.value.tag == tag and info.value.file == "b"
+
+
+def test_23_james_beyond_its_maximum_warns():
+    ds = _sized(weight="140", size="1.75")                               # BMI 45.7 > 43.0
+    n = compute_suv_normalisation([ds], compute_suv_factor([ds]), "lbm-james")
+    assert n.lbm_kg == pytest.approx(1.10 * 140 - 128 * (140 / 175) ** 2, rel=1e-12)
+    assert any("maximum of the James formula" in w for w in n.warnings)

@@ -1,6 +1,10 @@
-"""PET DICOM to lesion features: SUVbw per QIBA, VOI features, the extraction run and a phantom writer.
+"""PET DICOM to lesion features: SUVbw per QIBA (and SUL, SUVbsa), VOI features, the extraction run and a
+phantom writer.
 
-Modules: ``suv`` (SUV factor), ``series`` (find and load PT series, geometry), ``features`` (SUVmax, SUVmean,
+The QIBA rules the SUV code follows, with their DICOM tags, and the vendor variants handled and refused are
+listed in :mod:`sonimage_utils.imaging.suv`.
+
+Modules: ``suv`` (SUV factor), ``series`` (find and load PT series, single- or multi-frame, geometry), ``features`` (SUVmax, SUVmean,
 SUVpeak, MTV, TLG in a spherical VOI or a mask), ``phantom`` (synthetic PET series with known SUVs),
 ``inputs`` (MAP.csv, VOIS.csv), ``seg`` (lesion masks from DICOM SEG via highdicom), ``extract`` (the
 ``sonimage extract`` run), ``quality`` (the extraction report for the book).

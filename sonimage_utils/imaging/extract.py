@@ -3,7 +3,10 @@
 The run finds the PT series under a folder, assigns each to a study pseudonym through MAP.csv, computes SUVbw
 per QIBA (:mod:`.suv`) and the features of every VOI (:mod:`.features`), and writes ``lesions.csv`` and
 ``scans.csv`` (data-contract columns, ready for a data folder), ``extraction_report.csv`` (one row per series:
-vendor, units, decay correction, scan-time source, SUV factor, warnings) and ``extraction_errors.csv``. Each
+vendor, units, decay correction, scan-time source, SUV factor, SUV type and its formula, warnings) and
+``extraction_errors.csv``. With ``--suv-type`` other than ``bw``, SUL (lean body mass, James or Janmahasatian)
+or SUVbsa max, peak and mean are added to ``lesions.csv`` in columns that name the type (``fdg_sulpeak_james``
+beside ``fdg_suvpeak``); the contract columns always hold SUVbw, which the study's thresholds refer to. Each
 problem is printed as ``FILE: TAG: message (patient_id=...)``; the other series go on and the run exits 1.
 Series run in parallel with joblib (``backend="dask"`` for a dask.distributed cluster).
 """
@@ -23,10 +26,10 @@ from .features import compute_mask_features, compute_voi_features
 from .inputs import Problem, plan_jobs, read_mapping, read_vois, scrub_identifiers as _scrub
 from .seg import read_seg_masks
 from .series import find_pet_series, load_pet_series
-from .suv import compute_suv_factor
+from .suv import SUV_TYPE_INFO, SUV_TYPES, compute_suv_factor, compute_suv_normalisation
 
 __all__ = ["run_extract", "add_extract_arguments", "run_extract_from_args", "extract_series",
-           "LESION_COLUMNS", "SCAN_COLUMNS", "REPORT_COLUMNS"]
+           "LESION_COLUMNS", "SCAN_COLUMNS", "REPORT_COLUMNS", "suv_type_columns"]
 
 LESION_COLUMNS = ("patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax", "ct_diameter_mm",
                   "fes_suvpeak", "fes_suvmean", "fdg_suvpeak", "fdg_suvmean", "fdg_mtv_ml", "fdg_tlg")
@@ -35,7 +38,8 @@ SCAN_COLUMNS = ("patient_id", "tracer", "scan_date", "injected_activity_mbq", "u
 REPORT_COLUMNS = ("patient_id", "tracer", "series_ref", "n_slices", "manufacturer", "model", "units",
                   "decay_correction", "scan_time_source", "injection_time_source", "midnight_crossing",
                   "scan_date", "uptake_time_min", "injected_activity_mbq", "weight_kg", "half_life_s", "suv_factor",
-                  "slice_spacing_mm", "pixel_spacing_mm", "n_vois", "n_vois_failed", "status", "warning")
+                  "suv_type", "suv_type_factor", "height_m", "lbm_kg", "bsa_m2", "suv_formula", "slice_spacing_mm",
+                  "pixel_spacing_mm", "n_vois", "n_vois_failed", "status", "warning")
 _FEATURES = {"FES": {"suvmax": "fes_suvmax", "suvpeak": "fes_suvpeak", "suvmean": "fes_suvmean"},
              "FDG": {"suvmax": "fdg_suvmax", "suvpeak": "fdg_suvpeak", "suvmean": "fdg_suvmean",
                      "mtv_ml": "fdg_mtv_ml", "tlg": "fdg_tlg"}}
@@ -48,7 +52,25 @@ def _series_ref(uid: str) -> str:
     return hashlib.sha256(uid.encode()).hexdigest()[:12]
 
 
-def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.csv") -> dict:
+def suv_type_columns(suv_type: str) -> tuple[str, ...]:
+    """The extra ``lesions.csv`` columns of an SUV normalisation (none for ``"bw"``).
+
+    SULmax, SULpeak and SULmean (``lbm-james``: ``fes_sulmax_james`` ...; ``lbm-janmahasatian``:
+    ``..._janmahasatian``) or SUVbsa max, peak and mean (``fes_suvmax_bsa`` ...), for FES and FDG.
+
+    Examples
+    --------
+    >>> suv_type_columns("lbm-james")[:3]
+    ('fes_sulmax_james', 'fes_sulpeak_james', 'fes_sulmean_james')
+    """
+    if suv_type == "bw":
+        return ()
+    info = SUV_TYPE_INFO[suv_type]
+    return tuple(f"{tracer}_{info['stem']}{feature}{info['suffix']}" for tracer in ("fes", "fdg")
+                 for feature in ("max", "peak", "mean"))
+
+
+def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.csv", suv_type: str = "bw") -> dict:
     """Extract one series: SUV factor, scan row, report row and VOI features; never raises on bad data.
 
     Parameters
@@ -59,6 +81,11 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
         MTV threshold as a fraction of SUVmax.
     vois_name : str
         Name of the VOI file in problem lines.
+    suv_type : {"bw", "lbm-james", "lbm-janmahasatian", "bsa"}
+        The SUV normalisation reported beside SUVbw. Its max, peak and mean are the SUVbw values times the
+        series' ratio (LBM / weight, or BSA / weight), exactly as a volume scaled by that ratio would give.
+        When height or sex is missing the series keeps its SUVbw features, a problem names the tag and the
+        report status is ``bw_only``.
 
     Returns
     -------
@@ -73,6 +100,7 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
     try:
         series = load_pet_series(job.files, names=job.names)
         identifiers += [str(series.datasets[0].get(k) or "") for k in _IDENTIFYING]
+        report["n_slices"] = len(series.datasets)            # frames of a multi-frame file count as slices
         factor = compute_suv_factor(series.datasets, series.files)
     except DicomRuleError as exc:
         problems.append(Problem(_scrub(exc.file or job.names[0], identifiers), exc.tag,
@@ -87,6 +115,14 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
     suv = series.rescaled(factor.slice_factors)
     geometry, first = series.geometry, series.datasets[0]
     warnings = list(job.warnings) + list(factor.warnings)
+    try:
+        norm = compute_suv_normalisation(series.datasets, factor, suv_type, series.files)
+        warnings += list(norm.warnings)
+    except DicomRuleError as exc:
+        norm = None
+        problems.append(Problem(_scrub(exc.file or job.names[0], identifiers), exc.tag,
+                                _scrub(exc.message, identifiers), pid))
+        warnings.append(f"{suv_type} not computed: " + exc.message)
     thickness = first.get("SliceThickness")
     if thickness not in (None, "") and abs(float(thickness) - geometry.spacing[0]) > 0.01 * geometry.spacing[0]:
         warnings.append(f"SliceThickness {float(thickness):g} mm differs from the slice spacing "
@@ -106,8 +142,11 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
             problems.append(Problem(f"{vois_name}:{voi['row']}", exc.tag, f"lesion {voi['lesion_id']}: "
                                     f"{exc.message}", pid))
             continue
-        features.append(dict(patient_id=pid, lesion_id=voi["lesion_id"], organ=voi["organ"], tracer=job.tracer,
-                             **f.as_dict()))
+        row = dict(patient_id=pid, lesion_id=voi["lesion_id"], organ=voi["organ"], tracer=job.tracer, **f.as_dict())
+        if norm is not None and suv_type != "bw":
+            row.update(typed_max=norm.ratio * f.suvmax, typed_peak=norm.ratio * f.suvpeak,
+                       typed_mean=norm.ratio * f.suvmean)
+        features.append(row)
     uptake_min = factor.uptake_s / 60.0
     scan = dict(patient_id=pid, tracer=job.tracer, scan_date=factor.scan_datetime.date().isoformat(),
                 injected_activity_mbq=factor.injected_dose_bq / 1e6, uptake_time_min=uptake_min,
@@ -118,9 +157,13 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
                   midnight_crossing=factor.midnight_crossing, scan_date=scan["scan_date"],
                   uptake_time_min=uptake_min, injected_activity_mbq=scan["injected_activity_mbq"],
                   weight_kg=factor.weight_kg, half_life_s=factor.half_life_s, suv_factor=factor.factor,
+                  suv_type=suv_type, suv_formula=SUV_TYPE_INFO[suv_type]["formula"],
+                  **({} if norm is None else dict(suv_type_factor=norm.factor, height_m=norm.height_m,
+                                                  lbm_kg=norm.lbm_kg, bsa_m2=norm.bsa_m2)),
                   slice_spacing_mm=geometry.spacing[0], pixel_spacing_mm=f"{geometry.spacing[1]:g}x"
                   f"{geometry.spacing[2]:g}", n_vois_failed=len(job.vois) - len(features),
-                  status="ok" if len(features) == len(job.vois) else "vois_failed",
+                  status=("ok" if norm is not None else "bw_only") if len(features) == len(job.vois)
+                  else "vois_failed",
                   warning=_scrub("; ".join(warnings), identifiers))
     return dict(report=report, scan=scan, features=features, problems=problems)
 
@@ -132,6 +175,8 @@ def _seg_masks(job, series, identifiers, pid):
     if not job.seg_files:
         return {}, "no DICOM SEG file references this series"
     uids = [str(ds.SOPInstanceUID) for ds in series.datasets]
+    if len(set(uids)) != len(uids):
+        return {}, "DICOM SEG masks of a multi-frame PET series (frame references) are not handled"
     masks = {}
     for path, name in zip(job.seg_files, job.seg_names):
         try:
@@ -144,21 +189,28 @@ def _seg_masks(job, series, identifiers, pid):
     return masks, None
 
 
-def _lesion_table(features):
+def _lesion_table(features, suv_type):
     rows = {}
+    extra = suv_type_columns(suv_type)
+    typed = ("typed_max", "typed_peak", "typed_mean")
+    typed_columns = {"FES": dict(zip(typed, extra[:3])), "FDG": dict(zip(typed, extra[3:]))} if extra else {}
     for f in features:
         row = rows.setdefault((f["patient_id"], f["lesion_id"]),
                               dict(patient_id=f["patient_id"], lesion_id=f["lesion_id"], organ=f["organ"]))
         for source, column in _FEATURES[f["tracer"]].items():
             row[column] = f[source]
-    table = pd.DataFrame(list(rows.values()), columns=list(LESION_COLUMNS))
+        for source, column in typed_columns.get(f["tracer"], {}).items():
+            if source in f:                          # absent when the series has no height or sex
+                row[column] = f[source]
+    table = pd.DataFrame(list(rows.values()), columns=list(LESION_COLUMNS) + list(extra))
     return table.sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
 
 
-def _run_jobs(jobs, n_jobs, backend, mtv_fraction, vois_name):
+def _run_jobs(jobs, n_jobs, backend, mtv_fraction, vois_name, suv_type):
+    options = dict(mtv_fraction=mtv_fraction, vois_name=vois_name, suv_type=suv_type)
     if n_jobs == 1 or len(jobs) <= 1:
-        return [extract_series(j, mtv_fraction=mtv_fraction, vois_name=vois_name) for j in jobs]
-    tasks = (delayed(extract_series)(j, mtv_fraction=mtv_fraction, vois_name=vois_name) for j in jobs)
+        return [extract_series(j, **options) for j in jobs]
+    tasks = (delayed(extract_series)(j, **options) for j in jobs)
     if backend == "dask":
         from distributed import Client, get_client
         try:
@@ -177,7 +229,7 @@ def _run_jobs(jobs, n_jobs, backend, mtv_fraction, vois_name):
 
 
 def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv_fraction: float = 0.41,
-                backend: str = "loky", stream=None) -> int:
+                backend: str = "loky", suv_type: str = "bw", stream=None) -> int:
     """Run the extraction and write ``lesions.csv``, ``scans.csv``, ``extraction_report.csv`` and
     ``extraction_errors.csv`` into ``out_dir``.
 
@@ -196,6 +248,10 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
     backend : str
         joblib backend: ``"loky"`` (default), ``"threading"`` or ``"dask"`` (uses the current dask.distributed
         client, or starts a local one).
+    suv_type : {"bw", "lbm-james", "lbm-janmahasatian", "bsa"}
+        SUV normalisation reported beside SUVbw (default ``"bw"``: SUVbw only). Any other type adds its max,
+        peak and mean columns to ``lesions.csv`` (see :func:`suv_type_columns`; e.g. ``fdg_sulpeak_james``
+        beside ``fdg_suvpeak``) and its factor, height, LBM or BSA and formula to the report.
     stream : file-like, optional
         Where problem lines go (default ``sys.stderr``).
 
@@ -216,7 +272,10 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
     PET headers). ``scans.csv``: one row per extracted series; ``blood_glucose_mmol_l`` stays empty (no standard
     DICOM attribute). ``extraction_report.csv``: ``series_ref`` is the first 12 hex digits of SHA-256 of the
     SeriesInstanceUID; ``suv_factor`` multiplies the rescaled pixel values (g/ml per Bq/ml for BQML, SUV per
-    count for Philips CNTS, 1 for GML); ``status`` is ``ok``, ``vois_failed`` or ``error``. Hospital
+    count for Philips CNTS, 1 for GML); ``suv_type``, ``suv_type_factor`` (the factor of that type for the first
+    slice), ``height_m``, ``lbm_kg`` or ``bsa_m2`` and ``suv_formula`` (the formula used, the provenance of the
+    extra ``lesions.csv`` columns); ``status`` is ``ok``, ``vois_failed``, ``bw_only`` (SUVbw extracted, the
+    chosen SUV type not: height or sex missing) or ``error``. Hospital
     identifiers (PatientName, PatientID, birth date, accession number, institution) appear in no output and
     no printed line; file names are printed relative to ``dicom_dir``, so folders should not be named after
     patients.
@@ -227,6 +286,8 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
         raise ValueError(f"mtv_fraction must be in (0, 1], got {mtv_fraction}")
     if backend not in ("loky", "threading", "multiprocessing", "dask"):
         raise ValueError(f"unknown backend {backend!r}")
+    if suv_type not in SUV_TYPES:
+        raise ValueError(f"suv_type must be one of {SUV_TYPES}, got {suv_type!r}")
     stream = sys.stderr if stream is None else stream
     mapping, problems = read_mapping(mapping_csv)
     vois, voi_problems = read_vois(vois_csv)
@@ -241,11 +302,11 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
         planned, plan_problems = plan_jobs(found, mapping, vois, dicom_dir, vois_name=os.path.basename(str(vois_csv)),
                                            map_name=os.path.basename(str(mapping_csv)))
         problems += plan_problems
-        results = _run_jobs(planned, int(jobs), backend, mtv_fraction, os.path.basename(str(vois_csv)))
+        results = _run_jobs(planned, int(jobs), backend, mtv_fraction, os.path.basename(str(vois_csv)), suv_type)
     for r in results:
         problems += r["problems"]
     os.makedirs(out_dir, exist_ok=True)
-    _lesion_table([f for r in results for f in r["features"]]).to_csv(
+    _lesion_table([f for r in results for f in r["features"]], suv_type).to_csv(
         os.path.join(out_dir, "lesions.csv"), index=False, float_format="%.6g")
     scans = pd.DataFrame([r["scan"] for r in results if r["scan"] is not None], columns=list(SCAN_COLUMNS))
     scans.to_csv(os.path.join(out_dir, "scans.csv"), index=False, float_format="%.6g")
@@ -281,10 +342,13 @@ def add_extract_arguments(parser):
     parser.add_argument("--mtv-fraction", type=float, default=0.41, help="MTV threshold, fraction of SUVmax")
     parser.add_argument("--backend", default="loky", choices=["loky", "threading", "dask"],
                         help="joblib backend (dask: a dask.distributed cluster)")
+    parser.add_argument("--suv-type", default="bw", choices=list(SUV_TYPES),
+                        help="SUV normalisation reported beside SUVbw: body weight (default), lean body mass by "
+                        "James or Janmahasatian (SUL), or body surface area")
     return parser
 
 
 def run_extract_from_args(args) -> int:
     """Call :func:`run_extract` with parsed :func:`add_extract_arguments` options."""
     return run_extract(args.dicom, args.vois, args.mapping, args.out, jobs=args.jobs,
-                       mtv_fraction=args.mtv_fraction, backend=args.backend)
+                       mtv_fraction=args.mtv_fraction, backend=args.backend, suv_type=args.suv_type)

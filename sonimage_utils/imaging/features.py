@@ -185,12 +185,17 @@ def compute_mask_features(suv: np.ndarray, geometry: VolumeGeometry, indices, *,
     values = suv[idx[:, 0], idx[:, 1], idx[:, 2]].astype(np.float64)
     suvmax = float(values.max())
     offsets = sphere_offsets(geometry.spacing, peak_radius_mm)
-    around = idx[:, None, :] + offsets[None, :, :]
-    inside = np.all((around >= 0) & (around < np.asarray(suv.shape)), axis=(1, 2))
+    # a peak sphere fits when its extreme offsets along each axis do (the offsets include (+-h, 0, 0) ...);
+    # the sphere means are taken on flat indices, one gather for all centres
+    half = np.abs(offsets).max(axis=0)
+    shape = np.asarray(suv.shape)
+    inside = np.all((idx >= half) & (idx < shape - half), axis=1)
     if not np.any(inside):
         raise DicomRuleError(_VOI_TAG, f"no {peak_radius_mm:g} mm SUVpeak sphere around the VOI fits in the image")
-    around = around[inside]
-    peak = suv[around[..., 0], around[..., 1], around[..., 2]].astype(np.float64).mean(axis=1).max()
+    strides = np.array([shape[1] * shape[2], shape[2], 1])
+    flat = np.ascontiguousarray(suv).reshape(-1)
+    around = (idx[inside] @ strides)[:, None] + (offsets @ strides)[None, :]
+    peak = flat[around].mean(axis=1, dtype=np.float64).max()
     selected = values[values >= mtv_fraction * suvmax]
     mtv = len(selected) * geometry.voxel_volume_ml
     return VoiFeatures(suvmax=suvmax, suvmean=float(values.mean()), suvpeak=float(peak), mtv_ml=float(mtv),

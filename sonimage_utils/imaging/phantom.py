@@ -17,10 +17,14 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
-__all__ = ["VENDOR_VARIANTS", "HotSphere", "PhantomSeries", "write_pet_phantom", "write_demo_dicom",
+__all__ = ["VENDOR_VARIANTS", "LAYOUTS", "HotSphere", "PhantomSeries", "write_pet_phantom", "write_demo_dicom",
            "DEFAULT_IDENTIFIERS"]
 
 PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
+ENHANCED_PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.130"
+#: File layouts of :func:`write_pet_phantom`: one file per slice, or one Enhanced PET file with per-frame
+#: functional groups.
+LAYOUTS = ("single-frame", "multi-frame")
 
 #: Per variant: manufacturer, model, Units, DecayCorrection, where the scan time is found, and whether the
 #: injection carries RadiopharmaceuticalStartDateTime (``"datetime"``) or the time only (``"time"``).
@@ -116,7 +120,8 @@ def write_pet_phantom(out_dir, *, variant: str = "siemens_bqml", tracer: str = "
                       background_suv: float = 1.0, weight_kg: float = 72.5, injected_mbq: float = 250.0,
                       uptake_min: float = 62.0, half_life_s: float = 6586.2,
                       scan_start: dt.datetime = dt.datetime(2021, 3, 4, 10, 15, 0),
-                      identifiers: dict | None = None, series_number: int = 3) -> PhantomSeries:
+                      identifiers: dict | None = None, series_number: int = 3,
+                      layout: str = "single-frame") -> PhantomSeries:
     """Write one synthetic PET series of a vendor variant and return its truth.
 
     Parameters
@@ -142,6 +147,12 @@ def write_pet_phantom(out_dir, *, variant: str = "siemens_bqml", tracer: str = "
     identifiers : dict, optional
         Header identifiers; default :data:`DEFAULT_IDENTIFIERS`.
     series_number : int
+    layout : {"single-frame", "multi-frame"}
+        ``"multi-frame"`` writes the same slices (same stored values, rescale slopes, times and private
+        elements) as one Enhanced PET Image file: geometry, rescale (with RescaleType = the units) and frame
+        acquisition date-times in per-frame functional groups, orientation and pixel spacing in the shared
+        group, DecayCorrected/AttenuationCorrected YES and DecayCorrectionDateTime (the scan start for START,
+        the injection for ADMIN) instead of the legacy Units and DecayCorrection.
 
     Returns
     -------
@@ -152,6 +163,8 @@ def write_pet_phantom(out_dir, *, variant: str = "siemens_bqml", tracer: str = "
     ValueError
         For an unknown variant or tracer.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if variant not in VENDOR_VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VENDOR_VARIANTS)}")
     if tracer not in ("FDG", "FES"):
@@ -189,7 +202,7 @@ def write_pet_phantom(out_dir, *, variant: str = "siemens_bqml", tracer: str = "
     series_time = scan_start + dt.timedelta(minutes=38) if late_series else scan_start
     folders = [f"{rng.integers(16 ** 6):06x}" for _ in range(3)]
     os.makedirs(out_dir, exist_ok=True)
-    files = []
+    files, slices = [], []
     for z in range(nz):
         ds = _slice_header(spec, ids, tracer, study_uid, series_uid, for_uid, series_number, scan_start,
                            series_time, injection, dose, half_life_s, weight_kg, slice_thickness)
@@ -215,7 +228,17 @@ def write_pet_phantom(out_dir, *, variant: str = "siemens_bqml", tracer: str = "
         ds.Rows, ds.Columns = nr, nc
         ds.PixelData = stored.tobytes()
         name = f"{rng.integers(16 ** 10):010x}" + (".dcm" if z % 2 else "")
+        if layout == "multi-frame":
+            slices.append((ds, acq))
+            continue
         path = os.path.join(out_dir, folders[z % len(folders)], name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+        files.append(path)
+    if layout == "multi-frame":
+        reference = scan_start if spec["decay"] == "START" else injection
+        ds = _enhanced(slices, uid("enhanced"), reference)
+        path = os.path.join(out_dir, folders[0], f"{rng.integers(16 ** 10):010x}.dcm")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         ds.save_as(path, enforce_file_format=True)
         files.append(path)
@@ -223,6 +246,47 @@ def write_pet_phantom(out_dir, *, variant: str = "siemens_bqml", tracer: str = "
                          voxel_centres_mm=centres, spacing=(dz, dr, dc), spheres=tuple(spheres),
                          background_suv=float(background_suv), suv_factor=suv_factor, scan_datetime=scan_start,
                          injection_datetime=injection, weight_kg=weight_kg, injected_bq=dose, identifiers=ids)
+
+
+def _item(**values):
+    item = Dataset()
+    for key, value in values.items():
+        setattr(item, key, value)
+    return item
+
+
+def _enhanced(slices, sop_uid, decay_reference):
+    """One Enhanced PET Image dataset holding the single-frame ``slices`` ((dataset, acquisition time) pairs)."""
+    first = slices[0][0]
+    ds = Dataset()
+    ds.file_meta = first.file_meta
+    per_slice = {"ImagePositionPatient", "SliceLocation", "RescaleSlope", "RescaleIntercept", "AcquisitionDate",
+                 "AcquisitionTime", "InstanceNumber", "ImageIndex", "PixelSpacing", "ImageOrientationPatient",
+                 "SliceThickness", "Units", "DecayCorrection", "PixelData", "SOPInstanceUID", "SOPClassUID",
+                 "ActualFrameDuration"}
+    for elem in first:
+        if elem.keyword not in per_slice:
+            ds.add(elem)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = ENHANCED_PET_IMAGE_STORAGE
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
+    ds.InstanceNumber, ds.NumberOfFrames = 1, len(slices)
+    ds.AcquisitionDateTime = _dt(min(acq for _, acq in slices))
+    ds.DecayCorrected, ds.AttenuationCorrected = "YES", "YES"
+    ds.DecayCorrectionDateTime = _dt(decay_reference)
+    ds.SharedFunctionalGroupsSequence = [_item(
+        PlaneOrientationSequence=[_item(ImageOrientationPatient=first.ImageOrientationPatient)],
+        PixelMeasuresSequence=[_item(PixelSpacing=first.PixelSpacing, SliceThickness=first.SliceThickness)])]
+    ds.PerFrameFunctionalGroupsSequence = [_item(
+        PlanePositionSequence=[_item(ImagePositionPatient=s.ImagePositionPatient)],
+        PixelValueTransformationSequence=[_item(RescaleSlope=s.RescaleSlope, RescaleIntercept=s.RescaleIntercept,
+                                                RescaleType=s.Units)],
+        FrameContentSequence=[_item(FrameAcquisitionDateTime=_dt(acq), FrameReferenceDateTime=_dt(acq),
+                                    FrameAcquisitionDuration=s.ActualFrameDuration, StackID="1",
+                                    InStackPositionNumber=k + 1)])
+        for k, (s, acq) in enumerate(slices)]
+    ds.PixelData = b"".join(s.PixelData for s, _ in slices)
+    return ds
 
 
 def _slice_header(spec, ids, tracer, study_uid, series_uid, for_uid, series_number, scan_start, series_time,
