@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sonimage_utils.tables.labels import label
+
 __all__ = ["plot_suv_by_organ", "plot_heterogeneity_score", "plot_scan_quality"]
 
 _STATUS_COLOURS = {"positive": "#1b7837", "negative": "#c51b7d", "not_assessable": "#969696"}
@@ -37,9 +39,9 @@ def plot_suv_by_organ(lesions: pd.DataFrame, fes_threshold: float, fdg_threshold
     if fdg_threshold is not None and np.isfinite(fdg_threshold):
         axes[1].axvline(fdg_threshold, color="black", ls=":", lw=1)
         axes[1].text(fdg_threshold, len(order) - 0.4, f" patient cut-off {fdg_threshold:.1f}", fontsize=8, va="top")
-    axes[0].set_yticks(range(len(order)), order)
+    axes[0].set_yticks(range(len(order)), [label(o) for o in order])
     axes[0].set_ylim(-0.6, len(order) - 0.4)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=k.replace("_", " ")) for k, c in _STATUS_COLOURS.items()]
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=label(k)) for k, c in _STATUS_COLOURS.items()]
     axes[0].legend(handles=handles, title="FES status", fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

@@ -15,6 +15,8 @@ import pandas as pd
 from matplotlib import transforms
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
+from sonimage_utils.tables.format import NOT_ESTIMABLE, format_estimate_ci
+
 __all__ = ["plot_km", "plot_km_panels", "plot_schoenfeld", "plot_forest", "plot_interaction_power", "PALETTE"]
 
 #: Okabe-Ito colours (colour-blind safe), in the order groups are drawn.
@@ -234,9 +236,9 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
         ax.text(x_n, yi, str(int(r["n"])), transform=text, va="center", ha="right", fontsize=9)
         ax.text(x_ev, yi, str(int(r["n_events"])), transform=text, va="center", ha="right", fontsize=9)
         if not np.isfinite(r["hr"]):
-            ax.text(x_hr, yi, "not estimable", transform=text, va="center", fontsize=9)
+            ax.text(x_hr, yi, NOT_ESTIMABLE, transform=text, va="center", fontsize=9)
             continue
-        ax.text(x_hr, yi, f"{r['hr']:.{digits}f} ({r['hr_ci_low']:.{digits}f}-{r['hr_ci_high']:.{digits}f})",
+        ax.text(x_hr, yi, format_estimate_ci(r["hr"], r["hr_ci_low"], r["hr_ci_high"], digits),
                 transform=text, va="center", fontsize=9, weight=weight)
         if bold:
             ax.fill([r["hr_ci_low"], r["hr"], r["hr_ci_high"], r["hr"]], [yi, yi + 0.25, yi, yi - 0.25],
