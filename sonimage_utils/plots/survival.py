@@ -23,6 +23,13 @@ __all__ = ["plot_km", "plot_km_panels", "plot_schoenfeld", "plot_forest", "plot_
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
 
+def _detached(fig):
+    """``fig`` released from pyplot: a notebook's inline backend then shows it only where the notebook asks
+    (a chapter module builds figures in one cell that the notebook shows in later ones)."""
+    plt.close(fig)
+    return fig
+
+
 def _at_risk(curve: pd.DataFrame, t: float) -> int:
     idx = np.searchsorted(curve["time"].to_numpy(), t, side="left")
     return int(curve["n_risk"].iloc[idx]) if idx < len(curve) else 0
@@ -108,7 +115,7 @@ def plot_km(km, *, labels: dict | None = None, colors: dict | None = None, xmax:
         ax.text(0.02, 0.04, annotation, transform=ax.transAxes, fontsize=9, va="bottom")
     fig.tight_layout()
     fig.subplots_adjust(left=max(0.16, 0.012 * max(len(labels.get(g, g)) for g in km.curves)))
-    return fig
+    return _detached(fig)
 
 
 def plot_km_panels(panels: dict, *, labels: dict | None = None, colors: dict | None = None,
@@ -148,7 +155,7 @@ def plot_km_panels(panels: dict, *, labels: dict | None = None, colors: dict | N
     axes[0, 0].set_ylabel(ylabel)
     fig.tight_layout()
     fig.subplots_adjust(left=0.12, wspace=0.35)
-    return fig
+    return _detached(fig)
 
 
 def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months since randomisation",
@@ -192,7 +199,7 @@ def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months sin
     axes[0, 0].set_ylabel("Scaled Schoenfeld residual, beta(t)")
     axes[0, -1].legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", favours=None, digits: int = 2,
@@ -266,7 +273,7 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
         ax.text(1.03, 0.12 / height, f"{favours[1]} \u2192", transform=under, ha="left", fontsize=8)
     left = (label_in + cols_in + 0.1) / width
     fig.subplots_adjust(left=left, right=left + plot_in / width, top=1 - 0.45 / height, bottom=0.85 / height)
-    return fig
+    return _detached(fig)
 
 
 def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: float = 0.05, figsize=(6.5, 4.2)):
@@ -304,4 +311,4 @@ def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: f
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, loc="upper center")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
