@@ -58,7 +58,8 @@ def main(argv=None):
         t, e, X = simulate_interaction_trials(args.n_sim, n_patients=args.n_patients,
                                               n_heterogeneous=args.n_patients // 2, n_treated=args.n_patients // 2,
                                               hr_group=hr_group, hr_arm=hr_arm, hr_interaction=hi,
-                                              event_fraction=0.75, seed=args.seed + (label == "interaction"))
+                                              event_fraction=0.75, median_reference_months=16.1,
+                                              seed=args.seed + (label == "interaction"))
         sims[label] = Parallel(n_jobs=args.jobs)(delayed(_one)(t[s], e[s], X[s]) for s in range(args.n_sim))
     elapsed = time.perf_counter() - start
     rows = []

@@ -24,11 +24,14 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     start = time.perf_counter()
-    res = compute_interaction_power([1.0], n_sim=args.n_sim, seed=args.seed)
+    # a trial of 100 patients, half heterogeneous and half treated, SONIA's arm HR and median
+    design = dict(n_patients=100, n_heterogeneous=50, n_treated=50, event_fraction=0.7, hr_group=1.8, hr_arm=0.59,
+                  median_reference_months=16.1)
+    res = compute_interaction_power([1.0], n_sim=args.n_sim, alpha=0.05, seed=args.seed, **design)
     batch = time.perf_counter() - start
     print(f"batch Cox: {args.n_sim} trials x 2 models in {batch:.2f} s; type I error {res['power'].item():.3f} "
           f"(MC SE {res['power_mc_se'].item():.3f})")
-    t, e, X = simulate_interaction_trials(20, seed=args.seed)
+    t, e, X = simulate_interaction_trials(20, seed=args.seed, **design)
     start = time.perf_counter()
     for s in range(20):
         d = pd.DataFrame(X[s], columns=["g", "a", "ga"]).assign(T=t[s], E=e[s])

@@ -36,29 +36,12 @@ power_median_reference_months = 16.1
 power_alpha = 0.05
 
 # %% tags=["remove-cell"]
-import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
+from sonimage_utils.chapters import treatment_interaction as chapter
+from sonimage_utils.pipeline.report import (record_section, save_figure, save_table, show, show_markdown,
+                                            synthetic_notice)
 
-from sonimage_utils.derive.analysis_sets import build_analysis_set
-from sonimage_utils.data.load import load_cohort
-from sonimage_utils.tables.format import fmt_num
-from sonimage_utils.survival.power import compute_interaction_power
-from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
-from sonimage_utils.survival.km import fit_km
-from sonimage_utils.survival.cox import compute_lr_test, extract_hr, fit_cox
-from sonimage_utils.plots.survival import plot_forest, plot_interaction_power, plot_km_panels
-from sonimage_utils.survival.hazard_ratios import compute_subgroup_hrs
-from sonimage_utils.tables.survival import P_VALUE_FORMAT, format_cox_table, format_hr_rows, format_power_table
-
-GROUPS = ["homogeneous", "heterogeneous"]
-LABELS = {"homogeneous": "ER-homogeneous", "heterogeneous": "ER-heterogeneous"}
-REFERENCE = {"het_group": "homogeneous", "arm": "ET"}
-VARIABLES = {"het_group": "Heterogeneity group", "arm": "First-line arm", "het_group:arm": "Interaction"}
-son = load_cohort(data_dir, "sonimage")
-analysis = build_analysis_set(son, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
-                              fdg_threshold=fdg_threshold)
-pfs = analysis[analysis["het_group"].notna()].copy()
+base = chapter.load(data_dir, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
+                    fdg_threshold=fdg_threshold)
 
 # %% tags=["remove-input"]
 synthetic_notice(synthetic)
@@ -71,25 +54,13 @@ synthetic_notice(synthetic)
 # (chapter 01's model), which forces one treatment effect for everyone.
 
 # %% tags=["remove-input"]
-main = fit_cox(pfs, "het_group + arm", reference=REFERENCE)
-inter = fit_cox(pfs, "het_group * arm", reference=REFERENCE)
-lr = compute_lr_test(main, inter)
-record("obj2_interaction_chisq", lr["statistic"], "LR chi-square of the heterogeneity x arm interaction", missing="not estimable")
-record("obj2_interaction_p", lr["p"], "LR test p of the heterogeneity x arm interaction", fmt=P_VALUE_FORMAT, missing="not estimable")
-int_row = extract_hr(inter, "het_group[heterogeneous]:arm[ET+CDK4/6i]")
-record("obj2_hr_interaction", int_row["hr"], "Ratio of arm HRs, heterogeneous / homogeneous (interaction term)", missing="not estimable")
-record("obj2_hr_interaction_ci_low", int_row["hr_ci_low"], "Lower 95% CI of the interaction ratio", missing="not estimable")
-record("obj2_hr_interaction_ci_high", int_row["hr_ci_high"], "Upper 95% CI of the interaction ratio", missing="not estimable")
-inter_table = format_cox_table(inter, variable_labels=VARIABLES,
-                               labels={"het_group[heterogeneous]:arm[ET+CDK4/6i]":
-                                       "ratio of the ET+CDK4/6i HR, heterogeneous / homogeneous"})
-save_table(inter_table, "02_cox_interaction", build_dir)
-display(Markdown(f"**Table 02.1.** Cox model of PFS1 with a heterogeneity x arm interaction ({inter.n} patients, "
-                 f"{inter.n_events} events). The group row is the HR heterogeneous vs homogeneous on ET alone; the "
-                 "arm row is the treatment HR in ER-homogeneous patients."))
-display(inter_table.style.hide(axis="index").set_uuid("inter"))
-if lr["message"]:
-    display(Markdown(f":::{{warning}}\n{lr['message']}\n:::"))
+model = chapter.interaction_model(base)
+record_section(model)
+save_table(model.tables["cox"], "02_cox_interaction", build_dir)
+show_markdown(model.text["caption"])
+show(model.tables["cox"].style.hide(axis="index").set_uuid("inter"))
+if model.text["warning"]:
+    show_markdown(model.text["warning"])
 
 # %% [markdown]
 # The likelihood-ratio test of the interaction gave p = {glue:text}`obj2_interaction_p_text`
@@ -103,23 +74,14 @@ if lr["message"]:
 # of its coefficients, Wald 95% CIs), beside the overall effect adjusted for the group.
 
 # %% tags=["remove-input"]
-sub = compute_subgroup_hrs(inter, pfs, "het_group")
-for _, r in sub.iterrows():
-    record(f"obj2_hr_arm_{r['label']}", r["hr"], f"HR ET+CDK4/6i vs ET within the {r['label']} group", missing="not estimable")
-    record(f"obj2_hr_arm_{r['label']}_ci_low", r["hr_ci_low"], f"Lower 95% CI, arm HR within {r['label']}", missing="not estimable")
-    record(f"obj2_hr_arm_{r['label']}_ci_high", r["hr_ci_high"], f"Upper 95% CI, arm HR within {r['label']}", missing="not estimable")
-overall = extract_hr(main, "arm[ET+CDK4/6i]", "All patients (adjusted for group)")
-forest_rows = pd.concat([pd.DataFrame([{**overall, "bold": True}]),
-                         sub.assign(label=sub["label"].map(LABELS), bold=False)], ignore_index=True)
-forest_table = format_hr_rows(forest_rows.assign(comparison=forest_rows["label"]))
-save_table(forest_table, "02_arm_hr_by_group", build_dir)
-display(Markdown("**Table 02.2.** Hazard ratio of ET+CDK4/6i vs ET overall and within each heterogeneity group."))
-display(forest_table.style.hide(axis="index").set_uuid("sub"))
+within = chapter.within_groups(base, model)
+record_section(within)
+save_table(within.tables["by_group"], "02_arm_hr_by_group", build_dir)
+show_markdown(within.text["caption"])
+show(within.tables["by_group"].style.hide(axis="index").set_uuid("sub"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Hazard ratio of ET+CDK4/6i vs ET with 95% CI, overall (adjusted for heterogeneity group; diamond) and within each heterogeneity group (from the interaction model), log scale; patients and PFS1 events per row.", "name": "fig-02-forest"}}
-fig = plot_forest(forest_rows, xlabel="Hazard ratio, ET+CDK4/6i vs ET (95% CI)",
-                  favours=("favours ET+CDK4/6i", "favours ET"))
-save_figure(fig, "02_forest", build_dir)
+save_figure(within.figures["forest"], "02_forest", build_dir)
 
 # %% [markdown]
 # Within ER-homogeneous patients the HR of ET+CDK4/6i vs ET was {glue:text}`obj2_hr_arm_homogeneous_text`
@@ -129,17 +91,7 @@ save_figure(fig, "02_forest", build_dir)
 # The Kaplan-Meier curves by arm within each group show the same comparison without the model.
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Kaplan-Meier estimates of PFS1 by first-line arm within each heterogeneity group, with censoring marks and number at risk; the HR in each panel is from the interaction model.", "name": "fig-02-km-by-arm"}}
-panels, notes = {}, {}
-for g in GROUPS:
-    part = pfs[pfs["het_group"] == g]
-    if part.empty:
-        continue
-    panels[LABELS[g]] = fit_km(part, group="arm")
-    r = sub.set_index("label").loc[g]
-    notes[LABELS[g]] = ("HR not estimable" if not np.isfinite(r["hr"]) else
-                        f"HR {fmt_num(r['hr'])} ({fmt_num(r['hr_ci_low'])}-{fmt_num(r['hr_ci_high'])})")
-fig = plot_km_panels(panels, annotations=notes, legend_title="First-line arm")
-save_figure(fig, "02_km_by_arm_within_group", build_dir)
+save_figure(within.figures["km"], "02_km_by_arm_within_group", build_dir)
 
 # %% [markdown]
 # ## How much can a cohort of this size tell about an interaction?
@@ -154,43 +106,19 @@ save_figure(fig, "02_km_by_arm_within_group", build_dir)
 # (seed `seed`). The ratio 1 row is the type I error, which should sit at the nominal level.
 
 # %% tags=["remove-input"]
-n_het = int((pfs["het_group"] == "heterogeneous").sum())
-n_treated = int((pfs["arm"] == "ET+CDK4/6i").sum())
-design = dict(n_patients=len(pfs), n_heterogeneous=n_het, n_treated=n_treated,
-              event_fraction=float(pfs["pfs1_event"].mean()), hr_group=power_hr_group, hr_arm=power_hr_arm,
-              median_reference_months=power_median_reference_months)
-try:
-    power = compute_interaction_power(power_interaction_hrs, n_sim=power_n_sim, alpha=power_alpha, seed=seed,
-                                      **design)
-except ValueError as err:  # e.g. one group or one arm empty, or no events: nothing to simulate
-    display(Markdown(f":::{{warning}}\nThe power simulation cannot be run on this cohort: {err}.\n:::"))
-    power = pd.DataFrame(columns=["hr_interaction", "hr_arm_homogeneous", "hr_arm_heterogeneous", "power",
-                                  "power_mc_se", "mean_events", "median_hr_interaction_estimate",
-                                  "share_converged", "n_sim"])
-by_ratio = power.set_index("hr_interaction")["power"]
-record("obj2_power_type1_error", by_ratio.get(1.0, np.nan), "Simulated type I error of the interaction test",
-       fmt="{:.1%}", missing="not simulated")
-for ratio, key in ((0.5, "0_5"), (2.0, "2_0"), (0.33, "0_33")):
-    record(f"obj2_power_ratio_{key}", by_ratio.get(ratio, np.nan),
-           f"Simulated power, interaction ratio {ratio:g}", fmt="{:.0%}", missing="not simulated")
-detectable = power[(power["power"] >= 0.8) & (power["hr_interaction"] < 1)]["hr_interaction"]
-record("obj2_ratio_for_80_power", detectable.max() if len(detectable) else np.nan,
-       "Largest simulated interaction ratio below 1 with at least 80% power", fmt="{:.2f}",
-       missing="none of the simulated sizes")
-power_table = format_power_table(power)
-save_table(power_table, "02_interaction_power", build_dir)
-display(Markdown(
-    f"**Table 02.3.** Simulated power of the interaction test: {power_n_sim} trials per row, each with "
-    f"{len(pfs)} patients ({n_het} ER-heterogeneous, {n_treated} on ET+CDK4/6i), an expected "
-    f"{design['event_fraction']:.0%} with a PFS1 event, ET+CDK4/6i HR {power_hr_arm:g} in ER-homogeneous "
-    f"patients, group HR {power_hr_group:g} on ET, median PFS1 {power_median_reference_months:g} months for "
-    f"ER-homogeneous patients on ET; level {power_alpha:g}. MC SE: Monte Carlo standard error."))
-display(power_table.style.hide(axis="index").set_uuid("power"))
+power = chapter.interaction_power(base, interaction_hrs=power_interaction_hrs, n_sim=power_n_sim,
+                                  alpha=power_alpha, seed=seed, hr_arm=power_hr_arm, hr_group=power_hr_group,
+                                  median_reference_months=power_median_reference_months)
+if power.text["warning"]:
+    show_markdown(power.text["warning"])
+record_section(power)
+save_table(power.tables["power"], "02_interaction_power", build_dir)
+show_markdown(power.text["caption"])
+show(power.tables["power"].style.hide(axis="index").set_uuid("power"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Simulated power of the likelihood-ratio test of the heterogeneity x arm interaction against its true size (ratio of the ET+CDK4/6i hazard ratios, heterogeneous / homogeneous; log scale), with 95% Monte Carlo intervals. The dotted line is the significance level, the dashed line 80% power.", "name": "fig-02-power"}}
-if len(power):
-    fig = plot_interaction_power(power, alpha=power_alpha)
-    save_figure(fig, "02_interaction_power", build_dir)
+if "power" in power.figures:
+    save_figure(power.figures["power"], "02_interaction_power", build_dir)
 
 # %% [markdown]
 # Without an interaction the test rejected in {glue:text}`obj2_power_type1_error_text` of simulated trials, as

@@ -31,7 +31,11 @@ def test_02_table1_keeps_patients_without_group(analysis):
     t = cohort.compute_table1(a, "het_group")
     header = [c[1] for c in t.columns]
     assert "not assessable" in header
-    assert str(t.loc[("n", ""), ("Grouped by het_group", "Overall")]) == "3"
+    assert str(t.loc[("n", ""), ("Grouped by Heterogeneity group", "Overall")]) == "3"
+    # labels from the one label table: groups, levels and variables, never raw names
+    assert header.index("ER-homogeneous") < header.index("not assessable")
+    rows = {r[0] for r in t.index}
+    assert "Age, years, median [Q1,Q3]" in rows and not any("age_years" in r for r in rows)
 
 
 def test_03_table1_rejects_unknown_grouping(analysis):
@@ -52,6 +56,20 @@ def test_05_scan_quality_flags_outside_windows(analysis):
     q = cohort.compute_scan_quality(c.scans, {"FES": (59, 61), "FDG": (55, 75)}, (200, 250)).set_index("tracer")
     assert q.loc["FES", "uptake_outside_window"] == 1  # 58 min
     assert q.loc["FES", "activity_outside_window"] == 1  # 198 MBq
+
+
+def test_05b_display_tables_use_the_one_format_and_labels(analysis):
+    c, _ = analysis
+    by_organ = cohort.compute_lesions_by_organ(derive_lesion_fes_status(c.lesions, 1.5, ["liver"]))
+    shown = cohort.format_lesions_by_organ(by_organ).set_index("Organ")
+    assert shown.loc["Liver", "FES-positive among assessable"] == "not estimable"
+    assert shown.loc["Liver", "Median FES SUVmax"] == "not estimable"
+    share = by_organ.set_index("organ").loc["bone", "share"]
+    assert shown.loc["Bone", "Share of lesions"] == f"{round(100 * share)}%"
+    q = cohort.compute_scan_quality(c.scans, {"FES": (59, 61), "FDG": (55, 75)}, (200, 250))
+    table = cohort.format_scan_quality(q).set_index("Tracer")
+    assert table.loc["FES", "Uptake outside window"] == "1"
+    assert table.loc["FES", "Median uptake (min)"] == f"{q.set_index('tracer').loc['FES', 'uptake_median_min']:.1f}"
 
 
 def test_06_case_mix_and_figures(analysis):

@@ -58,7 +58,7 @@ def test_03_median_rules_on_edge_curves(group):
 def test_04_landmark_survival_matches_summary_survfit(group):
     # R: summary(survfit(...), times = c(12, 24), extend = FALSE)
     ref = fixtures()["km_het_group"][group]
-    lm = fit_km(cohort(), group="het_group").landmarks.query("group == @group")
+    lm = fit_km(cohort(), group="het_group", landmarks=(12, 24)).landmarks.query("group == @group")
     _same(lm["time"], ref["landmark_time"])
     _same(lm["surv"], ref["landmark_surv"])
     _same(lm["ci_low"], ref["landmark_lower"])

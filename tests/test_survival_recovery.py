@@ -13,7 +13,8 @@ TRUTH = {"het_group[heterogeneous]": np.log(1.8), "arm[ET+CDK4/6i]": np.log(0.59
 def _cohorts(n_sim, n_patients, seed):
     t, e, X = simulate_interaction_trials(n_sim, n_patients=n_patients, n_heterogeneous=n_patients // 2,
                                           n_treated=n_patients // 2, hr_group=1.8, hr_arm=0.59,
-                                          hr_interaction=1.0, event_fraction=0.75, seed=seed)
+                                          hr_interaction=1.0, event_fraction=0.75,
+                                          median_reference_months=16.1, seed=seed)
     for s in range(n_sim):
         yield pd.DataFrame({"pfs1_months": t[s], "pfs1_event": e[s],
                             "het_group": np.where(X[s, :, 0] == 1, "heterogeneous", "homogeneous"),

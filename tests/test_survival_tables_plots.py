@@ -76,7 +76,7 @@ def test_05_km_figure_has_at_risk_counts_from_the_curves():
 def test_06_other_figures_return_figures():
     d = cohort()
     fit = fit_cox(d, FORMULAS["primary"], reference=REFERENCE)
-    assert len(plot_schoenfeld(compute_ph_test(fit)).axes) == 2
+    assert len(plot_schoenfeld(compute_ph_test(fit, transform="km")).axes) == 2
     panels = {g: fit_km(d[d["het_group"] == g], group="arm") for g in ["homogeneous", "heterogeneous"]}
     assert len(plot_km_panels(panels).axes) == 4
     rows = pd.DataFrame([{**extract_hr(fit, "arm[ET+CDK4/6i]", "All"), "bold": True},
@@ -84,7 +84,9 @@ def test_06_other_figures_return_figures():
                           "hr_ci_high": np.nan}])
     fig = plot_forest(rows, favours=("a", "b"))
     assert "not estimable" in [t.get_text() for t in fig.axes[0].texts]
-    power = compute_interaction_power([1.0, 0.5], n_sim=20)
+    power = compute_interaction_power([1.0, 0.5], n_sim=20, alpha=0.05, seed=2026, n_patients=100, n_heterogeneous=50,
+                                      n_treated=50, event_fraction=0.7, hr_group=1.8, hr_arm=0.59,
+                                      median_reference_months=16.1)
     assert isinstance(plot_interaction_power(power), Figure)
     assert format_power_table(power).shape == (2, 5)
-    assert format_ph_table(compute_ph_test(fit))["Term"].tolist() == ["het_group", "arm", "GLOBAL"]
+    assert format_ph_table(compute_ph_test(fit, transform="km"))["Term"].tolist() == ["het_group", "arm", "GLOBAL"]

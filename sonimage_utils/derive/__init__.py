@@ -4,11 +4,14 @@
 from .analysis_sets import (
     derive_pfs_months, build_analysis_set,
 )
+from .covariates import (
+    derive_model_covariates,
+)
 from .heterogeneity import (
     HET_LEVELS, HET3_LEVELS, PATTERN_LEVELS, derive_lesion_fes_status, derive_patient_heterogeneity,
 )
 
 __all__ = [
     'derive_pfs_months', 'build_analysis_set', 'HET_LEVELS', 'HET3_LEVELS', 'PATTERN_LEVELS',
-    'derive_lesion_fes_status', 'derive_patient_heterogeneity',
+    'derive_lesion_fes_status', 'derive_patient_heterogeneity', 'derive_model_covariates',
 ]

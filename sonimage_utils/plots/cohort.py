@@ -6,9 +6,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sonimage_utils.tables.labels import label
+
 __all__ = ["plot_suv_by_organ", "plot_heterogeneity_score", "plot_scan_quality"]
 
 _STATUS_COLOURS = {"positive": "#1b7837", "negative": "#c51b7d", "not_assessable": "#969696"}
+
+
+def _detached(fig):
+    """``fig`` released from pyplot: a notebook's inline backend then shows it only where the notebook asks
+    (a chapter module builds figures in one cell that the notebook shows in later ones)."""
+    plt.close(fig)
+    return fig
 
 
 def plot_suv_by_organ(lesions: pd.DataFrame, fes_threshold: float, fdg_threshold: float | None = None):
@@ -37,12 +46,12 @@ def plot_suv_by_organ(lesions: pd.DataFrame, fes_threshold: float, fdg_threshold
     if fdg_threshold is not None and np.isfinite(fdg_threshold):
         axes[1].axvline(fdg_threshold, color="black", ls=":", lw=1)
         axes[1].text(fdg_threshold, len(order) - 0.4, f" patient cut-off {fdg_threshold:.1f}", fontsize=8, va="top")
-    axes[0].set_yticks(range(len(order)), order)
+    axes[0].set_yticks(range(len(order)), [label(o) for o in order])
     axes[0].set_ylim(-0.6, len(order) - 0.4)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=k.replace("_", " ")) for k, c in _STATUS_COLOURS.items()]
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=label(k)) for k, c in _STATUS_COLOURS.items()]
     axes[0].legend(handles=handles, title="FES status", fontsize=8, loc="lower right")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_heterogeneity_score(analysis: pd.DataFrame):
@@ -55,7 +64,7 @@ def plot_heterogeneity_score(analysis: pd.DataFrame):
     ax.axvline(100, color="black", ls="--", lw=1)
     ax.set_xlim(-2, 104)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_scan_quality(scans: pd.DataFrame, uptake_windows: dict, activity_window):
@@ -77,4 +86,4 @@ def plot_scan_quality(scans: pd.DataFrame, uptake_windows: dict, activity_window
         ax.set_ylabel("Injected activity (MBq)")
         ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    return fig
+    return _detached(fig)

@@ -15,10 +15,19 @@ import pandas as pd
 from matplotlib import transforms
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
+from sonimage_utils.tables.format import NOT_ESTIMABLE, format_estimate_ci
+
 __all__ = ["plot_km", "plot_km_panels", "plot_schoenfeld", "plot_forest", "plot_interaction_power", "PALETTE"]
 
 #: Okabe-Ito colours (colour-blind safe), in the order groups are drawn.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+
+
+def _detached(fig):
+    """``fig`` released from pyplot: a notebook's inline backend then shows it only where the notebook asks
+    (a chapter module builds figures in one cell that the notebook shows in later ones)."""
+    plt.close(fig)
+    return fig
 
 
 def _at_risk(curve: pd.DataFrame, t: float) -> int:
@@ -106,7 +115,7 @@ def plot_km(km, *, labels: dict | None = None, colors: dict | None = None, xmax:
         ax.text(0.02, 0.04, annotation, transform=ax.transAxes, fontsize=9, va="bottom")
     fig.tight_layout()
     fig.subplots_adjust(left=max(0.16, 0.012 * max(len(labels.get(g, g)) for g in km.curves)))
-    return fig
+    return _detached(fig)
 
 
 def plot_km_panels(panels: dict, *, labels: dict | None = None, colors: dict | None = None,
@@ -146,7 +155,7 @@ def plot_km_panels(panels: dict, *, labels: dict | None = None, colors: dict | N
     axes[0, 0].set_ylabel(ylabel)
     fig.tight_layout()
     fig.subplots_adjust(left=0.12, wspace=0.35)
-    return fig
+    return _detached(fig)
 
 
 def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months since randomisation",
@@ -190,7 +199,7 @@ def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months sin
     axes[0, 0].set_ylabel("Scaled Schoenfeld residual, beta(t)")
     axes[0, -1].legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", favours=None, digits: int = 2,
@@ -234,9 +243,9 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
         ax.text(x_n, yi, str(int(r["n"])), transform=text, va="center", ha="right", fontsize=9)
         ax.text(x_ev, yi, str(int(r["n_events"])), transform=text, va="center", ha="right", fontsize=9)
         if not np.isfinite(r["hr"]):
-            ax.text(x_hr, yi, "not estimable", transform=text, va="center", fontsize=9)
+            ax.text(x_hr, yi, NOT_ESTIMABLE, transform=text, va="center", fontsize=9)
             continue
-        ax.text(x_hr, yi, f"{r['hr']:.{digits}f} ({r['hr_ci_low']:.{digits}f}-{r['hr_ci_high']:.{digits}f})",
+        ax.text(x_hr, yi, format_estimate_ci(r["hr"], r["hr_ci_low"], r["hr_ci_high"], digits),
                 transform=text, va="center", fontsize=9, weight=weight)
         if bold:
             ax.fill([r["hr_ci_low"], r["hr"], r["hr_ci_high"], r["hr"]], [yi, yi + 0.25, yi, yi - 0.25],
@@ -264,7 +273,7 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
         ax.text(1.03, 0.12 / height, f"{favours[1]} \u2192", transform=under, ha="left", fontsize=8)
     left = (label_in + cols_in + 0.1) / width
     fig.subplots_adjust(left=left, right=left + plot_in / width, top=1 - 0.45 / height, bottom=0.85 / height)
-    return fig
+    return _detached(fig)
 
 
 def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: float = 0.05, figsize=(6.5, 4.2)):
@@ -302,4 +311,4 @@ def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: f
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, loc="upper center")
     fig.tight_layout()
-    return fig
+    return _detached(fig)

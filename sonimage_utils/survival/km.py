@@ -196,7 +196,7 @@ def _landmark(curve: pd.DataFrame, t: np.ndarray, when: float) -> dict:
 
 
 def fit_km(df: pd.DataFrame, time: str = "pfs1_months", event: str = "pfs1_event", group: str | None = None,
-           landmarks=(12.0, 24.0), conf_level: float = 0.95) -> KaplanMeierResult:
+           landmarks=(), conf_level: float = 0.95) -> KaplanMeierResult:
     """Kaplan-Meier curves, medians with 95% CI, and survival at landmark times, per group.
 
     Parameters
@@ -208,7 +208,8 @@ def fit_km(df: pd.DataFrame, time: str = "pfs1_months", event: str = "pfs1_event
     group : str, optional
         Grouping column; a categorical column keeps its category order. None gives one curve ("all").
     landmarks : sequence of float
-        Times at which survival is reported (R ``summary(fit, times = ...)``).
+        Times at which survival is reported (R ``summary(fit, times = ...)``); the SAP's landmark times are
+        passed by the chapter. None by default.
     conf_level : float
         Confidence level of the pointwise log intervals.
 

@@ -202,7 +202,7 @@ def compute_zph(time, event, X, beta, *, ties: str = "efron", transform: str = "
     return PHTestResult(pd.DataFrame(rows), resid, centre, transform)
 
 
-def compute_ph_test(result: CoxResult, transform: str = "km", terms: bool = True) -> PHTestResult:
+def compute_ph_test(result: CoxResult, *, transform: str, terms: bool = True) -> PHTestResult:
     """Proportional-hazards score test for a fitted :class:`~sonimage_utils.survival_cox.CoxResult`.
 
     Parameters
@@ -210,6 +210,7 @@ def compute_ph_test(result: CoxResult, transform: str = "km", terms: bool = True
     result : CoxResult
         An Efron-ties fit from :func:`~sonimage_utils.survival_cox.fit_cox`.
     transform : {"km", "identity", "log", "rank"}
+        Time scale of the test (the SAP's ``ph_transform``; R's ``cox.zph`` default is "km").
     terms : bool
         True (R default): one test per model term (a 3-level factor gets one 2-df test); False: one test
         per coefficient.
@@ -226,10 +227,10 @@ def compute_ph_test(result: CoxResult, transform: str = "km", terms: bool = True
     Examples
     --------
     >>> import pandas as pd
-    >>> from sonimage_utils.survival_cox import fit_cox
+    >>> from sonimage_utils.survival.cox import fit_cox
     >>> d = pd.DataFrame({"pfs1_months": [1, 2, 3, 4, 5, 6, 7, 8], "pfs1_event": [1, 1, 1, 0, 1, 1, 0, 1],
     ...                   "arm": ["ET", "ET+CDK4/6i"] * 4})
-    >>> list(compute_ph_test(fit_cox(d, "arm")).summary["term"])
+    >>> list(compute_ph_test(fit_cox(d, "arm"), transform="km").summary["term"])
     ['arm', 'GLOBAL']
     """
     if not result.ok:

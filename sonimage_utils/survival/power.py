@@ -36,10 +36,9 @@ def _censoring_rate(hazards: np.ndarray, shares: np.ndarray, event_fraction: flo
     return float(optimize.brentq(f, 1e-12, 1e6 * hazards.max(), xtol=1e-14))
 
 
-def simulate_interaction_trials(n_sim: int, *, n_patients: int = 100, n_heterogeneous: int = 50,
-                                n_treated: int = 50, event_fraction: float = 0.7, hr_group: float = 1.8,
-                                hr_arm: float = 0.59, hr_interaction: float = 1.0,
-                                median_reference_months: float = 16.1, seed: int = 2026):
+def simulate_interaction_trials(n_sim: int, *, n_patients: int, n_heterogeneous: int, n_treated: int,
+                                event_fraction: float, hr_group: float, hr_arm: float,
+                                median_reference_months: float, seed: int, hr_interaction: float = 1.0):
     """Simulate trials with a known heterogeneity x treatment interaction.
 
     Parameters
@@ -134,7 +133,9 @@ def fit_cox_batch(time, event, X, *, max_iter: int = 30, tol: float = 1e-9, max_
 
     Examples
     --------
-    >>> t, e, X = simulate_interaction_trials(3, seed=1)
+    >>> t, e, X = simulate_interaction_trials(3, n_patients=100, n_heterogeneous=50, n_treated=50,
+    ...                                       event_fraction=0.7, hr_group=1.8, hr_arm=0.59,
+    ...                                       median_reference_months=16.1, seed=1)
     >>> fit_cox_batch(t, e, X)["coef"].shape
     (3, 3)
     """
@@ -172,8 +173,7 @@ def fit_cox_batch(time, event, X, *, max_iter: int = 30, tol: float = 1e-9, max_
     return {"coef": beta, "vcov": vcov, "loglik": ll, "converged": converged}
 
 
-def compute_interaction_power(hr_interactions=(1.0, 0.75, 0.5, 0.33), *, n_sim: int = 1000, alpha: float = 0.05,
-                              seed: int = 2026, **design) -> pd.DataFrame:
+def compute_interaction_power(hr_interactions, *, n_sim: int, alpha: float, seed: int, **design) -> pd.DataFrame:
     """Power of the likelihood-ratio test of a heterogeneity x treatment interaction, by simulation.
 
     Parameters
@@ -199,7 +199,9 @@ def compute_interaction_power(hr_interactions=(1.0, 0.75, 0.5, 0.33), *, n_sim: 
 
     Examples
     --------
-    >>> compute_interaction_power([1.0], n_sim=50)["n_sim"].item()
+    >>> design = dict(n_patients=100, n_heterogeneous=50, n_treated=50, event_fraction=0.7, hr_group=1.8,
+    ...               hr_arm=0.59, median_reference_months=16.1)
+    >>> compute_interaction_power([1.0], n_sim=50, alpha=0.05, seed=1, **design)["n_sim"].item()
     50
     """
     if n_sim < 1:
@@ -213,8 +215,8 @@ def compute_interaction_power(hr_interactions=(1.0, 0.75, 0.5, 0.33), *, n_sim: 
         lr = np.maximum(2 * (full["loglik"] - reduced["loglik"]), 0.0)
         reject = stats.chi2.sf(lr, 1) < alpha
         power = float(reject[ok].mean()) if ok.any() else float("nan")
-        rows.append({"hr_interaction": hr_int, "hr_arm_homogeneous": design.get("hr_arm", 0.59),
-                     "hr_arm_heterogeneous": design.get("hr_arm", 0.59) * hr_int, "power": power,
+        rows.append({"hr_interaction": hr_int, "hr_arm_homogeneous": design["hr_arm"],
+                     "hr_arm_heterogeneous": design["hr_arm"] * hr_int, "power": power,
                      "power_mc_se": float(np.sqrt(power * (1 - power) / max(ok.sum(), 1))),
                      "mean_events": float(e.sum(axis=1).mean()),
                      "median_hr_interaction_estimate": float(np.exp(np.median(full["coef"][ok, 2]))),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sonimage_utils.tables.format import (NOT_ESTIMABLE, NOT_REACHED, format_estimate_ci, format_number, format_p,
-                                          format_percent)
+from sonimage_utils.tables.format import (NOT_ESTIMABLE, NOT_REACHED, format_count, format_estimate_ci,
+                                          format_number, format_p, format_percent)
 
 __all__ = ["format_km_table", "format_cox_table", "format_ph_table", "format_hr_rows", "format_power_table",
            "describe_term"]
@@ -82,7 +82,8 @@ def format_km_table(km, labels: dict | None = None, digits: int = 1) -> pd.DataF
     labels = labels or {}
     rows = []
     for _, r in km.summary.iterrows():
-        row = {"Group": labels.get(r["group"], r["group"]), "Patients": str(r["n"]), "Events": str(r["n_events"]),
+        row = {"Group": labels.get(r["group"], r["group"]), "Patients": format_count(r["n"]),
+               "Events": format_count(r["n_events"]),
                "Median PFS1, months (95% CI)": _est_ci(r["median"], r["median_ci_low"], r["median_ci_high"], digits)}
         for _, lm in km.landmarks[km.landmarks["group"] == r["group"]].iterrows():
             row[f"PFS1 at {lm['time']:g} months (95% CI)"] = _pct_ci(lm["surv"], lm["ci_low"], lm["ci_high"])
@@ -139,7 +140,7 @@ def format_ph_table(ph, labels: dict | None = None) -> pd.DataFrame:
     labels = labels or {}
     return pd.DataFrame({"Term": [labels.get(t, t) for t in ph.summary["term"]],
                          "Chi-square": [format_number(x) for x in ph.summary["chisq"]],
-                         "df": [str(int(x)) for x in ph.summary["df"]],
+                         "df": [format_count(x) for x in ph.summary["df"]],
                          "p": [format_p(x) for x in ph.summary["p"]]})
 
 
@@ -163,8 +164,8 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     if "analysis" in rows:
         out["Analysis"] = rows["analysis"].astype(str)
     out["Comparison"] = rows["comparison"] if "comparison" in rows else rows["label"]
-    out["Patients"] = rows["n"].astype(str)
-    out["Events"] = rows["n_events"].astype(str)
+    out["Patients"] = [format_count(x) for x in rows["n"]]
+    out["Events"] = [format_count(x) for x in rows["n_events"]]
     out["HR (95% CI)"] = [_hr_ci(h, lo, hi, digits) for h, lo, hi in zip(rows["hr"], rows["hr_ci_low"],
                                                                            rows["hr_ci_high"])]
     out["p"] = [format_p(p, missing="") for p in rows["p"]]
@@ -191,5 +192,6 @@ def format_power_table(power: pd.DataFrame) -> pd.DataFrame:
         "HR arm, homogeneous": [format_number(x) for x in power["hr_arm_homogeneous"]],
         "HR arm, heterogeneous": [format_number(x) for x in power["hr_arm_heterogeneous"]],
         "Mean events": [format_number(x, 1) for x in power["mean_events"]],
-        "Power (MC SE)": [f"{format_percent(p, 1)} ({format_percent(s, 1)})" for p, s in zip(power["power"], power["power_mc_se"])],
+        "Power (MC SE)": [f"{format_percent(p, 1)} ({format_percent(s, 1)})"
+                          for p, s in zip(power["power"], power["power_mc_se"])],
     })
