@@ -11,7 +11,7 @@ from dataclasses import replace
 import pandas as pd
 
 from sonimage_utils.data.dictionary import describe_rule, load_dictionary
-from sonimage_utils.data.validate import Problem, line_of
+from sonimage_utils.data.problems import Problem, line_of
 
 __all__ = ["RULES", "check_rules"]
 
