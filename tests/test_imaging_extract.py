@@ -265,13 +265,13 @@ def test_13_two_series_for_one_scan_without_series_uid_is_an_error(tmp_path):
 def test_14_argparse_options_reach_run_extract(tmp_path):
     import argparse
 
-    from sonimage_utils.imaging.extract import add_extract_arguments, run_extract_from_args
+    from sonimage_utils.cli.extract import add_extract_arguments, do_command
     dicom, a, b = two_patients(tmp_path)
     args = add_extract_arguments(argparse.ArgumentParser()).parse_args(
         ["--dicom", str(dicom), "--vois", str(tmp_path / "VOIS.csv"), "--mapping", str(tmp_path / "MAP.csv"),
          "--out", str(tmp_path / "cli"), "--mtv-fraction", "0.5"])
     assert (args.jobs, args.backend, args.mtv_fraction) == (1, "loky", 0.5)
-    assert run_extract_from_args(args) == 0
+    assert do_command(args) == 0
     assert (tmp_path / "cli" / "lesions.csv").exists()
 
 
