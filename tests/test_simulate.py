@@ -113,9 +113,9 @@ def test_05_truth_overrides_are_applied_and_unknown_ones_refused():
         "cohorts": {"impact_mbc": {"arm_probs": {"ET": 0.5, "other": 0.5}, "hr_by_arm": {"ET": 1.0, "other": 2.0}}}})
     assert set(f["patients"]["arm"]) == {"ET", "other"}
     with pytest.raises(ValueError, match="n_patients"):
-        simulate_cohort("sonimage", n_patients=0)
+        simulate_cohort("sonimage", n_patients=0, seed=1)
     with pytest.raises(ValueError, match="cohort"):
-        simulate_cohort("sonia", n_patients=5)
+        simulate_cohort("sonia", n_patients=5, seed=1)
 
 
 # ---------------------------------------------------------------- contract values
@@ -369,7 +369,7 @@ def test_21_lesion_shrinkage_depends_on_fes_as_the_truth_says(big):
 
 @pytest.mark.slow
 def test_22_ten_thousand_patients_folder(tmp_path):
-    truth = simulate_data_folder(tmp_path, n_patients=10000)
+    truth = simulate_data_folder(tmp_path, seed=20191205, n_patients=10000)
     assert truth["realized"]["sonimage"]["n_patients"] == 10000
     p = pd.read_csv(tmp_path / "sonimage" / "patients.csv")
     assert len(p) == 10000 and p["patient_id"].is_unique

@@ -79,7 +79,7 @@ def _simulate(truth: dict, cohort: str, n: int) -> dict[str, pd.DataFrame]:
     return out
 
 
-def simulate_folder_cohorts(*, seed: int = 20191205, n_patients: int = 100, n_impact: int = 200,
+def simulate_folder_cohorts(*, seed: int, n_patients: int, n_impact: int = 200,
                             n_et_fes: int = 147, truth_overrides: dict | None = None, latent: bool = False):
     """Simulate all three cohorts in memory.
 
@@ -112,7 +112,7 @@ def simulate_folder_cohorts(*, seed: int = 20191205, n_patients: int = 100, n_im
     return tables, truth
 
 
-def simulate_cohort(cohort: str = "sonimage", *, n_patients: int = 100, seed: int = 20191205,
+def simulate_cohort(cohort: str = "sonimage", *, n_patients: int, seed: int,
                     truth_overrides: dict | None = None, latent: bool = False) -> dict[str, pd.DataFrame]:
     """Simulate one cohort and return its tables as typed DataFrames.
 
@@ -198,7 +198,7 @@ def write_table(frame: pd.DataFrame, path) -> None:
     text.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
-def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100, n_impact: int = 200,
+def simulate_data_folder(out_dir, *, seed: int, n_patients: int, n_impact: int = 200,
                          n_et_fes: int = 147, truth_overrides: dict | None = None) -> dict:
     """Write a synthetic data folder (all three cohorts) and ``truth.json``; return the truth.
 
@@ -211,9 +211,10 @@ def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100
     out_dir : str or pathlib.Path
         Created if missing; existing files of the same names are overwritten.
     seed : int
-        Master seed; the same seed and sizes give byte-identical files.
+        Master seed; the same seed and sizes give byte-identical files. No default: the caller passes it
+        (``sonimage simulate --seed``, or ``demo_seed`` in ``analysis.yml`` for the demo cohort).
     n_patients : int
-        Size of the SONImage development cohort (at least 1).
+        Size of the SONImage development cohort (at least 1; ``demo_n_patients`` in ``analysis.yml``).
     n_impact, n_et_fes : int
         Sizes of the IMPACT-MBC and ET-FES validation cohorts (0 leaves the cohort out).
     truth_overrides : dict, optional
@@ -233,7 +234,7 @@ def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100
     Examples
     --------
     >>> import tempfile
-    >>> truth = simulate_data_folder(tempfile.mkdtemp(), n_patients=10, n_impact=5, n_et_fes=5)
+    >>> truth = simulate_data_folder(tempfile.mkdtemp(), seed=1, n_patients=10, n_impact=5, n_et_fes=5)
     >>> truth["pfs"]["hr_arm"], truth["fes_threshold"]
     (0.59, 1.5)
     """
