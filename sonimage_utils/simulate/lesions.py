@@ -68,8 +68,8 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
 
     Examples
     --------
-    >>> from sonimage_utils.simulate_truth import build_truth
-    >>> from sonimage_utils.simulate_patients import simulate_baseline
+    >>> from sonimage_utils.simulate.truth import build_truth
+    >>> from sonimage_utils.simulate.patients import simulate_baseline
     >>> t = build_truth(seed=1, n_patients={"sonimage": 5})
     >>> p = simulate_baseline(np.random.default_rng(1), t, "sonimage", 5)
     >>> les = simulate_lesions(np.random.default_rng(2), t, "sonimage", p)

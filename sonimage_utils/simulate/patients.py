@@ -46,7 +46,7 @@ def simulate_baseline(rng: np.random.Generator, truth: dict, cohort: str, n: int
 
     Examples
     --------
-    >>> from sonimage_utils.simulate_truth import build_truth
+    >>> from sonimage_utils.simulate.truth import build_truth
     >>> t = build_truth(seed=1, n_patients={"sonimage": 4})
     >>> simulate_baseline(np.random.default_rng(1), t, "sonimage", 4).shape[0]
     4

@@ -226,7 +226,7 @@ def compute_ph_test(result: CoxResult, transform: str = "km", terms: bool = True
     Examples
     --------
     >>> import pandas as pd
-    >>> from sonimage_utils.survival_cox import fit_cox
+    >>> from sonimage_utils.survival.cox import fit_cox
     >>> d = pd.DataFrame({"pfs1_months": [1, 2, 3, 4, 5, 6, 7, 8], "pfs1_event": [1, 1, 1, 0, 1, 1, 0, 1],
     ...                   "arm": ["ET", "ET+CDK4/6i"] * 4})
     >>> list(compute_ph_test(fit_cox(d, "arm")).summary["term"])
