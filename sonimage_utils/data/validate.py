@@ -3,7 +3,7 @@
 Every problem is collected (never the first only) as a :class:`Problem` that prints as
 ``FILE:ROW: COLUMN: message (patient_id=...)``; ROW is the line number in the CSV file (the header is
 line 1), 0 for a problem with the whole file. Column rules come from the generated pandera schema
-(:func:`sonimage_utils.dictionary.build_schema`); cross-table rules from :mod:`sonimage_utils.rules`.
+(:func:`sonimage_utils.data.dictionary.build_schema`); cross-table rules from :mod:`sonimage_utils.data.checks`.
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def validate_cohort(data_dir: Path, cohort: str) -> tuple[dict, list]:
 
 
 def validate_folder(data_dir) -> ValidationReport:
-    """Validate a whole data folder (see data-contract.md for its layout).
+    """Validate a whole data folder (see ``README.md``, section Interfaces, for its layout).
 
     ``sonimage/`` is required; an absent external cohort folder is skipped; a present one is validated whole.
 

@@ -129,7 +129,7 @@ def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=Non
     ------
     sonimage_utils.data.InvalidDataError
         If the data folder has errors (nothing is executed).
-    sonimage_utils.pipeline.NotebookFailed
+    sonimage_utils.pipeline.execute.NotebookFailed
         If a notebook fails.
     """
     from sonimage_utils.data.load import InvalidDataError

@@ -1,9 +1,9 @@
 """Synthetic SONImage data folder with known truth (``sonimage simulate``).
 
-Writes the three cohorts in the layout of ``data-contract.md`` and ``truth.json`` with every generating
-parameter. The development cohort looks like SONImage inside SONIA: 1:1 ET+CDK4/6i vs ET, PFS1 medians near
+Writes the three cohorts in the layout of ``README.md`` (section Interfaces) and ``truth.json`` with every
+generating parameter. The development cohort looks like SONImage inside SONIA: 1:1 ET+CDK4/6i vs ET, PFS1 medians near
 24.7 and 16.1 months, HR about 0.59, median follow-up near 37 months; lesions, FES and FDG after Nienhuis et
-al. (J Nucl Med 2018). Heterogeneity is derived from the written lesion values exactly as ``methods.md``
+al. (J Nucl Med 2018). Heterogeneity is derived from the written lesion values exactly as ``book/methods.md``
 defines it and the hazard uses that derived group, so an analysis of the CSV files can recover the truth.
 
 Hand-written: no library simulates this design. Randomness comes from numpy Generators seeded from
@@ -127,7 +127,7 @@ def simulate_cohort(cohort: str = "sonimage", *, n_patients: int, seed: int,
     seed : int
         Master seed.
     truth_overrides : dict, optional
-        Nested overrides of :data:`sonimage_utils.simulate_truth.DEFAULT_TRUTH`.
+        Nested overrides of :data:`sonimage_utils.simulate.truth.DEFAULT_TRUTH`.
     latent : bool
         Keep latent columns (``_het``, ``_lp``, ``_pfs_months``, ``_fes_latent``, ...) and add
         ``lesion_response`` (sonimage); default False gives the contract columns only.
@@ -136,7 +136,7 @@ def simulate_cohort(cohort: str = "sonimage", *, n_patients: int, seed: int,
     -------
     dict of pandas.DataFrame
         ``patients``, ``lesions`` and, where the cohort has them, ``scans``, ``recist`` (the truth dict
-        is :func:`sonimage_utils.simulate_truth.build_truth` with the same arguments).
+        is :func:`sonimage_utils.simulate.truth.build_truth` with the same arguments).
 
     Raises
     ------
@@ -202,7 +202,7 @@ def simulate_data_folder(out_dir, *, seed: int, n_patients: int, n_impact: int =
                          n_et_fes: int = 147, truth_overrides: dict | None = None) -> dict:
     """Write a synthetic data folder (all three cohorts) and ``truth.json``; return the truth.
 
-    Layout (``data-contract.md``): ``out/sonimage/{patients,lesions,scans,recist}.csv``,
+    Layout (``README.md``, section Interfaces): ``out/sonimage/{patients,lesions,scans,recist}.csv``,
     ``out/impact_mbc/{patients,lesions,scans}.csv``, ``out/et_fes/{patients,lesions}.csv``,
     ``out/truth.json`` (sorted keys, indent 2). A cohort with 0 patients is not written.
 
@@ -218,7 +218,7 @@ def simulate_data_folder(out_dir, *, seed: int, n_patients: int, n_impact: int =
     n_impact, n_et_fes : int
         Sizes of the IMPACT-MBC and ET-FES validation cohorts (0 leaves the cohort out).
     truth_overrides : dict, optional
-        Nested overrides of :data:`sonimage_utils.simulate_truth.DEFAULT_TRUTH`, e.g.
+        Nested overrides of :data:`sonimage_utils.simulate.truth.DEFAULT_TRUTH`, e.g.
         ``{"pfs": {"hr_interaction": 0.5}}``.
 
     Returns
@@ -260,7 +260,7 @@ def simulate_data_folder(out_dir, *, seed: int, n_patients: int, n_impact: int =
             "n_no_assessable_lesion": int(p["_het"].isna().sum()),
             "heterogeneity_from": ("FES SUVmax of all lesions (the hazard's group); lesions.csv shows the 3 "
                                    "largest only" if truth["cohorts"][cohort]["fes_measured"] == "largest_3"
-                                   else "lesions.csv, as methods.md derives it"),
+                                   else "lesions.csv, as book/methods.md derives it"),
         }
     truth["realized"] = realized
     (out / "truth.json").write_text(json.dumps(truth, sort_keys=True, indent=2) + "\n", encoding="utf-8")

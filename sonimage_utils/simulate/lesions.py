@@ -3,7 +3,7 @@
 Vectorised over all lesions of a cohort. FES SUVmax is drawn from truncated log-normals so that a patient
 meant to be homogeneous-positive has every assessable lesion at or above the threshold and a heterogeneous
 patient has at least one below it, after rounding to the two decimals written to ``lesions.csv``.
-The heterogeneity used for the hazard is then *derived* from the rounded values exactly as ``methods.md``
+The heterogeneity used for the hazard is then *derived* from the rounded values exactly as ``book/methods.md``
 says (:func:`derive_simulated_heterogeneity`), so an analysis of the CSV files sees the same groups.
 """
 
@@ -58,7 +58,7 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
         Cohort key; ``fes_measured == "largest_3"`` keeps FES SUVmax only for the 3 largest non-liver
         lesions (CT diameter, or the latent size of bone lesions).
     patients : pandas.DataFrame
-        Output of :func:`sonimage_utils.simulate_patients.simulate_baseline`.
+        Output of :func:`sonimage_utils.simulate.patients.simulate_baseline`.
 
     Returns
     -------
@@ -150,9 +150,9 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
 
 def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_column: str = "fes_suvmax",
                                    fes_threshold: float = 1.5, fes_excluded_organs=("liver",)) -> pd.Series:
-    """Heterogeneity indicator per patient, derived from lesions as ``methods.md`` defines it.
+    """Heterogeneity indicator per patient, derived from lesions as ``book/methods.md`` defines it.
 
-    Kept here (rather than importing ``sonimage_utils.heterogeneity``) so the generator does not depend on
+    Kept here (rather than importing ``sonimage_utils.derive.heterogeneity``) so the generator does not depend on
     the code it is used to test; ``tests/test_simulate.py`` checks that the two agree.
 
     Parameters

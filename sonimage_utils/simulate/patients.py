@@ -32,7 +32,7 @@ def simulate_baseline(rng: np.random.Generator, truth: dict, cohort: str, n: int
     ----------
     rng : numpy.random.Generator
     truth : dict
-        Complete truth dict (:func:`sonimage_utils.simulate_truth.build_truth`).
+        Complete truth dict (:func:`sonimage_utils.simulate.truth.build_truth`).
     cohort : str
         ``sonimage``, ``impact_mbc`` or ``et_fes``.
     n : int

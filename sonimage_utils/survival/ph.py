@@ -203,12 +203,12 @@ def compute_zph(time, event, X, beta, *, ties: str = "efron", transform: str = "
 
 
 def compute_ph_test(result: CoxResult, transform: str = "km", terms: bool = True) -> PHTestResult:
-    """Proportional-hazards score test for a fitted :class:`~sonimage_utils.survival_cox.CoxResult`.
+    """Proportional-hazards score test for a fitted :class:`~sonimage_utils.survival.cox.CoxResult`.
 
     Parameters
     ----------
     result : CoxResult
-        An Efron-ties fit from :func:`~sonimage_utils.survival_cox.fit_cox`.
+        An Efron-ties fit from :func:`~sonimage_utils.survival.cox.fit_cox`.
     transform : {"km", "identity", "log", "rank"}
     terms : bool
         True (R default): one test per model term (a 3-level factor gets one 2-df test); False: one test
