@@ -49,6 +49,10 @@ class NotebookFailed(RuntimeError):
         self.notebook, self.detail = notebook, detail
         super().__init__(f"notebook {notebook} failed: {detail}")
 
+    def __reduce__(self):
+        # raised in a worker process with --jobs > 1: it must cross back whole, not as a pickling TypeError
+        return (type(self), (self.notebook, self.detail))
+
 
 @dataclass
 class Notebook:
