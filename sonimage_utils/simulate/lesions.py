@@ -148,8 +148,8 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
     })
 
 
-def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_column: str = "fes_suvmax",
-                                   fes_threshold: float = 1.5, fes_excluded_organs=("liver",)) -> pd.Series:
+def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_threshold: float, fes_excluded_organs,
+                                   fes_column: str = "fes_suvmax") -> pd.Series:
     """Heterogeneity indicator per patient, derived from lesions as ``book/methods.md`` defines it.
 
     Kept here (rather than importing ``sonimage_utils.derive.heterogeneity``) so the generator does not depend on
@@ -164,9 +164,9 @@ def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_co
     fes_column : str
         Column holding FES SUVmax.
     fes_threshold : float
-        FES-positive when SUVmax >= threshold.
+        FES-positive when SUVmax >= threshold (the truth's ``fes_threshold``; no default).
     fes_excluded_organs : sequence of str
-        Organs never assessable.
+        Organs never assessable (the truth's ``fes_excluded_organs``; no default).
 
     Returns
     -------
@@ -178,7 +178,7 @@ def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_co
     --------
     >>> les = pd.DataFrame({"patient_id": ["a", "a", "b"], "organ": ["bone", "liver", "bone"],
     ...                     "fes_suvmax": [2.0, np.nan, 1.2]})
-    >>> derive_simulated_heterogeneity(les, ["a", "b", "c"]).tolist()
+    >>> derive_simulated_heterogeneity(les, ["a", "b", "c"], fes_threshold=1.5, fes_excluded_organs=["liver"]).tolist()
     [0.0, 1.0, nan]
     """
     fes = lesions[fes_column]
