@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install book test test-slow bench lock clean
+.PHONY: install book test test-slow layers bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info[:2] != (3, 11) else None'
@@ -28,6 +28,10 @@ test: install
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+## layers: check the import contracts of pyproject.toml (also part of `make test`)
+layers: install
+	$(BIN)/lint-imports --no-cache
 
 ## bench: print the build benchmarks
 bench: install

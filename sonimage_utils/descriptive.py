@@ -35,7 +35,7 @@ def compute_patient_flow(analysis: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     analysis : DataFrame
-        From :func:`sonimage_utils.data.build_analysis_set`.
+        From :func:`sonimage_utils.derive.analysis_sets.build_analysis_set`.
 
     Returns
     -------
@@ -70,7 +70,7 @@ def compute_table1(analysis: pd.DataFrame, by: str, variables=TABLE1_VARIABLES) 
     Parameters
     ----------
     analysis : DataFrame
-        From :func:`sonimage_utils.data.build_analysis_set`.
+        From :func:`sonimage_utils.derive.analysis_sets.build_analysis_set`.
     by : str
         Grouping column (e.g. ``arm`` or ``het_group``).
     variables : sequence of str
@@ -122,7 +122,7 @@ def compute_lesions_by_organ(lesions: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     lesions : DataFrame
-        From :func:`sonimage_utils.heterogeneity.derive_lesion_fes_status`.
+        From :func:`sonimage_utils.derive.heterogeneity.derive_lesion_fes_status`.
     """
     g = lesions.groupby("organ", sort=False)
     out = pd.DataFrame({

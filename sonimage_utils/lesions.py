@@ -37,7 +37,7 @@ __all__ = [
 #: Organ -> organ group for the lesion models (bone is never a RECIST target); first group is the reference.
 ORGAN_GROUPS = {"lymph_node": "lymph_node", "lung": "lung", "liver": "liver", "pleura": "other",
                 "soft_tissue": "other", "breast": "other", "brain": "other", "other": "other", "bone": "other"}
-#: A lesion responds when its best % change is at or below this (the RECIST PR threshold, recist.md).
+#: A lesion responds at or below this best % change (RECIST PR limit; book/methods.md, section Lesion-level response).
 RESPONSE_THRESHOLD_PCT = -30.0
 _Z = stats.norm.ppf(0.975)
 
@@ -87,7 +87,7 @@ def build_lesion_response_set(assessment, lesions: pd.DataFrame, patients: pd.Da
     patients : pandas.DataFrame, optional
         Patient table to merge in (e.g. ``arm``, ``het_group`` from ``build_analysis_set``).
     fes_threshold, fes_excluded_organs
-        FES positivity (see :func:`sonimage_utils.heterogeneity.derive_lesion_fes_status`).
+        FES positivity (see :func:`sonimage_utils.derive.heterogeneity.derive_lesion_fes_status`).
     response_threshold : float
         Best % change at or below which a lesion responds (default -30).
 

@@ -265,13 +265,13 @@ def test_13_two_series_for_one_scan_without_series_uid_is_an_error(tmp_path):
 def test_14_argparse_options_reach_run_extract(tmp_path):
     import argparse
 
-    from sonimage_utils.imaging.extract import add_extract_arguments, run_extract_from_args
+    from sonimage_utils.cli.extract import add_extract_arguments, do_command
     dicom, a, b = two_patients(tmp_path)
     args = add_extract_arguments(argparse.ArgumentParser()).parse_args(
         ["--dicom", str(dicom), "--vois", str(tmp_path / "VOIS.csv"), "--mapping", str(tmp_path / "MAP.csv"),
          "--out", str(tmp_path / "cli"), "--mtv-fraction", "0.5"])
     assert (args.jobs, args.backend, args.mtv_fraction) == (1, "loky", 0.5)
-    assert run_extract_from_args(args) == 0
+    assert do_command(args) == 0
     assert (tmp_path / "cli" / "lesions.csv").exists()
 
 
@@ -344,13 +344,13 @@ def test_17_missing_height_gives_one_problem_per_series_and_suvbw_still_works(tm
 def test_18_bsa_from_the_command_line(tmp_path):
     import argparse
 
-    from sonimage_utils.imaging.extract import add_extract_arguments, run_extract_from_args
+    from sonimage_utils.cli.extract import add_extract_arguments, do_command
     dicom, a, b = two_patients(tmp_path)
     parser = add_extract_arguments(argparse.ArgumentParser())
     base = ["--dicom", str(dicom), "--vois", str(tmp_path / "VOIS.csv"), "--mapping", str(tmp_path / "MAP.csv"),
             "--out", str(tmp_path / "cli")]
     assert parser.parse_args(base).suv_type == "bw"
-    assert run_extract_from_args(parser.parse_args(base + ["--suv-type", "bsa"])) == 0
+    assert do_command(parser.parse_args(base + ["--suv-type", "bsa"])) == 0
     lesions = pd.read_csv(tmp_path / "cli" / "lesions.csv")
     bsa_cm2 = 0.007184 * 72.5 ** 0.425 * 168 ** 0.725 * 1e4              # Du Bois, 72.5 kg, 168 cm
     assert lesions.fdg_suvmax_bsa.tolist() == pytest.approx([6.0 * bsa_cm2 / 72500] * 2, rel=2e-5)

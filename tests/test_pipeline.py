@@ -138,3 +138,16 @@ def test_13_normalise_removes_addresses_and_styler_ids():
     assert out["text/plain"] == "<Styler>"
     assert 'id="T_c000o0"' in out["text/html"]
     assert not re.search(r"T_[0-9a-f]{5}\b", out["text/html"])
+
+
+def test_14_a_failed_notebook_crosses_process_boundaries_whole():
+    """With --jobs > 1 a notebook fails in a worker process; its NotebookFailed must unpickle in the parent,
+    so that `sonimage build` prints one line and exits 1 instead of a BrokenProcessPool traceback."""
+    import pickle
+
+    from sonimage_utils.pipeline.execute import NotebookFailed
+
+    exc = pickle.loads(pickle.dumps(NotebookFailed("01_pfs_heterogeneity", "TypeError: boom")))
+    assert isinstance(exc, NotebookFailed)
+    assert (exc.notebook, exc.detail) == ("01_pfs_heterogeneity", "TypeError: boom")
+    assert str(exc) == "notebook 01_pfs_heterogeneity failed: TypeError: boom"

@@ -18,6 +18,9 @@ from sonimage_utils.simulate.cohort import COLUMNS, simulate_cohort, simulate_da
 from sonimage_utils.simulate.lesions import derive_simulated_heterogeneity
 from sonimage_utils.simulate.truth import DEFAULT_TRUTH, build_truth, mixture_median_months
 
+#: The generator's heterogeneity rule (its truth), passed explicitly: the function has no default threshold.
+HET_TRUTH = {key: DEFAULT_TRUTH[key] for key in ("fes_threshold", "fes_excluded_organs")}
+
 FILES = {
     "sonimage": ["patients", "lesions", "scans", "recist"],
     "impact_mbc": ["patients", "lesions", "scans"],
@@ -113,9 +116,9 @@ def test_05_truth_overrides_are_applied_and_unknown_ones_refused():
         "cohorts": {"impact_mbc": {"arm_probs": {"ET": 0.5, "other": 0.5}, "hr_by_arm": {"ET": 1.0, "other": 2.0}}}})
     assert set(f["patients"]["arm"]) == {"ET", "other"}
     with pytest.raises(ValueError, match="n_patients"):
-        simulate_cohort("sonimage", n_patients=0)
+        simulate_cohort("sonimage", n_patients=0, seed=1)
     with pytest.raises(ValueError, match="cohort"):
-        simulate_cohort("sonia", n_patients=5)
+        simulate_cohort("sonia", n_patients=5, seed=1)
 
 
 # ---------------------------------------------------------------- contract values
@@ -265,7 +268,7 @@ def test_13_heterogeneity_of_the_hazard_is_the_one_derived_from_lesions_csv(fold
     out, _ = folder
     lat = simulate_cohort("sonimage", n_patients=120, seed=11, latent=True)
     les = tables["sonimage"]["lesions"]
-    het = derive_simulated_heterogeneity(les, tables["sonimage"]["patients"]["patient_id"])
+    het = derive_simulated_heterogeneity(les, tables["sonimage"]["patients"]["patient_id"], **HET_TRUTH)
     assert np.array_equal(het.to_numpy(), lat["patients"]["_het"].to_numpy(), equal_nan=True)
 
 
@@ -322,7 +325,7 @@ def test_17_median_pfs1_by_arm_near_sonia(big):
 
 def test_18_cox_recovers_log_hr_of_arm_and_heterogeneity_n4000(big):
     # PFS1 ~ het_group + arm, with het_group derived from the contract lesion columns
-    het = derive_simulated_heterogeneity(big["lesions"], big["patients"]["patient_id"]).to_numpy()
+    het = derive_simulated_heterogeneity(big["lesions"], big["patients"]["patient_id"], **HET_TRUTH).to_numpy()
     cox = _cox(big["patients"], het)
     assert cox.params_["het"] == pytest.approx(math.log(1.8), abs=0.1)
     assert cox.params_["cdk"] == pytest.approx(math.log(0.59), abs=0.1)
@@ -330,7 +333,7 @@ def test_18_cox_recovers_log_hr_of_arm_and_heterogeneity_n4000(big):
 
 def test_19_cox_recovers_log_hrs_medium_cohort():
     f = simulate_cohort("sonimage", n_patients=800, seed=3, latent=True)
-    het = derive_simulated_heterogeneity(f["lesions"], f["patients"]["patient_id"]).to_numpy()
+    het = derive_simulated_heterogeneity(f["lesions"], f["patients"]["patient_id"], **HET_TRUTH).to_numpy()
     cox = _cox(f["patients"], het)
     assert cox.params_["het"] == pytest.approx(math.log(1.8), abs=0.25)
     assert cox.params_["cdk"] == pytest.approx(math.log(0.59), abs=0.25)
@@ -369,7 +372,7 @@ def test_21_lesion_shrinkage_depends_on_fes_as_the_truth_says(big):
 
 @pytest.mark.slow
 def test_22_ten_thousand_patients_folder(tmp_path):
-    truth = simulate_data_folder(tmp_path, n_patients=10000)
+    truth = simulate_data_folder(tmp_path, seed=20191205, n_patients=10000)
     assert truth["realized"]["sonimage"]["n_patients"] == 10000
     p = pd.read_csv(tmp_path / "sonimage" / "patients.csv")
     assert len(p) == 10000 and p["patient_id"].is_unique

@@ -5,7 +5,7 @@ raw value of every pre-specified predictor. Each predictor has a name that the f
 same derivation runs unchanged on new data (objective 5). Imputation and standardisation are fitted on
 the development data and stored with the model (see :func:`fit_preprocessing`).
 
-The FES summaries come from :func:`sonimage_utils.heterogeneity.derive_patient_heterogeneity`, the one
+The FES summaries come from :func:`sonimage_utils.derive.heterogeneity.derive_patient_heterogeneity`, the one
 definition the whole book uses; the frozen model stores the settings it was derived with (threshold,
 excluded organs, the N-largest-lesions harmonisation).
 """

@@ -14,7 +14,8 @@ from sonimage_utils.chapters.section import Section
 from sonimage_utils.data.load import available_cohorts, load_cohort
 from sonimage_utils.derive.analysis_sets import build_analysis_set
 from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status
-from sonimage_utils.imaging.quality import plot_uptake_times, read_extraction_report, summarize_extraction
+from sonimage_utils.imaging.quality import read_extraction_report, summarize_extraction
+from sonimage_utils.plots.imaging import plot_uptake_times
 from sonimage_utils.plots import cohort as cohort_plots
 from sonimage_utils.tables.format import format_value
 from sonimage_utils.tables.labels import label

@@ -1,7 +1,7 @@
 """Cross-table rules of the data contract, each implemented once and keyed by its id in ``rules.yml``.
 
 Every rule takes the typed tables of one cohort (``None`` for a table that is absent or unreadable) and
-returns :class:`~sonimage_utils.validate.Problem` objects naming file, line, column and patient.
+returns :class:`~sonimage_utils.data.problems.Problem` objects naming file, line, column and patient.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import replace
 import pandas as pd
 
 from sonimage_utils.data.dictionary import describe_rule, load_dictionary
-from sonimage_utils.data.validate import Problem, line_of
+from sonimage_utils.data.problems import Problem, line_of
 
 __all__ = ["RULES", "check_rules"]
 

@@ -2,7 +2,7 @@
 
 The column rules are written once, in YAML. This module reads them, resolves cohort-specific overrides
 (``by_cohort``) and generates the pandera schema that ``sonimage validate`` runs. Cross-table rules are
-listed in ``data_dictionary/rules.yml`` and implemented in :mod:`sonimage_utils.rules`.
+listed in ``data_dictionary/rules.yml`` and implemented in :mod:`sonimage_utils.data.checks`.
 """
 
 from __future__ import annotations

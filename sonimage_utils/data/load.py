@@ -18,7 +18,7 @@ __all__ = [
     "load_cohort",
 ]
 
-#: Days per month for PFS in months (data-contract.md): 365.25 / 12.
+#: Days per month for PFS in months (book/methods.md, section PFS1): 365.25 / 12.
 DAYS_PER_MONTH = 30.4375
 
 

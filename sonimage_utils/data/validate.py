@@ -3,7 +3,7 @@
 Every problem is collected (never the first only) as a :class:`Problem` that prints as
 ``FILE:ROW: COLUMN: message (patient_id=...)``; ROW is the line number in the CSV file (the header is
 line 1), 0 for a problem with the whole file. Column rules come from the generated pandera schema
-(:func:`sonimage_utils.dictionary.build_schema`); cross-table rules from :mod:`sonimage_utils.rules`.
+(:func:`sonimage_utils.data.dictionary.build_schema`); cross-table rules from :mod:`sonimage_utils.data.checks`.
 """
 
 from __future__ import annotations
@@ -18,25 +18,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from sonimage_utils.data.dictionary import COHORTS, SIDE_FILES, ColumnSpec, TableSpec, build_schema, load_dictionary
+from sonimage_utils.data.problems import Problem, line_of
 
 __all__ = ["Problem", "ValidationReport", "read_table", "validate_cohort", "validate_folder", "line_of"]
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One problem in a data folder."""
-
-    file: str
-    row: int
-    column: str
-    message: str
-    patient_id: str = "-"
-    level: str = "error"
-    rule: str = ""  # cross-table rule id (rules.yml); empty for column checks
-
-    def __str__(self) -> str:
-        prefix = "warning: " if self.level == "warning" else ""
-        return f"{self.file}:{self.row}: {self.column}: {prefix}{self.message} (patient_id={self.patient_id})"
 
 
 @dataclass
@@ -57,11 +41,6 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def line_of(index) -> int:
-    """CSV line number of a 0-based data row index (header is line 1)."""
-    return int(index) + 2
 
 
 def _pid(raw: pd.DataFrame, idx) -> str:
@@ -250,7 +229,7 @@ def validate_cohort(data_dir: Path, cohort: str) -> tuple[dict, list]:
 
 
 def validate_folder(data_dir) -> ValidationReport:
-    """Validate a whole data folder (see data-contract.md for its layout).
+    """Validate a whole data folder (see ``README.md``, section Interfaces, for its layout).
 
     ``sonimage/`` is required; an absent external cohort folder is skipped; a present one is validated whole.
 

@@ -39,7 +39,7 @@ def build_analysis_set(cohort: Cohort, *, fes_threshold: float = 1.5, fes_exclud
     ----------
     cohort : Cohort
     fes_threshold, fes_excluded_organs, fdg_threshold
-        See :func:`sonimage_utils.heterogeneity.derive_patient_heterogeneity`.
+        See :func:`sonimage_utils.derive.heterogeneity.derive_patient_heterogeneity`.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""FES/FDG heterogeneity, lesion -> patient (methods.md, "Heterogeneity").
+"""FES/FDG heterogeneity, lesion -> patient (``book/methods.md``, section Heterogeneity).
 
 The book fixes one direction for the heterogeneity score: the share of FES-*positive* lesions among
 FES-assessable lesions (Boers et al. 2020), so HS = 100 is ER-homogeneous.

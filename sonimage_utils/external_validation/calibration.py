@@ -337,7 +337,7 @@ def compute_expected_cumhaz(baseline_time, baseline_cumhaz, lp, time) -> np.ndar
 
     ``H0(T_i) exp(lp_i)`` with ``H0`` the stored step function (0 before its first time, flat after its
     last: beyond the development follow-up the model predicts no further events, so expected counts there
-    are underestimated). Input of :func:`~sonimage_utils.validation_metrics.compute_calibration_in_the_large`.
+    are underestimated). Input of :func:`~sonimage_utils.external_validation.metrics.compute_calibration_in_the_large`.
 
     Examples
     --------

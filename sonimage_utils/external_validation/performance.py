@@ -1,6 +1,6 @@
 """External validation of a frozen survival prediction model: every performance metric at one horizon.
 
-:func:`survival_performance` is the contract named in ``interface.md``; it gathers the metrics computed by
+:func:`survival_performance` is the contract of ``README.md``, section Interfaces; it gathers the metrics computed by
 :mod:`sonimage_utils.external_validation.metrics` (discrimination, mean and weak calibration, Brier/IPA)
 and :mod:`sonimage_utils.external_validation.calibration` (smoothed calibration, ICI/E50/E90). Confidence
 intervals come from :mod:`sonimage_utils.external_validation.bootstrap`, the decision curve from

@@ -28,8 +28,7 @@ from .seg import read_seg_masks
 from .series import find_pet_series, load_pet_series
 from .suv import SUV_TYPE_INFO, SUV_TYPES, compute_suv_factor, compute_suv_normalisation
 
-__all__ = ["run_extract", "add_extract_arguments", "run_extract_from_args", "extract_series",
-           "LESION_COLUMNS", "SCAN_COLUMNS", "REPORT_COLUMNS", "suv_type_columns"]
+__all__ = ["run_extract", "extract_series", "LESION_COLUMNS", "SCAN_COLUMNS", "REPORT_COLUMNS", "suv_type_columns"]
 
 LESION_COLUMNS = ("patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax", "ct_diameter_mm",
                   "fes_suvpeak", "fes_suvmean", "fdg_suvpeak", "fdg_suvmean", "fdg_mtv_ml", "fdg_tlg")
@@ -319,36 +318,3 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
     n_ok = sum(r["scan"] is not None for r in results)
     print(f"extracted {n_ok} series, {len(problems)} problem(s)", file=stream)
     return 1 if problems else 0
-
-
-def add_extract_arguments(parser):
-    """Add the ``sonimage extract`` options to an argparse parser.
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-
-    Returns
-    -------
-    argparse.ArgumentParser
-    """
-    parser.add_argument("--dicom", required=True, help="folder tree of DICOM files (PT series found by Modality)")
-    parser.add_argument("--vois", required=True, help="VOIS.csv: patient_id, lesion_id, tracer, organ, x_mm, y_mm, "
-                        "z_mm, radius_mm (DICOM patient coordinates)")
-    parser.add_argument("--mapping", required=True, help="MAP.csv: dicom_patient_id, patient_id, tracer"
-                        "[, series_instance_uid]")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--jobs", type=int, default=1, help="series extracted in parallel (default 1)")
-    parser.add_argument("--mtv-fraction", type=float, default=0.41, help="MTV threshold, fraction of SUVmax")
-    parser.add_argument("--backend", default="loky", choices=["loky", "threading", "dask"],
-                        help="joblib backend (dask: a dask.distributed cluster)")
-    parser.add_argument("--suv-type", default="bw", choices=list(SUV_TYPES),
-                        help="SUV normalisation reported beside SUVbw: body weight (default), lean body mass by "
-                        "James or Janmahasatian (SUL), or body surface area")
-    return parser
-
-
-def run_extract_from_args(args) -> int:
-    """Call :func:`run_extract` with parsed :func:`add_extract_arguments` options."""
-    return run_extract(args.dicom, args.vois, args.mapping, args.out, jobs=args.jobs,
-                       mtv_fraction=args.mtv_fraction, backend=args.backend, suv_type=args.suv_type)

@@ -1,8 +1,9 @@
 """Imaging quality for the book: the extraction report read back, uptake times against the protocol windows,
 and how the series were quantified (vendor, units, decay correction, scan-time source).
 
-Statistics return DataFrames, :func:`plot_uptake_times` returns a Figure; the notebook shows them when the data
-folder came from ``sonimage extract``.
+Functions return DataFrames (the figure is :func:`sonimage_utils.plots.imaging.plot_uptake_times`); the notebook
+shows them when the data folder came from ``sonimage extract``. The protocol windows are parameters of the
+analysis (``uptake_window_fes_min``, ``uptake_window_fdg_min`` in ``analysis.yml``) and are always passed in.
 """
 
 from __future__ import annotations
@@ -12,12 +13,7 @@ import os
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_UPTAKE_WINDOWS", "read_extraction_report", "compute_uptake_compliance",
-           "summarize_extraction", "plot_uptake_times"]
-
-#: Protocol uptake windows in minutes (parameters): FDG 60 min, 55-75 accepted (EANM guideline v2.0, Boellaard
-#: 2015); FES 60 +/- 10 min, to be set to the SONImage imaging protocol.
-DEFAULT_UPTAKE_WINDOWS = {"FDG": (55.0, 75.0), "FES": (50.0, 70.0)}
+__all__ = ["read_extraction_report", "compute_uptake_compliance", "summarize_extraction"]
 
 _CHARACTERISTICS = (("manufacturer", "Vendor"), ("units", "Units (0054,1001)"),
                     ("decay_correction", "Decay correction (0054,1102)"),
@@ -44,7 +40,9 @@ def read_extraction_report(path) -> pd.DataFrame | None:
 
 
 def _check_windows(uptake_windows):
-    windows = dict(DEFAULT_UPTAKE_WINDOWS if uptake_windows is None else uptake_windows)
+    if not isinstance(uptake_windows, dict) or not uptake_windows:
+        raise ValueError(f"uptake_windows must be a dict tracer -> (low, high) minutes, got {uptake_windows!r}")
+    windows = dict(uptake_windows)
     for tracer, window in windows.items():
         low, high = (float(v) for v in window)
         if not 0 <= low < high:
@@ -53,15 +51,16 @@ def _check_windows(uptake_windows):
     return windows
 
 
-def compute_uptake_compliance(report: pd.DataFrame, uptake_windows=None) -> pd.DataFrame:
+def compute_uptake_compliance(report: pd.DataFrame, uptake_windows: dict) -> pd.DataFrame:
     """Each series' uptake time against its tracer's protocol window.
 
     Parameters
     ----------
     report : pandas.DataFrame
         ``extraction_report.csv`` (or ``scans.csv``): ``patient_id``, ``tracer``, ``uptake_time_min``.
-    uptake_windows : dict, optional
-        tracer -> (low, high) minutes; default :data:`DEFAULT_UPTAKE_WINDOWS`.
+    uptake_windows : dict
+        tracer -> (low, high) minutes, the protocol windows (parameters ``uptake_window_fes_min`` and
+        ``uptake_window_fdg_min`` of ``analysis.yml``).
 
     Returns
     -------
@@ -72,12 +71,13 @@ def compute_uptake_compliance(report: pd.DataFrame, uptake_windows=None) -> pd.D
     Raises
     ------
     ValueError
-        If a column is missing, a window is malformed, or a tracer has no window.
+        If a column is missing, the windows are not a dict, a window is malformed, or a tracer has no window.
 
     Examples
     --------
     >>> rep = pd.DataFrame({"patient_id": ["P1", "P2"], "tracer": ["FDG", "FES"], "uptake_time_min": [80, 60]})
-    >>> compute_uptake_compliance(rep)[["in_window", "deviation_min"]].values.tolist()
+    >>> windows = {"FDG": (55, 75), "FES": (50, 70)}
+    >>> compute_uptake_compliance(rep, windows)[["in_window", "deviation_min"]].values.tolist()
     [[False, 5.0], [True, 0.0]]
     """
     missing = {"patient_id", "tracer", "uptake_time_min"} - set(report.columns)
@@ -98,7 +98,7 @@ def compute_uptake_compliance(report: pd.DataFrame, uptake_windows=None) -> pd.D
     return out.reset_index(drop=True)
 
 
-def summarize_extraction(report: pd.DataFrame, uptake_windows=None) -> pd.DataFrame:
+def summarize_extraction(report: pd.DataFrame, uptake_windows: dict) -> pd.DataFrame:
     """Counts of series per tracer by vendor, units, decay correction, time sources and status, and the
     uptake time summary with the number outside the protocol window.
 
@@ -106,7 +106,7 @@ def summarize_extraction(report: pd.DataFrame, uptake_windows=None) -> pd.DataFr
     ----------
     report : pandas.DataFrame
         ``extraction_report.csv``.
-    uptake_windows : dict, optional
+    uptake_windows : dict
         As in :func:`compute_uptake_compliance`.
 
     Returns
@@ -139,48 +139,3 @@ def summarize_extraction(report: pd.DataFrame, uptake_windows=None) -> pd.DataFr
         rows.append(dict(characteristic="Uptake time, min", level="median (range)", **median))
         rows.append(dict(characteristic="Uptake time, min", level="outside protocol window", **outside))
     return pd.DataFrame(rows, columns=["characteristic", "level", *tracers])
-
-
-def plot_uptake_times(report: pd.DataFrame, uptake_windows=None, *, seed: int = 0):
-    """Uptake time per series against the protocol window of its tracer, coloured by vendor.
-
-    Parameters
-    ----------
-    report : pandas.DataFrame
-        ``extraction_report.csv`` (``tracer``, ``uptake_time_min``, ``manufacturer``, ``patient_id``).
-    uptake_windows : dict, optional
-        As in :func:`compute_uptake_compliance`.
-    seed : int
-        Horizontal jitter of the points.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from matplotlib.figure import Figure
-
-    rep = report[report.uptake_time_min.notna()]
-    comp = compute_uptake_compliance(rep, uptake_windows)
-    comp["manufacturer"] = rep["manufacturer"].fillna("unknown").to_numpy() if "manufacturer" in rep else "unknown"
-    tracers = sorted(comp.tracer.unique()) or ["FES", "FDG"]
-    rng = np.random.default_rng(seed)
-    fig = Figure(figsize=(6.0, 4.0))
-    ax = fig.subplots()
-    colours = dict(zip(sorted(comp.manufacturer.unique()), ["C0", "C1", "C2", "C3", "C4", "C5", "C6"] * 3))
-    for i, tracer in enumerate(tracers):
-        sub = comp[comp.tracer == tracer]
-        if len(sub):
-            low, high = sub.window_low.iloc[0], sub.window_high.iloc[0]
-            ax.fill_between([i - 0.35, i + 0.35], low, high, color="0.9", zorder=0,
-                            label="protocol window" if i == 0 else None)
-        for vendor, part in sub.groupby("manufacturer"):
-            x = i + rng.uniform(-0.2, 0.2, len(part))
-            ax.scatter(x, part.uptake_time_min, s=22, color=colours[vendor], zorder=2,
-                       label=vendor if vendor not in ax.get_legend_handles_labels()[1] else None,
-                       edgecolor=np.where(part.in_window.fillna(True), "none", "red"), linewidth=1.2)
-    ax.set_xticks(range(len(tracers)), tracers)
-    ax.set_xlim(-0.6, len(tracers) - 0.4)
-    ax.set_ylabel("Uptake time (min)")
-    ax.set_title("Uptake time per PET series (red edge: outside the window)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a point
-    return fig

@@ -49,6 +49,10 @@ class NotebookFailed(RuntimeError):
         self.notebook, self.detail = notebook, detail
         super().__init__(f"notebook {notebook} failed: {detail}")
 
+    def __reduce__(self):
+        # raised in a worker process with --jobs > 1: it must cross back whole, not as a pickling TypeError
+        return (type(self), (self.notebook, self.detail))
+
 
 @dataclass
 class Notebook:
@@ -121,9 +125,15 @@ def hash_files(paths, root=None) -> str:
     return h.hexdigest()
 
 
-def package_hash() -> str:
-    """Hash of the package version and every source file of ``sonimage_utils``."""
-    root = Path(__file__).resolve().parents[1]
+def package_hash(root=None) -> str:
+    """Hash of the package version and every source file of ``sonimage_utils``, subpackages included.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        The package folder; default the installed ``sonimage_utils`` (tests pass a copy).
+    """
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
     files = [p.relative_to(root) for p in root.rglob("*.py") if "__pycache__" not in p.parts]
     return hashlib.sha256(f"{__version__}:{hash_files(files, root=root)}".encode()).hexdigest()
 

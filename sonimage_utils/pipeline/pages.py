@@ -1,6 +1,6 @@
 """Generated parts of the book's prose pages: the SAP parameter table, the data dictionary, provenance.
 
-Each returns Markdown that :mod:`sonimage_utils.book_build` pastes in place of a marker
+Each returns Markdown that :mod:`sonimage_utils.pipeline.book` pastes in place of a marker
 (``<!-- sonimage:NAME -->``) in the staged copy of ``book/``.
 """
 

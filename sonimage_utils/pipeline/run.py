@@ -11,7 +11,8 @@ from sonimage_utils.pipeline.params import parameter_values
 from sonimage_utils.pipeline.execute import discover_notebooks, hash_files, run_notebooks, select_notebooks, write_results
 from sonimage_utils.data.validate import validate_folder
 
-__all__ = ["RunResult", "is_synthetic", "input_files", "ensure_demo_data", "run_analyses"]
+__all__ = ["RunResult", "DEMO_SOURCES", "is_synthetic", "input_files", "demo_recipe", "ensure_demo_data",
+           "run_analyses"]
 
 
 @dataclass
@@ -39,6 +40,25 @@ def input_files(data_dir) -> list[Path]:
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file() and p.suffix in (".csv", ".json"))
 
 
+#: The subpackages whose source makes the demo data: the simulator and the imaging code (demo DICOM, extraction).
+DEMO_SOURCES = ("simulate", "imaging")
+
+
+def demo_recipe(seed: int, n_patients: int, package=None) -> str:
+    """The recipe of the demo data folder: a hash of the source of :data:`DEMO_SOURCES`, the seed and the size.
+
+    Parameters
+    ----------
+    seed, n_patients : int
+        ``demo_seed`` and ``demo_n_patients`` of ``analysis.yml``.
+    package : path-like, optional
+        The package folder; default the installed ``sonimage_utils`` (tests pass a copy).
+    """
+    package = Path(__file__).resolve().parents[1] if package is None else Path(package)
+    sources = [p.relative_to(package) for sub in DEMO_SOURCES for p in package.glob(f"{sub}/*.py")]
+    return f"{hash_files(sources, root=package)}:{seed}:{n_patients}"
+
+
 def ensure_demo_data(build: Path, seed: int, n_patients: int, log=print) -> Path:
     """The built-in synthetic demo cohort in ``build/demo_data``, regenerated when its recipe changed.
 
@@ -49,9 +69,7 @@ def ensure_demo_data(build: Path, seed: int, n_patients: int, log=print) -> Path
     from sonimage_utils.simulate import cohort as simulate
 
     target = build / "demo_data"
-    package = Path(__file__).resolve().parents[1]
-    sources = [p.relative_to(package) for p in (*package.glob("simulate/*.py"), *package.glob("imaging/*.py"))]
-    recipe = f"{hash_files(sources, root=package)}:{seed}:{n_patients}"
+    recipe = demo_recipe(seed, n_patients)
     stamp = target / ".recipe"
     if stamp.exists() and stamp.read_text() == recipe:
         return target
@@ -111,7 +129,7 @@ def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=Non
     ------
     sonimage_utils.data.InvalidDataError
         If the data folder has errors (nothing is executed).
-    sonimage_utils.pipeline.NotebookFailed
+    sonimage_utils.pipeline.execute.NotebookFailed
         If a notebook fails.
     """
     from sonimage_utils.data.load import InvalidDataError

@@ -8,6 +8,9 @@ from .benefit import (
 from .cohort import (
     plot_suv_by_organ, plot_heterogeneity_score, plot_scan_quality,
 )
+from .imaging import (
+    plot_uptake_times,
+)
 from .lesions import (
     FES_COLORS, GROUP_COLORS, BOR_COLORS, plot_waterfall, plot_uptake_scatter, plot_bor_stacked, plot_spider,
     plot_swimmer,
@@ -25,5 +28,5 @@ __all__ = [
     'plot_scan_quality', 'FES_COLORS', 'GROUP_COLORS', 'BOR_COLORS', 'plot_waterfall', 'plot_uptake_scatter',
     'plot_bor_stacked', 'plot_spider', 'plot_swimmer', 'plot_km', 'plot_km_panels', 'plot_schoenfeld',
     'plot_forest', 'plot_interaction_power', 'PALETTE', 'plot_calibration', 'plot_auc_curve',
-    'plot_decision_curve', 'plot_lp_distribution',
+    'plot_decision_curve', 'plot_lp_distribution', 'plot_uptake_times',
 ]

@@ -1,7 +1,7 @@
 """Figures of objective 3: waterfall, uptake scatter, BOR stacked bar, spider and swimmer plots.
 
-Every function takes the DataFrames of :mod:`sonimage_utils.lesion_response` /
-:mod:`sonimage_utils.recist_summary` and returns a matplotlib Figure (never shows it). Colours are
+Every function takes the DataFrames of :mod:`sonimage_utils.lesions` /
+:mod:`sonimage_utils.recist.summary` and returns a matplotlib Figure (never shows it). Colours are
 colour-blind safe (Okabe-Ito).
 """
 

@@ -163,7 +163,7 @@ def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months sin
     """Scaled Schoenfeld residuals against time, one panel per term, with a lowess smoother.
 
     A flat smoother at the fitted coefficient (dashed line) is what proportional hazards predicts; the
-    panel title gives the score test of :func:`~sonimage_utils.survival_ph.compute_ph_test`. R smooths with a
+    panel title gives the score test of :func:`~sonimage_utils.survival.ph.compute_ph_test`. R smooths with a
     natural spline on the transformed time scale; lowess (statsmodels) is used here and only guides the eye.
 
     Parameters
@@ -282,7 +282,7 @@ def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: f
     Parameters
     ----------
     power : pandas.DataFrame
-        Output of :func:`~sonimage_utils.interaction_power.compute_interaction_power`.
+        Output of :func:`~sonimage_utils.survival.power.compute_interaction_power`.
     target : float
         Conventional power target drawn as a line.
     alpha : float

@@ -2,10 +2,10 @@
 distribution of the linear predictor per cohort.
 
 Graphics layer only: each function takes results computed elsewhere (DataFrames of
-:mod:`sonimage_utils.validation_calibration`, :mod:`sonimage_utils.validation_bootstrap`,
-:mod:`sonimage_utils.decision_curve`) and returns a :class:`matplotlib.figure.Figure`; nothing is shown.
+:mod:`sonimage_utils.external_validation.calibration`, :mod:`sonimage_utils.external_validation.bootstrap`,
+:mod:`sonimage_utils.external_validation.decision_curve`) and returns a :class:`matplotlib.figure.Figure`; nothing is shown.
 Figures are pyplot figures (so that a notebook's inline display renders them); the caller closes them
-(:func:`sonimage_utils.report.save_figure` does).
+(:func:`sonimage_utils.pipeline.report.save_figure` does).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     ----------
     curve : pandas.DataFrame
         ``predicted``, ``observed`` and optionally ``ci_low``, ``ci_high``
-        (:func:`~sonimage_utils.validation_bootstrap.bootstrap_calibration_curve`).
+        (:func:`~sonimage_utils.external_validation.bootstrap.bootstrap_calibration_curve`).
     grouped : pandas.DataFrame, optional
         ``predicted``, ``observed``, ``ci_low``, ``ci_high``
-        (:func:`~sonimage_utils.validation_calibration.compute_grouped_calibration`).
+        (:func:`~sonimage_utils.external_validation.calibration.compute_grouped_calibration`).
     risk : array-like, optional
         Predicted risks, drawn as a histogram along the bottom.
     horizon_label : str
@@ -135,7 +135,7 @@ def plot_decision_curve(nb: pd.DataFrame, *, model_label: str = "Model", extra: 
     ----------
     nb : pandas.DataFrame
         ``threshold``, ``net_benefit_model``, ``net_benefit_all``
-        (:func:`~sonimage_utils.decision_curve.compute_net_benefit`).
+        (:func:`~sonimage_utils.external_validation.decision_curve.compute_net_benefit`).
     model_label : str
     extra : dict of str to pandas.DataFrame, optional
         Further models (e.g. the recalibrated one), drawn with their ``net_benefit_model``.

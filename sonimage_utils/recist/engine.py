@@ -1,10 +1,10 @@
-"""RECIST 1.1 response assessment of the SONImage CT follow-up (``spec/recist.md``).
+"""RECIST 1.1 response assessment of the SONImage CT follow-up (``book/methods.md``, section RECIST 1.1).
 
 :func:`assess` turns the contract's recist.csv (one row per lesion per CT) into per-assessment target,
 non-target and overall responses, each patient's best overall response (BOR) and date of first progression,
 and each target lesion's percent change from baseline with its best (largest measurable) response before
-progression. The decision rules live in :mod:`sonimage_utils.recist_rules`, input checks in
-:mod:`sonimage_utils.recist_input`.
+progression. The decision rules live in :mod:`sonimage_utils.recist.rules`, input checks in
+:mod:`sonimage_utils.recist.input`.
 
 References
 ----------
@@ -223,7 +223,7 @@ def assess(recist: pd.DataFrame, lesions: pd.DataFrame | None, *, sd_min_days: f
     Raises
     ------
     ValueError
-        On bad input, naming patient_id, lesion_id and rule (see :func:`sonimage_utils.recist_input.check_recist`).
+        On bad input, naming patient_id, lesion_id and rule (see :func:`sonimage_utils.recist.input.check_recist`).
 
     References
     ----------

@@ -153,7 +153,7 @@ def parse_lesions(lesions: pd.DataFrame | None) -> pd.DataFrame | None:
 def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
     """Check the data contract's RECIST rules on typed tables: the very rules ``sonimage validate`` runs.
 
-    The cross-table rules are those of :mod:`sonimage_utils.rules` (ids as in ``rules.yml``), applied to
+    The cross-table rules are those of :mod:`sonimage_utils.data.checks` (ids as in ``rules.yml``), applied to
     these frames, so the engine and the validator cannot disagree; the first error is raised. One check is
     the engine's own: every patient with RECIST rows needs lesions.csv rows (for the organ of each target).
 

@@ -1,6 +1,6 @@
 """RECIST 1.1 decision rules on one assessment (no I/O, no pandas).
 
-The rules of ``spec/recist.md`` as small pure functions, so that each can be tested on its own and the
+The rules of RECIST 1.1 (``book/methods.md``) as small pure functions, so that each can be tested on its own and the
 table-driven cases of ``tests/cases/recist_cases.yaml`` read like the guideline. :mod:`sonimage_utils.recist`
 strings them together over a patient's assessments.
 

@@ -1,6 +1,6 @@
 """Patient-level views of a RECIST assessment for objective 3: trajectories, swimmer data, BOR tables.
 
-Data only (plots are in :mod:`sonimage_utils.lesion_plots`): :func:`derive_sod_trajectories` (spider plot),
+Data only (plots are in :mod:`sonimage_utils.plots.lesions`): :func:`derive_sod_trajectories` (spider plot),
 :func:`derive_swimmer_data` (swimmer plot), :func:`tabulate_bor` (best overall response by group).
 """
 
@@ -64,7 +64,7 @@ def derive_swimmer_data(assessment, patients: pd.DataFrame) -> pd.DataFrame:
     """One row per patient for a swimmer plot of time on first-line therapy.
 
     Time on first-line therapy is PFS1 (randomisation to ``pfs1_date``: a PFS1 event ends first-line
-    therapy by definition, study.md), in months.
+    therapy by definition, book/methods.md, section PFS1), in months.
 
     Parameters
     ----------

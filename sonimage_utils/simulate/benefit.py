@@ -27,7 +27,7 @@ TRUE_LOG_HR = {
 }
 
 
-def simulate_benefit_cohort(n_patients=100, seed=0, *, baseline_hazard=0.014, followup_months=(30.0, 60.0),
+def simulate_benefit_cohort(n_patients: int, seed: int, *, baseline_hazard=0.014, followup_months=(30.0, 60.0),
                             true_log_hr=None):
     """Simulate ``(patients, lesions)`` with PFS1 from a known exponential PH model.
 
@@ -35,6 +35,7 @@ def simulate_benefit_cohort(n_patients=100, seed=0, *, baseline_hazard=0.014, fo
     ----------
     n_patients : int
     seed : int
+        No default: the caller passes it (the analyses' ``seed`` parameter, or a test's own).
     baseline_hazard : float
         Monthly hazard of a reference patient (homogeneous FES, FDG SUVmax 1, ET alone).
     followup_months : tuple of float

@@ -1,9 +1,9 @@
 """Synthetic SONImage data folder with known truth (``sonimage simulate``).
 
-Writes the three cohorts in the layout of ``data-contract.md`` and ``truth.json`` with every generating
-parameter. The development cohort looks like SONImage inside SONIA: 1:1 ET+CDK4/6i vs ET, PFS1 medians near
+Writes the three cohorts in the layout of ``README.md`` (section Interfaces) and ``truth.json`` with every
+generating parameter. The development cohort looks like SONImage inside SONIA: 1:1 ET+CDK4/6i vs ET, PFS1 medians near
 24.7 and 16.1 months, HR about 0.59, median follow-up near 37 months; lesions, FES and FDG after Nienhuis et
-al. (J Nucl Med 2018). Heterogeneity is derived from the written lesion values exactly as ``methods.md``
+al. (J Nucl Med 2018). Heterogeneity is derived from the written lesion values exactly as ``book/methods.md``
 defines it and the hazard uses that derived group, so an analysis of the CSV files can recover the truth.
 
 Hand-written: no library simulates this design. Randomness comes from numpy Generators seeded from
@@ -79,7 +79,7 @@ def _simulate(truth: dict, cohort: str, n: int) -> dict[str, pd.DataFrame]:
     return out
 
 
-def simulate_folder_cohorts(*, seed: int = 20191205, n_patients: int = 100, n_impact: int = 200,
+def simulate_folder_cohorts(*, seed: int, n_patients: int, n_impact: int = 200,
                             n_et_fes: int = 147, truth_overrides: dict | None = None, latent: bool = False):
     """Simulate all three cohorts in memory.
 
@@ -112,7 +112,7 @@ def simulate_folder_cohorts(*, seed: int = 20191205, n_patients: int = 100, n_im
     return tables, truth
 
 
-def simulate_cohort(cohort: str = "sonimage", *, n_patients: int = 100, seed: int = 20191205,
+def simulate_cohort(cohort: str = "sonimage", *, n_patients: int, seed: int,
                     truth_overrides: dict | None = None, latent: bool = False) -> dict[str, pd.DataFrame]:
     """Simulate one cohort and return its tables as typed DataFrames.
 
@@ -127,7 +127,7 @@ def simulate_cohort(cohort: str = "sonimage", *, n_patients: int = 100, seed: in
     seed : int
         Master seed.
     truth_overrides : dict, optional
-        Nested overrides of :data:`sonimage_utils.simulate_truth.DEFAULT_TRUTH`.
+        Nested overrides of :data:`sonimage_utils.simulate.truth.DEFAULT_TRUTH`.
     latent : bool
         Keep latent columns (``_het``, ``_lp``, ``_pfs_months``, ``_fes_latent``, ...) and add
         ``lesion_response`` (sonimage); default False gives the contract columns only.
@@ -136,7 +136,7 @@ def simulate_cohort(cohort: str = "sonimage", *, n_patients: int = 100, seed: in
     -------
     dict of pandas.DataFrame
         ``patients``, ``lesions`` and, where the cohort has them, ``scans``, ``recist`` (the truth dict
-        is :func:`sonimage_utils.simulate_truth.build_truth` with the same arguments).
+        is :func:`sonimage_utils.simulate.truth.build_truth` with the same arguments).
 
     Raises
     ------
@@ -198,11 +198,11 @@ def write_table(frame: pd.DataFrame, path) -> None:
     text.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
-def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100, n_impact: int = 200,
+def simulate_data_folder(out_dir, *, seed: int, n_patients: int, n_impact: int = 200,
                          n_et_fes: int = 147, truth_overrides: dict | None = None) -> dict:
     """Write a synthetic data folder (all three cohorts) and ``truth.json``; return the truth.
 
-    Layout (``data-contract.md``): ``out/sonimage/{patients,lesions,scans,recist}.csv``,
+    Layout (``README.md``, section Interfaces): ``out/sonimage/{patients,lesions,scans,recist}.csv``,
     ``out/impact_mbc/{patients,lesions,scans}.csv``, ``out/et_fes/{patients,lesions}.csv``,
     ``out/truth.json`` (sorted keys, indent 2). A cohort with 0 patients is not written.
 
@@ -211,13 +211,14 @@ def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100
     out_dir : str or pathlib.Path
         Created if missing; existing files of the same names are overwritten.
     seed : int
-        Master seed; the same seed and sizes give byte-identical files.
+        Master seed; the same seed and sizes give byte-identical files. No default: the caller passes it
+        (``sonimage simulate --seed``, or ``demo_seed`` in ``analysis.yml`` for the demo cohort).
     n_patients : int
-        Size of the SONImage development cohort (at least 1).
+        Size of the SONImage development cohort (at least 1; ``demo_n_patients`` in ``analysis.yml``).
     n_impact, n_et_fes : int
         Sizes of the IMPACT-MBC and ET-FES validation cohorts (0 leaves the cohort out).
     truth_overrides : dict, optional
-        Nested overrides of :data:`sonimage_utils.simulate_truth.DEFAULT_TRUTH`, e.g.
+        Nested overrides of :data:`sonimage_utils.simulate.truth.DEFAULT_TRUTH`, e.g.
         ``{"pfs": {"hr_interaction": 0.5}}``.
 
     Returns
@@ -233,7 +234,7 @@ def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100
     Examples
     --------
     >>> import tempfile
-    >>> truth = simulate_data_folder(tempfile.mkdtemp(), n_patients=10, n_impact=5, n_et_fes=5)
+    >>> truth = simulate_data_folder(tempfile.mkdtemp(), seed=1, n_patients=10, n_impact=5, n_et_fes=5)
     >>> truth["pfs"]["hr_arm"], truth["fes_threshold"]
     (0.59, 1.5)
     """
@@ -259,7 +260,7 @@ def simulate_data_folder(out_dir, *, seed: int = 20191205, n_patients: int = 100
             "n_no_assessable_lesion": int(p["_het"].isna().sum()),
             "heterogeneity_from": ("FES SUVmax of all lesions (the hazard's group); lesions.csv shows the 3 "
                                    "largest only" if truth["cohorts"][cohort]["fes_measured"] == "largest_3"
-                                   else "lesions.csv, as methods.md derives it"),
+                                   else "lesions.csv, as book/methods.md derives it"),
         }
     truth["realized"] = realized
     (out / "truth.json").write_text(json.dumps(truth, sort_keys=True, indent=2) + "\n", encoding="utf-8")

@@ -3,7 +3,7 @@
 Vectorised over all lesions of a cohort. FES SUVmax is drawn from truncated log-normals so that a patient
 meant to be homogeneous-positive has every assessable lesion at or above the threshold and a heterogeneous
 patient has at least one below it, after rounding to the two decimals written to ``lesions.csv``.
-The heterogeneity used for the hazard is then *derived* from the rounded values exactly as ``methods.md``
+The heterogeneity used for the hazard is then *derived* from the rounded values exactly as ``book/methods.md``
 says (:func:`derive_simulated_heterogeneity`), so an analysis of the CSV files sees the same groups.
 """
 
@@ -58,7 +58,7 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
         Cohort key; ``fes_measured == "largest_3"`` keeps FES SUVmax only for the 3 largest non-liver
         lesions (CT diameter, or the latent size of bone lesions).
     patients : pandas.DataFrame
-        Output of :func:`sonimage_utils.simulate_patients.simulate_baseline`.
+        Output of :func:`sonimage_utils.simulate.patients.simulate_baseline`.
 
     Returns
     -------
@@ -68,8 +68,8 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
 
     Examples
     --------
-    >>> from sonimage_utils.simulate_truth import build_truth
-    >>> from sonimage_utils.simulate_patients import simulate_baseline
+    >>> from sonimage_utils.simulate.truth import build_truth
+    >>> from sonimage_utils.simulate.patients import simulate_baseline
     >>> t = build_truth(seed=1, n_patients={"sonimage": 5})
     >>> p = simulate_baseline(np.random.default_rng(1), t, "sonimage", 5)
     >>> les = simulate_lesions(np.random.default_rng(2), t, "sonimage", p)
@@ -148,11 +148,11 @@ def simulate_lesions(rng: np.random.Generator, truth: dict, cohort: str, patient
     })
 
 
-def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_column: str = "fes_suvmax",
-                                   fes_threshold: float = 1.5, fes_excluded_organs=("liver",)) -> pd.Series:
-    """Heterogeneity indicator per patient, derived from lesions as ``methods.md`` defines it.
+def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_threshold: float, fes_excluded_organs,
+                                   fes_column: str = "fes_suvmax") -> pd.Series:
+    """Heterogeneity indicator per patient, derived from lesions as ``book/methods.md`` defines it.
 
-    Kept here (rather than importing ``sonimage_utils.heterogeneity``) so the generator does not depend on
+    Kept here (rather than importing ``sonimage_utils.derive.heterogeneity``) so the generator does not depend on
     the code it is used to test; ``tests/test_simulate.py`` checks that the two agree.
 
     Parameters
@@ -164,9 +164,9 @@ def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_co
     fes_column : str
         Column holding FES SUVmax.
     fes_threshold : float
-        FES-positive when SUVmax >= threshold.
+        FES-positive when SUVmax >= threshold (the truth's ``fes_threshold``; no default).
     fes_excluded_organs : sequence of str
-        Organs never assessable.
+        Organs never assessable (the truth's ``fes_excluded_organs``; no default).
 
     Returns
     -------
@@ -178,7 +178,7 @@ def derive_simulated_heterogeneity(lesions: pd.DataFrame, patient_ids, *, fes_co
     --------
     >>> les = pd.DataFrame({"patient_id": ["a", "a", "b"], "organ": ["bone", "liver", "bone"],
     ...                     "fes_suvmax": [2.0, np.nan, 1.2]})
-    >>> derive_simulated_heterogeneity(les, ["a", "b", "c"]).tolist()
+    >>> derive_simulated_heterogeneity(les, ["a", "b", "c"], fes_threshold=1.5, fes_excluded_organs=["liver"]).tolist()
     [0.0, 1.0, nan]
     """
     fes = lesions[fes_column]

@@ -32,7 +32,7 @@ def simulate_baseline(rng: np.random.Generator, truth: dict, cohort: str, n: int
     ----------
     rng : numpy.random.Generator
     truth : dict
-        Complete truth dict (:func:`sonimage_utils.simulate_truth.build_truth`).
+        Complete truth dict (:func:`sonimage_utils.simulate.truth.build_truth`).
     cohort : str
         ``sonimage``, ``impact_mbc`` or ``et_fes``.
     n : int
@@ -46,7 +46,7 @@ def simulate_baseline(rng: np.random.Generator, truth: dict, cohort: str, n: int
 
     Examples
     --------
-    >>> from sonimage_utils.simulate_truth import build_truth
+    >>> from sonimage_utils.simulate.truth import build_truth
     >>> t = build_truth(seed=1, n_patients={"sonimage": 4})
     >>> simulate_baseline(np.random.default_rng(1), t, "sonimage", 4).shape[0]
     4

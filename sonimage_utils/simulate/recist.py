@@ -88,9 +88,9 @@ def simulate_recist(rng: np.random.Generator, truth: dict, patients: pd.DataFram
     rng : numpy.random.Generator
     truth : dict
     patients : pandas.DataFrame
-        With PFS1 columns and latent ``_cutoff`` (from :func:`sonimage_utils.simulate_patients.simulate_pfs`).
+        With PFS1 columns and latent ``_cutoff`` (from :func:`sonimage_utils.simulate.patients.simulate_pfs`).
     lesions : pandas.DataFrame
-        From :func:`sonimage_utils.simulate_lesions.simulate_lesions` (latent columns included).
+        From :func:`sonimage_utils.simulate.lesions.simulate_lesions` (latent columns included).
 
     Returns
     -------

@@ -5,9 +5,10 @@ after the user's overrides and after the Weibull scale has been calibrated. Keep
 dict makes the generator auditable: an estimator that is meant to recover a quantity can be checked against
 the number written beside the data.
 
-Sources of the default values are in ``study.md``: SONIA PFS1 medians 24.7 vs 16.1 months and HR 0.59
-(Sonke et al., Nature 2024), median follow-up 37.3 months; organ mix and FES SUVmax range after Nienhuis et
-al. (J Nucl Med 2018); the FES threshold 1.5 and liver exclusion after the Groningen convention.
+Sources of the default values (``book/methods.md``, section Synthetic cohort): SONIA PFS1 medians 24.7 vs
+16.1 months and HR 0.59 (Sonke et al., Nature 2024), median follow-up 37.3 months; organ mix and FES SUVmax
+range after Nienhuis et al. (J Nucl Med 2018); the FES threshold 1.5 and liver exclusion after the Groningen
+convention.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DEFAULT_TRUTH: dict = {
             "[ET+CDK4/6i and het] + log(hr_visceral) [visceral] + log(hr_who_per_step) * WHO + "
             "log(hr_fdg_per_sd) * z_fdg + log(hr_no_assessable) [no FES-assessable lesion] + "
             "log(baseline_hr of the cohort); het is the heterogeneity group derived from lesions.csv "
-            "(methods.md); z_fdg is the patient's latent standard-normal FDG level; external cohorts use "
+            "(book/methods.md); z_fdg is the patient's latent standard-normal FDG level; external cohorts use "
             "hr_by_arm instead of hr_arm."
         ),
         "weibull_shape": _SHAPE,

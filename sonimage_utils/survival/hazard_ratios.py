@@ -27,7 +27,7 @@ def compute_hr_rows(specs: list, *, time: str = "pfs1_months", event: str = "pfs
         column -> comparison label, e.g. ``{"het_group[heterogeneous]": "heterogeneous vs homogeneous"}``).
     time, event : str
     reference : dict, optional
-        Reference levels passed to :func:`~sonimage_utils.survival_cox.fit_cox`.
+        Reference levels passed to :func:`~sonimage_utils.survival.cox.fit_cox`.
 
     Returns
     -------
@@ -35,7 +35,7 @@ def compute_hr_rows(specs: list, *, time: str = "pfs1_months", event: str = "pfs
         ``analysis``, ``comparison``, ``name``, ``n``, ``n_events``, ``hr``, ``hr_ci_low``, ``hr_ci_high``,
         ``p``, ``status``, ``message``.
     fits : dict
-        ``analysis`` -> :class:`~sonimage_utils.survival_cox.CoxResult`.
+        ``analysis`` -> :class:`~sonimage_utils.survival.cox.CoxResult`.
 
     Raises
     ------

@@ -1,7 +1,7 @@
 """Kaplan-Meier summaries and the log-rank test, matching R ``survival`` conventions.
 
 Statistics layer only: functions return result objects holding plain DataFrames; tables are made in
-:mod:`sonimage_utils.survival_tables` and figures in :mod:`sonimage_utils.survival_plots`.
+:mod:`sonimage_utils.tables.survival` and figures in :mod:`sonimage_utils.plots.survival`.
 
 The survival curve itself comes from lifelines (:class:`lifelines.KaplanMeierFitter`). Two things are
 added by hand because lifelines does them differently from R ``survfit``, the reference of the book:

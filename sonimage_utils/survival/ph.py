@@ -203,12 +203,12 @@ def compute_zph(time, event, X, beta, *, ties: str = "efron", transform: str = "
 
 
 def compute_ph_test(result: CoxResult, *, transform: str, terms: bool = True) -> PHTestResult:
-    """Proportional-hazards score test for a fitted :class:`~sonimage_utils.survival_cox.CoxResult`.
+    """Proportional-hazards score test for a fitted :class:`~sonimage_utils.survival.cox.CoxResult`.
 
     Parameters
     ----------
     result : CoxResult
-        An Efron-ties fit from :func:`~sonimage_utils.survival_cox.fit_cox`.
+        An Efron-ties fit from :func:`~sonimage_utils.survival.cox.fit_cox`.
     transform : {"km", "identity", "log", "rank"}
         Time scale of the test (the SAP's ``ph_transform``; R's ``cox.zph`` default is "km").
     terms : bool

@@ -36,7 +36,7 @@ def describe_term(name: str, reference: dict, labels: dict | None = None) -> str
     Parameters
     ----------
     name : str
-        Design column from :func:`~sonimage_utils.survival_design.build_design`.
+        Design column from :func:`~sonimage_utils.survival.design.build_design`.
     reference : dict
         Reference level per categorical variable (``CoxResult.reference``).
     labels : dict, optional
@@ -145,7 +145,7 @@ def format_ph_table(ph, labels: dict | None = None) -> pd.DataFrame:
 
 
 def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Format rows from :func:`~sonimage_utils.survival_cox.extract_hr` (sensitivity analyses, subgroups).
+    """Format rows from :func:`~sonimage_utils.survival.cox.extract_hr` (sensitivity analyses, subgroups).
 
     Parameters
     ----------
@@ -175,7 +175,7 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
 
 def format_power_table(power: pd.DataFrame) -> pd.DataFrame:
-    """Format :func:`~sonimage_utils.interaction_power.compute_interaction_power` output.
+    """Format :func:`~sonimage_utils.survival.power.compute_interaction_power` output.
 
     Parameters
     ----------
