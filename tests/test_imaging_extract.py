@@ -11,7 +11,8 @@ import pydicom
 import pytest
 
 from sonimage_utils.imaging.extract import LESION_COLUMNS, REPORT_COLUMNS, SCAN_COLUMNS, run_extract, suv_type_columns
-from sonimage_utils.imaging.phantom import DEFAULT_IDENTIFIERS, HotSphere, write_demo_dicom, write_pet_phantom
+from sonimage_utils.imaging.demo import write_demo_dicom
+from sonimage_utils.imaging.phantom import DEFAULT_IDENTIFIERS, HotSphere, write_pet_phantom
 
 SMALL = dict(shape=(14, 24, 24), origin_mm=(-46.0, -46.0, -20.0), spheres=(HotSphere((0.0, 0.0, 0.0), 9.0, 6.0),))
 IDS_B = dict(DEFAULT_IDENTIFIERS, PatientID="HOSP-B-99127", PatientName="Pietersen^Geertruida",

@@ -4,7 +4,7 @@ A phantom is a uniform background with hot spheres of known SUVbw (a voxel is ho
 sphere). Activity is derived from the true SUV with the phantom's own clock (``datetime`` objects, not header
 strings), then stored as uint16 with a per-slice RescaleSlope, under headers that follow one vendor's habits:
 where the scan time lives, units (BQML, Philips CNTS, GML), decay correction (START, ADMIN), injection time as
-DateTime or Time only (with a scan after midnight). Used by the tests and by :func:`write_demo_dicom`.
+DateTime or Time only (with a scan after midnight). Used by the tests and by :func:`sonimage_utils.imaging.demo.write_demo_dicom`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
-__all__ = ["VENDOR_VARIANTS", "LAYOUTS", "HotSphere", "PhantomSeries", "write_pet_phantom", "write_demo_dicom",
+__all__ = ["VENDOR_VARIANTS", "LAYOUTS", "HotSphere", "PhantomSeries", "write_pet_phantom",
            "DEFAULT_IDENTIFIERS"]
 
 PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
@@ -334,14 +334,3 @@ def _slice_header(spec, ids, tracer, study_uid, series_uid, for_uid, series_numb
     rp.RadionuclideCodeSequence = [code]
     ds.RadiopharmaceuticalInformationSequence = [rp]
     return ds
-
-
-def write_demo_dicom(out_dir, seed: int = 0, **kwargs) -> dict:
-    """Real DICOM for a few demo patients with matching VOIS.csv and MAP.csv.
-
-    See :func:`sonimage_utils.imaging.demo.write_demo_dicom` (kept there so that this module stays about the
-    phantom itself); the arguments are passed on.
-    """
-    from .demo import write_demo_dicom as _write_demo_dicom
-
-    return _write_demo_dicom(out_dir, seed, **kwargs)

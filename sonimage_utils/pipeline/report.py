@@ -98,13 +98,13 @@ def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
 
     The PNG carries no timestamp, so the same figure gives the same bytes.
     """
-    import matplotlib.pyplot as plt
+    from sonimage_utils.plots.figure import close_figure, write_figure
 
     folder = Path(build_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    fig.savefig(folder / f"{name}.png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    write_figure(fig, folder / f"{name}.png", dpi=dpi)
     display(fig)
-    plt.close(fig)
+    close_figure(fig)
 
 
 def save_table(table, name: str, build_dir) -> Path:

@@ -8,6 +8,9 @@ from .benefit import (
 from .cohort import (
     plot_suv_by_organ, plot_heterogeneity_score, plot_scan_quality,
 )
+from .figure import (
+    write_figure, close_figure,
+)
 from .imaging import (
     plot_uptake_times,
 )
@@ -23,6 +26,7 @@ from .validation import (
 )
 
 __all__ = [
+    'write_figure', 'close_figure',
     'plot_risk_group_effects', 'plot_benefit_distribution', 'plot_calibration_for_benefit',
     'plot_bootstrap_calibration', 'plot_penalty_cv', 'plot_suv_by_organ', 'plot_heterogeneity_score',
     'plot_scan_quality', 'FES_COLORS', 'GROUP_COLORS', 'BOR_COLORS', 'plot_waterfall', 'plot_uptake_scatter',
