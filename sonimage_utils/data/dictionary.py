@@ -236,15 +236,19 @@ class RuleSpec:
             return v
         return self.template.format(**{k: show(v) for k, v in self.params.items()})
 
-    def describe_params(self) -> str:
-        """The parameters as ``name = value`` pairs separated by ``; `` (a map's entries as ``name.key``)."""
+    def param_items(self) -> list[tuple[str, str]]:
+        """The parameters as (name, value in words) pairs; a map's entries are named ``name.key``."""
         def show(v):
             return ", ".join(map(str, v)) if isinstance(v, tuple) else f"{v:g}" if isinstance(v, float) else str(v)
         pairs = []
         for name, value in self.params.items():
             items = value.items() if isinstance(value, dict) else [(None, value)]
-            pairs += [f"{name}{'' if key is None else '.' + key} = {show(v)}" for key, v in items]
-        return "; ".join(pairs)
+            pairs += [(f"{name}{'' if key is None else '.' + key}", show(v)) for key, v in items]
+        return pairs
+
+    def describe_params(self) -> str:
+        """The parameters as ``name = value`` separated by ``; `` (empty for a rule without parameters)."""
+        return "; ".join(f"{name} = {value}" for name, value in self.param_items())
 
 
 def _rule_error(rule_id, text: str) -> ValueError:
