@@ -46,7 +46,7 @@ from sonimage_utils.pipeline.report import record, save_figure, save_table, synt
 HET = dict(fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)
 son = load_cohort(data_dir, "sonimage")
 analysis = build_analysis_set(son, **HET)
-lesions = derive_lesion_fes_status(son.lesions, fes_threshold, fes_excluded_organs)
+lesions = derive_lesion_fes_status(son.lesions, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs)
 
 # %% tags=["remove-input"]
 synthetic_notice(synthetic)
