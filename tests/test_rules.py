@@ -96,7 +96,8 @@ def test_rule_pfs_dates_pfs1_before_randomisation(demo):
     p.loc[2, "pfs1_date"] = shift(p.loc[2, "randomization_date"], -1)
     write(demo, "patients", p)
     assert problems(demo) == [
-        f"sonimage/patients.csv:4: pfs1_date: pfs1_date is before randomization_date (patient_id={p.loc[2, 'patient_id']})"]
+        "sonimage/patients.csv:4: pfs1_date: pfs1_date is before randomization_date "
+        f"(patient_id={p.loc[2, 'patient_id']})"]
 
 
 def test_rule_event_type_censored_type_with_an_event_and_an_event_type_without(demo):
@@ -251,7 +252,8 @@ def test_every_implemented_kind_has_a_yaml_entry():
 def test_a_kind_without_a_yaml_entry_stops_the_validator(demo, monkeypatch):
     rules = {rid: spec for rid, spec in load_rules().items() if spec.kind != "target_limits"}
     monkeypatch.setattr(checks, "load_rules", lambda: rules)
-    with pytest.raises(ValueError, match=r"rule kind\(s\) \['target_limits'\] have no entry in data_dictionary/rules.yml"):
+    with pytest.raises(ValueError,
+                       match=r"rule kind\(s\) \['target_limits'\] have no entry in data_dictionary/rules.yml"):
         validate_folder(demo)
 
 

@@ -29,6 +29,7 @@ def _rows(df: pd.DataFrame, mask, cohort: str, table: str, column: str, message)
 
 
 def rule_foreign_key(tables, cohort, params):
+    """Rows of ``params['tables']`` whose patient_id is not in patients.csv."""
     known = set(tables["patients"]["patient_id"].dropna())
     out = []
     for name in params["tables"]:
@@ -40,6 +41,7 @@ def rule_foreign_key(tables, cohort, params):
 
 
 def rule_unique_keys(tables, cohort, params):
+    """Rows of ``params['tables']`` repeating the table's primary key (from its YAML)."""
     out = []
     for name in params["tables"]:
         df, key = tables.get(name), list(load_dictionary()[name].primary_key)
@@ -51,12 +53,14 @@ def rule_unique_keys(tables, cohort, params):
 
 
 def rule_pfs_dates(tables, cohort, params):
+    """Patients whose pfs1_date is before randomization_date (no parameters)."""
     p = tables["patients"]
     return _rows(p, p["pfs1_date"] < p["randomization_date"], cohort, "patients", "pfs1_date",
                  "pfs1_date is before randomization_date")
 
 
 def rule_event_type(tables, cohort, params):
+    """pfs1_event_type is ``params['censored_type']`` exactly when pfs1_event is ``params['censored_event']``."""
     p = tables["patients"]
     ok = p["pfs1_event"].notna() & p["pfs1_event_type"].notna()
     censored = p["pfs1_event_type"].eq(params["censored_type"])
@@ -73,6 +77,7 @@ def _with_randomisation(df, tables):
 
 
 def rule_scan_window(tables, cohort, params):
+    """Scans outside ``params['days_before']`` days before to ``params['days_after']`` days after randomisation."""
     s = tables["scans"]
     before, after = params["days_before"], params["days_after"]
     days = (s["scan_date"] - _with_randomisation(s, tables)).dt.days
@@ -82,6 +87,7 @@ def rule_scan_window(tables, cohort, params):
 
 
 def rule_glucose_fdg_only(tables, cohort, params):
+    """Glucose on a scan of ``params['no_glucose_tracers']`` (error), none on ``params['glucose_tracer']`` (warning)."""
     s = tables["scans"]
     only = params["glucose_tracer"]
     out = []
@@ -98,6 +104,7 @@ def _baseline(r: pd.DataFrame) -> pd.Series:
 
 
 def rule_baseline_window(tables, cohort, params):
+    """First assessments later than randomisation + ``params['days_after']`` days."""
     r = tables["recist"].dropna(subset=["patient_id", "assessment_date"])
     after = params["days_after"]
     first = r["assessment_date"].eq(_baseline(r)) & ~r.duplicated(["patient_id", "assessment_date"])
@@ -107,6 +114,7 @@ def rule_baseline_window(tables, cohort, params):
 
 
 def rule_recist_lesions(tables, cohort, params):
+    """Lesions of ``params['tracked_kinds']`` at baseline and in lesions.csv; ``params['new_kind']`` ones not."""
     r = tables["recist"]
     new = params["new_kind"]
     r = r.dropna(subset=["patient_id", "assessment_date", "lesion_id"])
@@ -134,6 +142,7 @@ def rule_recist_lesions(tables, cohort, params):
 
 
 def rule_recist_baseline(tables, cohort, params):
+    """Baseline targets under ``params['measurable_mm']``; non-targets not ``params['non_target_baseline_status']``."""
     r = tables["recist"]
     r = r.dropna(subset=["patient_id", "assessment_date"])
     base = r["assessment_date"].eq(_baseline(r))
@@ -167,12 +176,13 @@ def rule_target_limits(tables, cohort, params):
         t = t.assign(organ=[organ.get(k) for k in zip(t["patient_id"], t["lesion_id"])])
         in_organ = t.groupby(["patient_id", "organ"]).cumcount() + 1
         out += _rows(t, in_organ > most_in_organ, cohort, "recist", "lesion_id",
-                     lambda x: f"more than {most_in_organ} target lesions in organ {x['organ']!r}: {x['lesion_id']!r} is "
-                               f"number {in_organ[x.name]}")
+                     lambda x: f"more than {most_in_organ} target lesions in organ {x['organ']!r}: "
+                               f"{x['lesion_id']!r} is number {in_organ[x.name]}")
     return out
 
 
 def rule_recist_fields(tables, cohort, params):
+    """Target rows: a diameter, no status; other kinds: a status of ``params['status'][kind]``, no diameter."""
     r = tables["recist"]
     target = r["lesion_kind"].eq("target")
     out = _rows(r, target & r["status"].notna(), cohort, "recist", "status", "target rows carry no status")
@@ -189,6 +199,7 @@ def rule_recist_fields(tables, cohort, params):
 
 
 def rule_has_lesions(tables, cohort, params):
+    """Patients without a lesions.csv row, in the cohorts of ``params['cohorts']``."""
     if cohort not in params["cohorts"]:
         return []
     p = tables["patients"]

@@ -39,6 +39,8 @@ EXTERNAL_COHORTS = ("impact_mbc", "et_fes")
 #: Files a cohort folder may hold beside the contract tables: name -> what writes them (not validated).
 SIDE_FILES = {"extraction_report.csv": "`sonimage extract`: one row per PET series (vendor, units, decay "
                                        "correction, SUV factor, warnings); shown in chapter 00"}
+#: The contract's tables, in contract order (one YAML file each).
+_TABLES = ("patients", "lesions", "scans", "recist")
 #: Column types the dictionary may use.
 TYPES = ("string", "int", "float", "bool", "date")
 
@@ -159,7 +161,7 @@ def load_dictionary(path: str | None = None) -> dict[str, TableSpec]:
     """
     folder = Path(path) if path else dictionary_dir()
     tables = {}
-    for name in ("patients", "lesions", "scans", "recist"):
+    for name in _TABLES:
         doc = yaml.safe_load((folder / f"{name}.yml").read_text(encoding="utf-8"))
         for raw in doc["columns"]:
             _check_column(name, raw)
@@ -190,8 +192,6 @@ class RuleParam:
     choices: tuple | None = None
     min: float | None = None
 
-
-_TABLES = ("patients", "lesions", "scans", "recist")
 
 #: Cross-table rule kinds (implemented in :mod:`sonimage_utils.data.checks`) -> their parameters.
 #: ``rules.yml`` must give every parameter of an entry's kind and no other.
