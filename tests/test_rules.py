@@ -16,7 +16,7 @@ import yaml
 
 from sonimage_utils.data import checks
 from sonimage_utils.data.checks import RULES
-from sonimage_utils.data.dictionary import RULE_KINDS, dictionary_dir, load_rules
+from sonimage_utils.data.dictionary import RULE_KINDS, dictionary_dir, load_dictionary, load_rules
 from sonimage_utils.data.validate import validate_folder
 from sonimage_utils.pipeline.pages import data_dictionary_page
 from sonimage_utils.recist.input import check_recist, parse_lesions, parse_recist
@@ -343,3 +343,19 @@ def test_appendix_shows_each_rule_with_its_parameters():
             "`max_per_patient` = 5; `max_per_organ` = 2 |") in rows
     assert "`measurable_mm.lesion` = 10; `measurable_mm.lymph_node` = 15" in page
     assert "| `pfs_dates` | pfs1_date is not before randomization_date. | none |" in rows
+
+
+def test_rule_code_lists_are_codes_the_column_dictionary_allows():
+    rules = load_rules()
+    columns = {c.name: c for c in load_dictionary()["recist"].columns("sonimage")}
+    kinds, statuses = set(columns["lesion_kind"].allowed), set(columns["status"].allowed)
+    assert set(rules["recist_lesions"].params["tracked_kinds"]) | {rules["recist_lesions"].params["new_kind"]} <= kinds
+    status = rules["recist_fields"].params["status"]
+    assert set(status) <= kinds and set().union(*status.values()) <= statuses
+    assert rules["recist_baseline"].params["non_target_baseline_status"] in status["non_target"]
+    tracers = {c.name: c for c in load_dictionary()["scans"].columns("sonimage")}["tracer"].allowed
+    glucose = rules["glucose_fdg_only"].params
+    assert {glucose["glucose_tracer"], *glucose["no_glucose_tracers"]} <= set(tracers)
+    event = {c.name: c for c in load_dictionary()["patients"].columns("sonimage")}
+    assert rules["event_type"].params["censored_type"] in event["pfs1_event_type"].allowed
+    assert rules["event_type"].params["censored_event"] in event["pfs1_event"].allowed
