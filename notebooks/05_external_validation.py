@@ -92,7 +92,7 @@ HET = dict(fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs)
 def prepare(name, feature_settings=None):
     """Outcome and frozen-model predictions of one cohort, one row per patient."""
     data = load_cohort(data_dir, name)
-    analysis = build_analysis_set(data, **HET)
+    analysis = build_analysis_set(data, **HET, fdg_threshold=None)  # no FDG grouping in this chapter
     pred = predict_model(model, data.patients, data.lesions, horizon=horizon, feature_settings=feature_settings)
     frame = analysis[["patient_id", "arm", "pfs1_months", "pfs1_event"]].merge(pred, on="patient_id")
     return data, analysis, frame

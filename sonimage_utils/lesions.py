@@ -104,7 +104,7 @@ def build_lesion_response_set(assessment, lesions: pd.DataFrame, patients: pd.Da
     ValueError
         If a target lesion is missing from ``lesions``.
     """
-    les = derive_lesion_fes_status(lesions, fes_threshold, fes_excluded_organs)
+    les = derive_lesion_fes_status(lesions, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs)
     les = les.assign(patient_id=les["patient_id"].astype(str), lesion_id=les["lesion_id"].astype(str))
     keep = ["patient_id", "lesion_id", "organ", "fes_suvmax", "fdg_suvmax", "fes_status", "fes_assessable"]
     base = assessment.lesions.drop(columns=[c for c in ("organ",) if c in assessment.lesions.columns])

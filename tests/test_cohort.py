@@ -11,12 +11,16 @@ from sonimage_utils.data.load import load_cohort
 from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status
 
 
+#: The SAP values of analysis.yml; no function has them as defaults.
+FES = dict(fes_threshold=1.5, fes_excluded_organs=("liver",))
+
+
 @pytest.fixture
 def analysis(valid_folder):
     path = valid_folder / "sonimage" / "lesions.csv"
     path.write_text(path.read_text().replace("P003,L1,lymph_node,2.6", "P003,L1,liver,"))
     c = load_cohort(valid_folder)
-    return c, build_analysis_set(c)
+    return c, build_analysis_set(c, **FES, fdg_threshold=None)
 
 
 def test_01_flow_counts_every_patient(analysis):
@@ -45,7 +49,7 @@ def test_03_table1_rejects_unknown_grouping(analysis):
 
 def test_04_lesions_by_organ(analysis):
     c, _ = analysis
-    out = cohort.compute_lesions_by_organ(derive_lesion_fes_status(c.lesions)).set_index("organ")
+    out = cohort.compute_lesions_by_organ(derive_lesion_fes_status(c.lesions, **FES)).set_index("organ")
     assert out.loc["bone", "lesions"] == 3 and out.loc["bone", "fes_positive"] == 2
     assert out.loc["liver", "fes_assessable"] == 0 and pd.isna(out.loc["liver", "share_fes_positive"])
     assert out["share"].sum() == pytest.approx(1)
@@ -76,7 +80,7 @@ def test_06_case_mix_and_figures(analysis):
     c, a = analysis
     mix = cohort.compute_case_mix({"sonimage": a})
     assert mix.loc["patients", "sonimage"] == "3"
-    les = derive_lesion_fes_status(c.lesions)
+    les = derive_lesion_fes_status(c.lesions, **FES)
     for fig in (cohort_plots.plot_suv_by_organ(les, 1.5, 5.0), cohort_plots.plot_heterogeneity_score(a),
                 cohort_plots.plot_scan_quality(c.scans, {"FES": (50, 70), "FDG": (55, 75)}, (150, 250))):
         assert isinstance(fig, matplotlib.figure.Figure)

@@ -132,7 +132,8 @@ def test_11_features_agree_with_the_books_heterogeneity_derivation():
 
     tables = simulate_cohort("sonimage", n_patients=40, seed=5)
     ours = derive_model_features(tables["patients"], tables["lesions"], ["hs", "log_mean_fes_suvmax", "log_n_lesions"])
-    book = derive_patient_heterogeneity(tables["lesions"], 1.5, ("liver",)).set_index("patient_id").reindex(ours.index)
+    book = derive_patient_heterogeneity(tables["lesions"], fes_threshold=1.5, fes_excluded_organs=("liver",),
+                                        fdg_threshold=None).set_index("patient_id").reindex(ours.index)
     np.testing.assert_allclose(ours["hs"], book["hs"], equal_nan=True)
     np.testing.assert_allclose(ours["log_mean_fes_suvmax"], np.log(book["mean_fes_suvmax"].clip(lower=0.1)),
                                equal_nan=True)

@@ -276,7 +276,8 @@ def test_14_heterogeneity_agrees_with_the_book_module(big):
     from sonimage_utils.derive import heterogeneity
 
     les = big["lesions"][COLUMNS["lesions"]]
-    ph = heterogeneity.derive_patient_heterogeneity(les).set_index("patient_id")
+    ph = heterogeneity.derive_patient_heterogeneity(les, fes_threshold=1.5, fes_excluded_organs=("liver",),
+                                                    fdg_threshold=None).set_index("patient_id")
     mine = big["patients"].set_index("patient_id")["_het"]
     theirs = ph["het_group"].map({"homogeneous": 0.0, "heterogeneous": 1.0}).reindex(mine.index)
     assert np.array_equal(theirs.to_numpy(dtype=float), mine.to_numpy(), equal_nan=True)

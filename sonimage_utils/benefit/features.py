@@ -73,8 +73,9 @@ def _lesion_summaries(lesions, settings):
         les = les.sort_values(["patient_id", "_size", "lesion_id"], ascending=[True, False, True])
         rank = les.groupby("patient_id").cumcount()
         les.loc[rank >= int(top_n), "fes_suvmax"] = np.nan
-    het = derive_patient_heterogeneity(les, float(settings["fes_threshold"]),
-                                       list(settings["fes_excluded_organs"])).set_index("patient_id")
+    het = derive_patient_heterogeneity(les, fes_threshold=float(settings["fes_threshold"]),
+                                       fes_excluded_organs=list(settings["fes_excluded_organs"]),
+                                       fdg_threshold=None).set_index("patient_id")  # fdg_high is no feature
     floor = float(settings["suv_floor"])
     out = pd.DataFrame({"hs": het["hs"]})
     out["fes_heterogeneous"] = np.where(out["hs"].notna(), (out["hs"] < 100).astype(float), np.nan)

@@ -6,7 +6,7 @@ from .checks import (
 )
 from .dictionary import (
     COHORTS, EXTERNAL_COHORTS, SIDE_FILES, TYPES, ColumnSpec, TableSpec, dictionary_dir, load_dictionary,
-    load_rules, describe_rule, build_schema,
+    RULE_KINDS, RuleParam, RuleSpec, load_rules, describe_rule, build_schema,
 )
 from .load import (
     DAYS_PER_MONTH, InvalidDataError, Cohort, available_cohorts, load_cohort,
@@ -17,7 +17,8 @@ from .validate import (
 
 __all__ = [
     'RULES', 'check_rules', 'COHORTS', 'EXTERNAL_COHORTS', 'SIDE_FILES', 'TYPES', 'ColumnSpec', 'TableSpec',
-    'dictionary_dir', 'load_dictionary', 'load_rules', 'describe_rule', 'build_schema', 'DAYS_PER_MONTH',
+    'dictionary_dir', 'load_dictionary', 'RULE_KINDS', 'RuleParam', 'RuleSpec', 'load_rules', 'describe_rule',
+    'build_schema', 'DAYS_PER_MONTH',
     'InvalidDataError', 'Cohort', 'available_cohorts', 'load_cohort', 'Problem', 'ValidationReport',
     'read_table', 'validate_cohort', 'validate_folder', 'line_of',
 ]

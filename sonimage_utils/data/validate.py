@@ -3,7 +3,8 @@
 Every problem is collected (never the first only) as a :class:`Problem` that prints as
 ``FILE:ROW: COLUMN: message (patient_id=...)``; ROW is the line number in the CSV file (the header is
 line 1), 0 for a problem with the whole file. Column rules come from the generated pandera schema
-(:func:`sonimage_utils.data.dictionary.build_schema`); cross-table rules from :mod:`sonimage_utils.data.checks`.
+(:func:`sonimage_utils.data.dictionary.build_schema`); cross-table rules from :mod:`sonimage_utils.data.checks`
+with the parameters of ``data_dictionary/rules.yml``.
 """
 
 from __future__ import annotations

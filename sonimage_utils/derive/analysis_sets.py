@@ -27,8 +27,8 @@ def derive_pfs_months(patients: pd.DataFrame) -> pd.Series:
     return days / DAYS_PER_MONTH
 
 
-def build_analysis_set(cohort: Cohort, *, fes_threshold: float = 1.5, fes_excluded_organs=("liver",),
-                       fdg_threshold=None) -> pd.DataFrame:
+def build_analysis_set(cohort: Cohort, *, fes_threshold: float, fes_excluded_organs,
+                       fdg_threshold: float | None) -> pd.DataFrame:
     """One row per patient: the patients table, ``pfs1_months`` and the heterogeneity columns.
 
     No patient is dropped: a patient without an FES-assessable lesion keeps ``hs`` and the groups
@@ -39,13 +39,15 @@ def build_analysis_set(cohort: Cohort, *, fes_threshold: float = 1.5, fes_exclud
     ----------
     cohort : Cohort
     fes_threshold, fes_excluded_organs, fdg_threshold
-        See :func:`sonimage_utils.derive.heterogeneity.derive_patient_heterogeneity`.
+        The SAP values of analysis.yml; see
+        :func:`sonimage_utils.derive.heterogeneity.derive_patient_heterogeneity`.
 
     Returns
     -------
     DataFrame
     """
-    het = derive_patient_heterogeneity(cohort.lesions, fes_threshold, fes_excluded_organs, fdg_threshold)
+    het = derive_patient_heterogeneity(cohort.lesions, fes_threshold=fes_threshold,
+                                       fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)
     out = cohort.patients.merge(het, on="patient_id", how="left", validate="one_to_one")
     out["n_lesions"] = out["n_lesions"].fillna(0).astype(int)
     out["pfs1_months"] = derive_pfs_months(out)

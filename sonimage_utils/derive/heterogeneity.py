@@ -25,8 +25,7 @@ HET3_LEVELS = ("homogeneous_positive", "mixed", "homogeneous_negative")
 PATTERN_LEVELS = ("fdg_low", "fdg_high_fes_homogeneous", "fdg_high_fes_heterogeneous")
 
 
-def derive_lesion_fes_status(lesions: pd.DataFrame, fes_threshold: float = 1.5,
-                             fes_excluded_organs=("liver",)) -> pd.DataFrame:
+def derive_lesion_fes_status(lesions: pd.DataFrame, *, fes_threshold: float, fes_excluded_organs) -> pd.DataFrame:
     """Add FES assessability and positivity to each lesion.
 
     A lesion is FES-assessable when its organ is not excluded and ``fes_suvmax`` is not missing; it is
@@ -37,9 +36,9 @@ def derive_lesion_fes_status(lesions: pd.DataFrame, fes_threshold: float = 1.5,
     lesions : DataFrame
         The contract's lesions table (``organ``, ``fes_suvmax``).
     fes_threshold : float
-        SUVmax at or above which a lesion is FES-positive (SAP default 1.5, Nienhuis et al. 2018).
+        SUVmax at or above which a lesion is FES-positive (``fes_threshold`` of analysis.yml).
     fes_excluded_organs : sequence of str
-        Organs where FES is not assessable (default liver: high physiological background).
+        Organs where FES is not assessable (``fes_excluded_organs`` of analysis.yml).
 
     Returns
     -------
@@ -55,7 +54,7 @@ def derive_lesion_fes_status(lesions: pd.DataFrame, fes_threshold: float = 1.5,
     Examples
     --------
     >>> les = pd.DataFrame({"organ": ["bone", "liver", "bone"], "fes_suvmax": [2.0, 3.0, 1.0]})
-    >>> derive_lesion_fes_status(les)["fes_status"].tolist()
+    >>> derive_lesion_fes_status(les, fes_threshold=1.5, fes_excluded_organs=["liver"])["fes_status"].tolist()
     ['positive', 'not_assessable', 'negative']
     """
     if not np.isfinite(fes_threshold) or fes_threshold <= 0:
@@ -73,8 +72,8 @@ def derive_lesion_fes_status(lesions: pd.DataFrame, fes_threshold: float = 1.5,
     return out
 
 
-def derive_patient_heterogeneity(lesions: pd.DataFrame, fes_threshold: float = 1.5,
-                                 fes_excluded_organs=("liver",), fdg_threshold=None) -> pd.DataFrame:
+def derive_patient_heterogeneity(lesions: pd.DataFrame, *, fes_threshold: float, fes_excluded_organs,
+                                 fdg_threshold: float | None) -> pd.DataFrame:
     """Summarise lesions per patient: heterogeneity score, groups, FDG uptake and the FES/FDG pattern.
 
     Parameters
@@ -83,9 +82,9 @@ def derive_patient_heterogeneity(lesions: pd.DataFrame, fes_threshold: float = 1
         The contract's lesions table.
     fes_threshold, fes_excluded_organs
         See :func:`derive_lesion_fes_status`.
-    fdg_threshold : float, optional
-        Patient FDG SUVmax at or above which FDG uptake is high; default (None) the cohort median of
-        patient FDG SUVmax.
+    fdg_threshold : float or None
+        Patient FDG SUVmax at or above which FDG uptake is high; None: the cohort median of patient FDG
+        SUVmax (``fdg_threshold`` of analysis.yml).
 
     Returns
     -------
@@ -104,11 +103,11 @@ def derive_patient_heterogeneity(lesions: pd.DataFrame, fes_threshold: float = 1
     --------
     >>> les = pd.DataFrame({"patient_id": ["a", "a", "b"], "organ": ["bone", "bone", "liver"],
     ...                     "fes_suvmax": [2.0, 1.0, None], "fdg_suvmax": [4.0, 6.0, 5.0]})
-    >>> out = derive_patient_heterogeneity(les)
+    >>> out = derive_patient_heterogeneity(les, fes_threshold=1.5, fes_excluded_organs=["liver"], fdg_threshold=None)
     >>> out[["patient_id", "hs", "het_group"]].to_dict("list")
     {'patient_id': ['a', 'b'], 'hs': [50.0, nan], 'het_group': ['heterogeneous', nan]}
     """
-    les = derive_lesion_fes_status(lesions, fes_threshold, fes_excluded_organs)
+    les = derive_lesion_fes_status(lesions, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs)
     les["_pos"] = les["fes_positive"].fillna(False).astype(bool)
     les["_suv_assessable"] = pd.to_numeric(les["fes_suvmax"], errors="coerce").where(les["fes_assessable"])
     les["_fdg"] = pd.to_numeric(les.get("fdg_suvmax"), errors="coerce")

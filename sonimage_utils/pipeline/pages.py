@@ -55,7 +55,7 @@ def _rule_cell(spec, name) -> str:
 
 
 def data_dictionary_page() -> str:
-    """Every table and column of the data dictionary, then the cross-table rules."""
+    """Every table and column of the data dictionary, then the cross-table rules with their parameters."""
     parts = []
     for spec in load_dictionary().values():
         where = ", ".join(spec.required_in) if spec.required_in else "none"
@@ -73,7 +73,13 @@ def data_dictionary_page() -> str:
     parts += [f"- `{name}`: written by {text}. Not validated." for name, text in SIDE_FILES.items()]
     parts.append("")
     parts.append("## Cross-table rules\n")
-    parts += [f"- **{rid}**: {text}" for rid, text in load_rules().items()]
+    parts.append("Checked across tables after the column rules, in this order; every problem line names its rule "
+                 "id. The parameters are those of `data_dictionary/rules.yml`, the only place they are written "
+                 "(the RECIST engine checks its input with the same rules).\n")
+    parts.append("| rule | what it checks | parameters |\n|---|---|---|")
+    for rule in load_rules().values():
+        params = "; ".join(f"`{name}` = {value}" for name, value in rule.param_items()) or "none"
+        parts.append(f"| `{rule.id}` | {md_cell(rule.text)} | {md_cell(params)} |")
     return "\n".join(parts) + "\n"
 
 

@@ -11,20 +11,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sonimage_utils.data.dictionary import load_dictionary
+
 __all__ = ["parse_recist", "parse_lesions", "check_recist", "RECIST_COLUMNS"]
 
 #: Columns of recist.csv that :func:`parse_recist` needs.
 RECIST_COLUMNS = ("patient_id", "lesion_id", "assessment_date", "lesion_kind", "is_lymph_node",
                   "diameter_mm", "status")
-_KINDS = ("target", "non_target", "new")
-_STATUS = {
-    "target": ("too_small",),  # extension: empty is the contract's value; too_small forces 5 mm
-    "non_target": ("present", "absent", "unequivocal_progression", "not_assessed"),
-    "new": ("equivocal", "unequivocal"),
-}
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
-_MEASURABLE_MM = {False: 10.0, True: 15.0}
+#: The engine's extension of the contract: a target row may say ``too_small`` (counted as 5 mm, RECIST 1.1);
+#: the contract leaves the status of a target row empty. Every other code list and threshold the engine
+#: checks is the validator's own, read from data_dictionary/ (recist.yml, rules.yml) by :func:`check_recist`.
+_TOO_SMALL = "too_small"
+
+
+def _lesion_kinds() -> tuple:
+    """The lesion kinds recist.csv allows (``lesion_kind`` in data_dictionary/recist.yml)."""
+    column = next(c for c in load_dictionary()["recist"].columns("sonimage") if c.name == "lesion_kind")
+    return tuple(column.allowed)
 
 
 def _fail(rule: str, patient_id, lesion_id, message: str):
@@ -96,11 +101,12 @@ def parse_recist(recist: pd.DataFrame) -> pd.DataFrame:
               f"assessment_date {df.at[i, 'assessment_date']!r} is not a date")
     df["assessment_date"] = dates.astype("datetime64[ns]").dt.normalize()
     df["lesion_kind"] = _text(df["lesion_kind"]).map(lambda v: v.lower() if v else v)
-    bad = ~df["lesion_kind"].isin(_KINDS)
+    kinds = _lesion_kinds()
+    bad = ~df["lesion_kind"].isin(kinds)
     if bad.any():
         i = bad.idxmax()
         _fail("recist_fields", df.at[i, "patient_id"], df.at[i, "lesion_id"],
-              f"lesion_kind must be one of {list(_KINDS)}, got {df.at[i, 'lesion_kind']!r}")
+              f"lesion_kind must be one of {list(kinds)}, got {df.at[i, 'lesion_kind']!r}")
     df["status"] = _text(df["status"]).map(lambda v: v.lower() if v else v)
     df["is_lymph_node"] = _bool(df["is_lymph_node"], df, "is_lymph_node")
     diam = pd.to_numeric(df["diameter_mm"], errors="coerce").astype(float)
@@ -153,8 +159,9 @@ def parse_lesions(lesions: pd.DataFrame | None) -> pd.DataFrame | None:
 def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
     """Check the data contract's RECIST rules on typed tables: the very rules ``sonimage validate`` runs.
 
-    The cross-table rules are those of :mod:`sonimage_utils.data.checks` (ids as in ``rules.yml``), applied to
-    these frames, so the engine and the validator cannot disagree; the first error is raised. One check is
+    The cross-table rules are those of :mod:`sonimage_utils.data.checks` with the parameters of
+    ``data_dictionary/rules.yml`` (measurability, target limits, status codes; ids as there), applied to these
+    frames, so the engine and the validator cannot disagree; the first error is raised. One check is
     the engine's own: every patient with RECIST rows needs lesions.csv rows (for the organ of each target).
 
     Parameters
@@ -174,7 +181,7 @@ def check_recist(rec: pd.DataFrame, les: pd.DataFrame | None) -> None:
 
     frame = rec.reset_index(drop=True).copy()
     # the engine's extension: a target row may say `too_small` (counts 5 mm); the contract leaves it empty
-    frame["status"] = frame["status"].where(~(frame["lesion_kind"].eq("target") & frame["status"].eq("too_small")),
+    frame["status"] = frame["status"].where(~(frame["lesion_kind"].eq("target") & frame["status"].eq(_TOO_SMALL)),
                                             None)
     tables = {"patients": None, "scans": None, "recist": frame,
               "lesions": None if les is None else les.reset_index(drop=True)}
