@@ -149,7 +149,7 @@ def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, see
     Parameters
     ----------
     time, event, risk, t
-        As :func:`~sonimage_utils.validation_calibration.compute_smoothed_calibration`.
+        As :func:`~sonimage_utils.external_validation.calibration.compute_smoothed_calibration`.
     grid : array-like, optional
         Predicted risks at which the curve is evaluated; default ``n_grid`` points over the 2.5th to
         97.5th percentile of the predictions (the band is not shown where data are sparse).
@@ -197,7 +197,7 @@ def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int, seed: int, a
     Parameters
     ----------
     time, event, marker
-        As :func:`~sonimage_utils.validation_metrics.compute_cd_auc`.
+        As :func:`~sonimage_utils.external_validation.metrics.compute_cd_auc`.
     times : array-like
         Time points inside the follow-up.
     n_boot, seed, alpha, n_jobs

@@ -2,10 +2,11 @@
 distribution of the linear predictor per cohort.
 
 Graphics layer only: each function takes results computed elsewhere (DataFrames of
-:mod:`sonimage_utils.validation_calibration`, :mod:`sonimage_utils.validation_bootstrap`,
-:mod:`sonimage_utils.decision_curve`) and returns a :class:`matplotlib.figure.Figure`; nothing is shown.
+:mod:`sonimage_utils.external_validation.calibration`, :mod:`sonimage_utils.external_validation.bootstrap`,
+:mod:`sonimage_utils.external_validation.decision_curve`) and returns a :class:`matplotlib.figure.Figure`;
+nothing is shown.
 Figures are pyplot figures (so that a notebook's inline display renders them); the caller closes them
-(:func:`sonimage_utils.report.save_figure` does).
+(:func:`sonimage_utils.pipeline.report.save_figure` does).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from sonimage_utils.tables.labels import label
 
 __all__ = ["plot_calibration", "plot_auc_curve", "plot_decision_curve", "plot_lp_distribution"]
 
@@ -28,10 +31,10 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     ----------
     curve : pandas.DataFrame
         ``predicted``, ``observed`` and optionally ``ci_low``, ``ci_high``
-        (:func:`~sonimage_utils.validation_bootstrap.bootstrap_calibration_curve`).
+        (:func:`~sonimage_utils.external_validation.bootstrap.bootstrap_calibration_curve`).
     grouped : pandas.DataFrame, optional
         ``predicted``, ``observed``, ``ci_low``, ``ci_high``
-        (:func:`~sonimage_utils.validation_calibration.compute_grouped_calibration`).
+        (:func:`~sonimage_utils.external_validation.calibration.compute_grouped_calibration`).
     risk : array-like, optional
         Predicted risks, drawn as a histogram along the bottom.
     horizon_label : str
@@ -118,7 +121,7 @@ def plot_auc_curve(auc: pd.DataFrame, *, time_label: str = "Months", horizon: fl
         ax.axvline(horizon, color="grey", ls="--", lw=1)
     ax.set_ylim(0.3, 1.0)
     ax.set_xlabel(time_label)
-    ax.set_ylabel("Cumulative/dynamic AUC(t)")
+    ax.set_ylabel(label("auc"))
     if "cohort" in auc.columns:
         ax.legend(frameon=False, fontsize=8)
     if title:
@@ -135,7 +138,7 @@ def plot_decision_curve(nb: pd.DataFrame, *, model_label: str = "Model", extra: 
     ----------
     nb : pandas.DataFrame
         ``threshold``, ``net_benefit_model``, ``net_benefit_all``
-        (:func:`~sonimage_utils.decision_curve.compute_net_benefit`).
+        (:func:`~sonimage_utils.external_validation.decision_curve.compute_net_benefit`).
     model_label : str
     extra : dict of str to pandas.DataFrame, optional
         Further models (e.g. the recalibrated one), drawn with their ``net_benefit_model``.
