@@ -50,7 +50,8 @@ et_fes_fes_threshold = 2.0
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import external_validation as ev
-from sonimage_utils.pipeline.report import record_section, save_figure, save_table, show, show_markdown, synthetic_notice
+from sonimage_utils.pipeline.report import (record_section, save_figure, save_table, show, show_markdown,
+                                             synthetic_notice)
 from sonimage_utils.tables.validation import format_metric_frame
 
 prep = ev.prepare_chapter(data_dir, build_dir, horizon_months=validation_horizon_months, fes_threshold=fes_threshold,

@@ -216,7 +216,18 @@ def prepare_chapter(data_dir, build_dir, *, horizon_months, fes_threshold: float
 
 
 def flow_section(prep: Section) -> Section:
-    """Patient flow (Table 05.1), case mix (05.2), predictors as measured (05.3), and the lp distribution figure."""
+    """Patient flow (Table 05.1), case mix (05.2), predictors as measured (05.3), and the lp distribution figure.
+
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
+
+    Returns
+    -------
+    Section
+        ``tables`` ``flow``, ``case_mix`` and ``predictors`` with their captions in ``text``; ``figures["lp"]``.
+    """
     cohorts, horizon = prep.data["cohorts"], prep.data["horizon"]
     features, stored = prep.data["features"], prep.data["settings"]
     flow = {}
@@ -378,6 +389,11 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -
 def therapy_subgroup_section(prep: Section) -> Section:
     """IMPACT-MBC by first-line therapy (Table 05.6b; point estimates); empty without IMPACT-MBC.
 
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
+
     Returns
     -------
     Section
@@ -410,6 +426,7 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
     Parameters
     ----------
     prep : Section
+        From :func:`prepare_chapter`.
     n_boot, seed, n_jobs
         Resamples of the pointwise band, their seed, parallel workers.
     n_groups : int
@@ -434,6 +451,15 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
 def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) -> Section:
     """Cumulative/dynamic AUC(t) of the linear predictor at ``times`` (those inside each cohort's follow-up).
 
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
+    times : list of float
+        Months at which AUC(t) is estimated (``auc_times_months``).
+    n_boot, seed, n_jobs
+        Resamples of the pointwise intervals (0: none), their seed, parallel workers.
+
     Returns
     -------
     Section
@@ -456,6 +482,11 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
 
 def decision_curve_section(prep: Section) -> Section:
     """Net benefit of the frozen and of the recalibrated model per external cohort.
+
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
 
     Returns
     -------
@@ -484,6 +515,7 @@ def model_updating_section(prep: Section, recalibration: dict) -> Section:
     Parameters
     ----------
     prep : Section
+        From :func:`prepare_chapter`.
     recalibration : dict
         ``decision_curve_section(...).data["recalibration"]``.
 
@@ -519,7 +551,18 @@ def model_updating_section(prep: Section, recalibration: dict) -> Section:
 
 
 def benefit_section(prep: Section) -> Section:
-    """What each cohort can say about predicted benefit (Table 05.8): a description, not a validation."""
+    """What each cohort can say about predicted benefit (Table 05.8): a description, not a validation.
+
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
+
+    Returns
+    -------
+    Section
+        ``tables["benefit"]`` (one column per cohort) and ``text["caption"]``.
+    """
     horizon, rows = prep.data["horizon"], {}
     for name, c in prep.data["cohorts"].items():
         arms = c.analysis["arm"].value_counts()
