@@ -89,6 +89,19 @@ def test_04_absent_external_cohort_is_announced_not_failed(folders, tmp_path):
     assert sec.data["present"] == ["impact_mbc"] and sec.data["absent"] == ["et_fes"]
     assert "ET-FES" in sec.text["absent"] and "obj5_et_fes_*" in sec.text["absent"]
     assert "et_fes_threshold" not in ev.harmonisation_section(sec, top_n_lesions=3, fes_threshold=2.0).tables
+    perf = ev.performance_section(sec, n_boot=2, seed=1, n_jobs=1)
+    assert perf.results and not any(r.name.startswith("obj5_et_fes") for r in perf.results)
+    assert list(perf.tables["performance"].columns) == ["SONImage (development)", "IMPACT-MBC"]
+    dca = ev.decision_curve_section(sec)
+    assert set(dca.figures) == {"impact_mbc"}
+    assert {r.name for r in ev.model_updating_section(sec, dca.data["recalibration"]).results} == {
+        "obj5_impact_mbc_recalibration_slope", "obj5_impact_mbc_recalibration_baseline_ratio"}
+    shutil.rmtree(partial / "impact_mbc")  # the development cohort alone: nothing to validate, nothing fails
+    dev_only = ev.prepare_chapter(partial, build, horizon_months=None, **HET)
+    assert dev_only.data["present"] == [] and ev.calibration_section(dev_only, n_boot=2, seed=1, n_jobs=1,
+                                                                      n_groups=3).figures == {}
+    upd = ev.model_updating_section(dev_only, ev.decision_curve_section(dev_only).data["recalibration"])
+    assert upd.results == [] and "updating" not in upd.tables and "nothing to update" in upd.text["summary"]
 
 
 def test_05_harmonisation_variants_restrict_the_fes_measurement():
