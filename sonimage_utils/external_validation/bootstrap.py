@@ -85,8 +85,8 @@ def _one(idx, t_arr, e_arr, r_arr, x_arr, t, knots):
             return {k: np.nan for k in PERFORMANCE_METRICS}
 
 
-def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int = 500, seed: int = 20240601,
-                          alpha: float = 0.05, n_jobs: int = 1, stratify_event: bool = False
+def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed: int, alpha: float = 0.05,
+                          n_jobs: int = 1, stratify_event: bool = False
                           ) -> BootstrapPerformance:
     """Every metric of :func:`~sonimage_utils.validation.survival_performance` with a bootstrap interval.
 
@@ -142,8 +142,8 @@ def _curve_one(idx, t_arr, e_arr, r_arr, t, grid):
             return np.full(grid.size, np.nan)
 
 
-def bootstrap_calibration_curve(time, event, risk, t: float, *, grid=None, n_grid: int = 50, n_boot: int = 200,
-                                seed: int = 20240601, alpha: float = 0.05, n_jobs: int = 1) -> pd.DataFrame:
+def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, seed: int, grid=None, n_grid: int = 50,
+                                alpha: float = 0.05, n_jobs: int = 1) -> pd.DataFrame:
     """Smoothed calibration curve at ``t`` with a pointwise bootstrap percentile band.
 
     Parameters
@@ -190,8 +190,8 @@ def _auc_one(idx, t_arr, e_arr, x_arr, times):
     return out
 
 
-def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int = 200, seed: int = 20240601,
-                        alpha: float = 0.05, n_jobs: int = 1) -> pd.DataFrame:
+def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int, seed: int, alpha: float = 0.05,
+                        n_jobs: int = 1) -> pd.DataFrame:
     """Cumulative/dynamic AUC at each of ``times`` with pointwise bootstrap percentile intervals.
 
     Parameters

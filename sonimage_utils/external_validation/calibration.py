@@ -212,7 +212,7 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
         knots=knots, t=float(t), values=values)
 
 
-def compute_grouped_calibration(time, event, risk, t: float, n_groups: int = 5) -> pd.DataFrame:
+def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> pd.DataFrame:
     """Observed (Kaplan-Meier) vs mean predicted risk at ``t`` in quantile groups of predicted risk.
 
     Parameters

@@ -3,7 +3,8 @@ distribution of the linear predictor per cohort.
 
 Graphics layer only: each function takes results computed elsewhere (DataFrames of
 :mod:`sonimage_utils.external_validation.calibration`, :mod:`sonimage_utils.external_validation.bootstrap`,
-:mod:`sonimage_utils.external_validation.decision_curve`) and returns a :class:`matplotlib.figure.Figure`; nothing is shown.
+:mod:`sonimage_utils.external_validation.decision_curve`) and returns a :class:`matplotlib.figure.Figure`;
+nothing is shown.
 Figures are pyplot figures (so that a notebook's inline display renders them); the caller closes them
 (:func:`sonimage_utils.pipeline.report.save_figure` does).
 """
@@ -14,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from sonimage_utils.tables.labels import label
 
 __all__ = ["plot_calibration", "plot_auc_curve", "plot_decision_curve", "plot_lp_distribution"]
 
@@ -118,7 +121,7 @@ def plot_auc_curve(auc: pd.DataFrame, *, time_label: str = "Months", horizon: fl
         ax.axvline(horizon, color="grey", ls="--", lw=1)
     ax.set_ylim(0.3, 1.0)
     ax.set_xlabel(time_label)
-    ax.set_ylabel("Cumulative/dynamic AUC(t)")
+    ax.set_ylabel(label("auc"))
     if "cohort" in auc.columns:
         ax.legend(frameon=False, fontsize=8)
     if title:

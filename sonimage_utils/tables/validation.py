@@ -1,4 +1,8 @@
-"""Display tables of objective 5: performance metrics with intervals, predictor distributions by cohort."""
+"""Display tables of objective 5: performance metrics with intervals, predictor distributions by cohort.
+
+Every number is written by :mod:`sonimage_utils.tables.format` (one estimate-with-interval style, never
+"-0.00") and every metric and cohort is named by :mod:`sonimage_utils.tables.labels`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS
-from sonimage_utils.tables.format import format_estimate_ci
+from sonimage_utils.tables.format import format_estimate_ci, format_number, format_percent
 from sonimage_utils.tables.labels import LABELS
 
-__all__ = ["format_performance_table", "format_predictor_summary"]
+__all__ = ["format_performance_table", "format_estimate_rows", "format_metric_frame", "format_median_iqr",
+           "format_predictor_summary"]
 
 
 def format_performance_table(summary: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
@@ -72,11 +77,77 @@ def format_predictor_summary(raw_by_cohort: dict, labels: dict | None = None) ->
             if obs.empty:
                 text = "not available"
             elif set(obs.unique()) <= {0.0, 1.0}:
-                text = f"{int(obs.sum())} ({100 * obs.mean():.0f}%)"
+                text = f"{int(obs.sum())} ({format_percent(obs.mean())})"
             else:
-                q1, q2, q3 = np.quantile(obs, [0.25, 0.5, 0.75])
-                text = f"{q2:.2f} [{q1:.2f}, {q3:.2f}]"
+                text = format_median_iqr(obs, 2)
             n_miss = int(v.isna().sum())
             col[(labels or {}).get(feat, feat)] = text + (f"; missing {n_miss}" if n_miss else "")
         out[name] = col
     return pd.DataFrame(out)
+
+
+def format_estimate_rows(rows: dict, digits: int = 2) -> pd.DataFrame:
+    """Rows of ``estimate (low to high)`` cells, e.g. a statistic added below a performance table.
+
+    Parameters
+    ----------
+    rows : dict of str to dict
+        Row label -> {column label -> (estimate, ci_low, ci_high)}.
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entry of ``rows``, one column per column label.
+
+    Examples
+    --------
+    >>> format_estimate_rows({"O/E": {"A": (1.3, 1.12, 1.52), "B": (-0.004, -0.1, 0.2)}}).loc["O/E"].tolist()
+    ['1.30 (1.12 to 1.52)', '0.00 (-0.10 to 0.20)']
+    """
+    return pd.DataFrame({row: {col: format_estimate_ci(*v, digits=digits) for col, v in cells.items()}
+                         for row, cells in rows.items()}).T
+
+
+def format_metric_frame(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A table of metric values as text with ``digits`` decimals (for display; the CSV keeps the numbers).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Numbers (rows: metrics or models; columns: versions or metrics).
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same shape and labels; each cell written by :func:`~sonimage_utils.tables.format.format_number`
+        ("not estimable" for a missing value, never "-0.000").
+
+    Examples
+    --------
+    >>> format_metric_frame(pd.DataFrame({"a": [0.12345, -0.0001, np.nan]})).a.tolist()
+    ['0.123', '0.000', 'not estimable']
+    """
+    return frame.apply(lambda col: col.map(lambda x: format_number(x, digits)))
+
+
+def format_median_iqr(values, digits: int = 2) -> str:
+    """``median [Q1, Q3]`` of ``values`` (missing values ignored).
+
+    Raises
+    ------
+    ValueError
+        If no value is present.
+
+    Examples
+    --------
+    >>> format_median_iqr([1.0, 2.0, 3.0, np.nan]), format_median_iqr([0.3391, 0.342, 0.342], 3)
+    ('2.00 [1.50, 2.50]', '0.342 [0.341, 0.342]')
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise ValueError("no value to summarise")
+    q1, q2, q3 = np.quantile(v, [0.25, 0.5, 0.75])
+    return f"{format_number(q2, digits)} [{format_number(q1, digits)}, {format_number(q3, digits)}]"
