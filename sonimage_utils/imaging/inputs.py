@@ -238,12 +238,12 @@ def plan_jobs(found, mapping, vois, *, vois_name="VOIS.csv", map_name="MAP.csv")
         ref = series_reference(pseudonym, number)
         names = [instance_reference(ref, k) for k in range(1, len(sf.files) + 1)]
         seg_names = [f"{ref} seg {k}" for k in range(1, len(sf.seg_files) + 1)]
-        row = dict(reference=ref, patient_id=pseudonym, tracer=rec.tracer if rec is not None else "",
-                   series_instance_uid=uid,
-                   path=os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in sf.files]))
-        private.append(row)
-        private += [dict(reference=n, patient_id=pseudonym, series_instance_uid=uid, path=os.path.abspath(f))
-                    for n, f in zip(names + seg_names, sf.files + sf.seg_files)]
+        rows_of_series = [dict(reference=ref, patient_id=pseudonym, tracer=rec.tracer if rec is not None else "",
+                               series_instance_uid=uid, path=os.path.commonpath(
+                                   [os.path.dirname(os.path.abspath(f)) for f in sf.files]))]
+        rows_of_series += [dict(rows_of_series[0], reference=n, path=os.path.abspath(f))
+                           for n, f in zip(names + seg_names, sf.files + sf.seg_files)]
+        private += rows_of_series
         if rec is not None:
             if rec.dicom_patient_id != sf.dicom_patient_id:
                 problems.append(Problem(ref, "(0010,0020) PatientID", f"series named in {map_name}:{rec.row} "
@@ -262,7 +262,8 @@ def plan_jobs(found, mapping, vois, *, vois_name="VOIS.csv", map_name="MAP.csv")
                                         f"to a row of {map_name}: {what}", ""))
                 continue
             rec = next(rows.itertuples())
-            row["tracer"] = rec.tracer
+            for row in rows_of_series:
+                row["tracer"] = rec.tracer
         if sf.tracer is not None and sf.tracer != rec.tracer:
             problems.append(Problem(ref, "(0018,0031) Radiopharmaceutical", f"header says {sf.tracer}, "
                                     f"{map_name}:{rec.row} says {rec.tracer}", rec.patient_id))
