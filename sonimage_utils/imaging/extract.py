@@ -7,10 +7,11 @@ vendor, units, decay correction, scan-time source, SUV factor, SUV type and its 
 ``extraction_errors.csv``; no output and no printed line holds a source path, a free-text header field or a
 hospital identifier (:mod:`.privacy`): a series is named ``SON-001 series 2``, a file ``SON-001 series 2
 instance 7``, the vendor and model come from a list or read ``other``, and the private map from these
-references to the files is written only where asked (``--private-map``), never into the output folder. With ``--suv-type`` other than ``bw``, SUL (lean body mass, James or Janmahasatian)
-or SUVbsa max, peak and mean are added to ``lesions.csv`` in columns that name the type (``fdg_sulpeak_james``
-beside ``fdg_suvpeak``); the contract columns always hold SUVbw, which the study's thresholds refer to. Each
-problem is printed as ``WHERE: TAG: message (patient_id=...)``; the other series go on and the run exits 1.
+references to the files is written only where asked (``--private-map``), never into the output folder. With
+``--suv-type`` other than ``bw``, SUL (lean body mass, James or Janmahasatian) or SUVbsa max, peak and mean
+are added to ``lesions.csv`` in columns that name the type (``fdg_sulpeak_james`` beside ``fdg_suvpeak``); the
+contract columns always hold SUVbw, which the study's thresholds refer to. Each problem is printed as
+``WHERE: TAG: message (patient_id=...)``; the other series go on and the run exits 1.
 Series run in parallel with joblib (``backend="dask"`` for a dask.distributed cluster).
 """
 
@@ -166,7 +167,8 @@ def _extract_series(job, mtv_fraction, vois_name, suv_type):
                 injected_activity_mbq=factor.injected_dose_bq / 1e6, uptake_time_min=uptake_min,
                 weight_kg=factor.weight_kg, blood_glucose_mmol_l=np.nan)
     report.update(manufacturer=vendor_of(first.get("Manufacturer")),
-                  model=model_of(first.get("ManufacturerModelName")), units=factor.units, decay_correction=factor.decay_correction,
+                  model=model_of(first.get("ManufacturerModelName")), units=factor.units,
+                  decay_correction=factor.decay_correction,
                   scan_time_source=factor.scan_time_source, injection_time_source=factor.injection_time_source,
                   midnight_crossing=factor.midnight_crossing, scan_date=scan["scan_date"],
                   uptake_time_min=uptake_min, injected_activity_mbq=scan["injected_activity_mbq"],
