@@ -1,5 +1,5 @@
 """``run_extract`` end to end on phantom DICOM: outputs, the mapping, every error case, no identifier in any
-output, determinism and parallel runs."""
+output, determinism and parallel runs. (Identifiers planted everywhere: ``test_imaging_privacy.py``.)"""
 
 import glob
 import io
@@ -34,8 +34,16 @@ def two_patients(tmp_path, variant_b="siemens_bqml", folder_b="b"):
 
 def run(tmp_path, dicom, out="out", **kwargs):
     stream = io.StringIO()
-    rc = run_extract(dicom, tmp_path / "VOIS.csv", tmp_path / "MAP.csv", tmp_path / out, stream=stream, **kwargs)
+    rc = run_extract(dicom, tmp_path / "VOIS.csv", tmp_path / "MAP.csv", tmp_path / out, stream=stream,
+                     private_map=tmp_path / f"private_{out}.csv", **kwargs)
     return rc, stream.getvalue()
+
+
+def reference_of(tmp_path, path, out="out"):
+    """The reference under which the run named a file: read back from its private map."""
+    private = pd.read_csv(tmp_path / f"private_{out}.csv", dtype=str, keep_default_na=False)
+    (ref,) = private.loc[private.path == os.path.abspath(path), "reference"]
+    return ref
 
 
 def test_01_outputs_have_contract_columns_and_known_values(tmp_path):
@@ -93,7 +101,8 @@ def test_02_each_error_names_file_tag_and_pseudonym_and_other_series_go_on(tmp_p
     assert rc == 1
     lines = [line for line in log.splitlines() if tag in line]
     assert len(lines) == 1 and lines[0].endswith("(patient_id=SON-B)"), log
-    assert lines[0].split(": ")[0] in {os.path.relpath(f, dicom) for f in b.files}
+    assert lines[0].split(": ")[0] in {reference_of(tmp_path, f) for f in b.files} | {"SON-B series 2"}
+    assert lines[0].startswith("SON-B series 2")         # a, then b: series numbered by their first path
     assert "Traceback" not in log
     lesions = pd.read_csv(tmp_path / "out" / "lesions.csv")
     assert lesions.patient_id.tolist() == ["SON-A"]
@@ -184,7 +193,9 @@ def test_07_no_identifier_leaves_the_extraction_step(tmp_path, demo_run):
     assert "Jansen^Wilhelmina^Petronella" in planted and "19491231" in planted and "Pietersen" in planted
     rc, log = run(tmp_path, dicom)
     assert rc == 1 and demo_rc == 0
-    assert "<removed>_<removed>/" in log          # the error line names B's file, its folder scrubbed
+    (line,) = [line for line in log.splitlines() if "RescaleSlope" in line]   # B's file named by reference
+    assert reference_of(tmp_path, b.files[0]).startswith("SON-B series 1 instance ")   # its folder sorts first
+    assert line.split(": ")[0] in {reference_of(tmp_path, f) for f in b.files}
     text = _all_output_text(tmp_path / "out", log) + _all_output_text(demo_out, demo_log)
     leaked = [p for p in planted if len(p) >= 4 and p.lower() in text.lower()]
     assert leaked == []
@@ -254,7 +265,8 @@ def test_13_two_series_for_one_scan_without_series_uid_is_an_error(tmp_path):
     dicom, a, b = two_patients(tmp_path)
     write_pet_phantom(dicom / "a2", seed=9, series_number=7, **SMALL)   # a second FDG series of patient A
     rc, log = run(tmp_path, dicom)
-    assert rc == 1 and "MAP.csv:2: series_instance_uid: 2 PT series match; give series_instance_uid" in log
+    assert rc == 1 and ("MAP.csv:2: series_instance_uid: 2 PT series match (SON-A series 1, SON-A series 2); "
+                        "give series_instance_uid") in log
     mapping = pd.read_csv(tmp_path / "MAP.csv").fillna("")
     mapping["series_instance_uid"] = [a.series_uid, ""]
     mapping.to_csv(tmp_path / "MAP.csv", index=False)
@@ -369,7 +381,7 @@ def test_19_dose_alternating_between_slices_is_refused_naming_tag_and_slices(tmp
     rc, log = run(tmp_path, dicom)
     assert rc == 1
     (line,) = [line for line in log.splitlines() if "(0018,1074) RadionuclideTotalDose" in line]
-    first, second = (os.path.relpath(f, dicom) for f in by_z[:2])
+    first, second = (reference_of(tmp_path, f) for f in by_z[:2])
     assert line.startswith(second + ": ") and f"'185000000' in {first}" in line
     assert line.endswith("(patient_id=SON-B)")
     assert pd.read_csv(tmp_path / "out" / "lesions.csv").patient_id.tolist() == ["SON-A"]
@@ -403,4 +415,5 @@ def test_21_multi_frame_series_is_extracted_and_a_bad_frame_is_named(tmp_path):
     ds.save_as(b.files[0], enforce_file_format=True)
     rc, log = run(tmp_path, dicom, out="out2")
     (line,) = [line for line in log.splitlines() if "(0028,1053) RescaleSlope" in line]
-    assert line.startswith(os.path.relpath(b.files[0], dicom) + " frame 5: ") and line.endswith("(patient_id=SON-B)")
+    assert line.startswith(reference_of(tmp_path, b.files[0], "out2") + " frame 5: ")
+    assert line.endswith("(patient_id=SON-B)")

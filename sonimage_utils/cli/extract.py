@@ -27,6 +27,9 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--mapping", required=True, help="MAP.csv: dicom_patient_id, patient_id, tracer"
                         "[, series_instance_uid]")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--private-map", help="where to write the private map from the series and file references "
+                        "of the messages to the DICOM paths (default: sonimage_private_map.csv beside MAP.csv; "
+                        "never inside --out)")
     parser.add_argument("--jobs", type=int, default=1, help="series extracted in parallel (default 1)")
     parser.add_argument("--mtv-fraction", type=float, default=0.41, help="MTV threshold, fraction of SUVmax")
     parser.add_argument("--backend", default="loky", choices=["loky", "threading", "dask"],
@@ -48,7 +51,8 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
 def do_command(args) -> int:
     """Call :func:`sonimage_utils.imaging.extract.run_extract` with the parsed options; its exit status
     (0, or 1 when a series or VOI was skipped)."""
-    from sonimage_utils.imaging.extract import run_extract
+    from sonimage_utils.imaging.extract import default_private_map, run_extract
 
     return run_extract(args.dicom, args.vois, args.mapping, args.out, jobs=args.jobs,
-                       mtv_fraction=args.mtv_fraction, backend=args.backend, suv_type=args.suv_type)
+                       mtv_fraction=args.mtv_fraction, backend=args.backend, suv_type=args.suv_type,
+                       private_map=args.private_map or default_private_map(args.mapping))

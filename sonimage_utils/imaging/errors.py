@@ -1,15 +1,60 @@
 """The one error type of the imaging step: a DICOM rule that the data break.
 
-Every problem the SUV rules cannot handle is raised as :class:`DicomRuleError`, which names the file and
+Every problem the SUV rules cannot handle is raised as :class:`DicomRuleError`, which names the file (by the
+reference the caller gives it: ``sonimage extract`` gives ``"SON-001 series 2 instance 7"``, never a path) and
 the DICOM tag; :mod:`sonimage_utils.imaging.extract` adds the study pseudonym and prints one line per
-problem, ``FILE: TAG: message (patient_id=...)``.
+problem, ``REFERENCE: TAG: message (patient_id=...)``. A message quotes a header value only through
+:func:`quote_value`: a number of a numeric attribute or a DICOM defined term, never free text.
 """
 
 from __future__ import annotations
 
+import math
+
 from pydicom.datadict import tag_for_keyword
 
-__all__ = ["DicomRuleError", "describe_tag"]
+__all__ = ["DicomRuleError", "describe_tag", "quote_value", "DEFINED_TERMS", "NUMERIC_KEYWORDS"]
+
+#: Coded attributes whose DICOM defined terms may be quoted in a message (PS3.3 C.8.9.1, C.7.1.1).
+DEFINED_TERMS = {
+    "Units": ("CNTS", "NONE", "CM2", "CM2ML", "PCNT", "CPS", "BQML", "MGMINML", "UMOLMINML", "MLMING", "MLG",
+              "1CM", "UMOLML", "PROPCNTS", "PROPCPS", "MLMINML", "MLML", "GML", "STDDEV"),
+    "DecayCorrection": ("NONE", "START", "ADMIN"),
+    "CorrectedImage": ("DECY", "ATTN", "SCAT", "DTIM", "MOTN", "PMOT", "CLN", "RAN", "RADL", "DCAL", "NORM"),
+    "PatientSex": ("M", "F", "O"),
+}
+#: Numeric attributes whose value may be quoted when it is a finite number (data, not an identifier).
+NUMERIC_KEYWORDS = ("PatientWeight", "PatientSize", "RadionuclideHalfLife", "RadionuclideTotalDose")
+
+
+def quote_value(keyword: str, text) -> str:
+    """A header value as a message may show it: quoted when it is a finite number of a numeric attribute or a
+    defined term of a coded one, ``"missing"`` when absent, otherwise ``"a value that is not shown"``.
+
+    Free text is never echoed: a patient ID typed into Units or a birth date in a weight must not reach the
+    console.
+
+    Examples
+    --------
+    >>> quote_value("RadionuclideTotalDose", "185000000"), quote_value("Units", "PROPCNTS")
+    ("'185000000'", "'PROPCNTS'")
+    >>> quote_value("Units", "UMCG-4711"), quote_value("PatientWeight", "12-04-1958"), quote_value("Units", None)
+    ('a value that is not shown', 'a value that is not shown', 'missing')
+    """
+    if text is None or str(text).strip() == "":
+        return "missing"
+    text = str(text).strip()
+    if keyword in NUMERIC_KEYWORDS:
+        try:
+            if math.isfinite(float(text)):
+                return repr(text)
+        except ValueError:
+            pass
+    elif keyword in DEFINED_TERMS:
+        terms = text.upper().split("\\")
+        if all(t.strip() in DEFINED_TERMS[keyword] for t in terms):
+            return repr(text.upper())
+    return "a value that is not shown"
 
 
 def describe_tag(keyword: str) -> str:
@@ -45,7 +90,7 @@ class DicomRuleError(ValueError):
     message : str
         What is wrong, in words; never contains a patient identifier.
     file : str, optional
-        The file at fault; the caller may fill it in later.
+        The reference of the file at fault (never a path in ``sonimage extract``); the caller may fill it in.
     """
 
     def __init__(self, tag: str, message: str, file: str | None = None):

@@ -4,26 +4,33 @@ The run finds the PT series under a folder, assigns each to a study pseudonym th
 per QIBA (:mod:`.suv`) and the features of every VOI (:mod:`.features`), and writes ``lesions.csv`` and
 ``scans.csv`` (data-contract columns, ready for a data folder), ``extraction_report.csv`` (one row per series:
 vendor, units, decay correction, scan-time source, SUV factor, SUV type and its formula, warnings) and
-``extraction_errors.csv``. With ``--suv-type`` other than ``bw``, SUL (lean body mass, James or Janmahasatian)
-or SUVbsa max, peak and mean are added to ``lesions.csv`` in columns that name the type (``fdg_sulpeak_james``
-beside ``fdg_suvpeak``); the contract columns always hold SUVbw, which the study's thresholds refer to. Each
-problem is printed as ``FILE: TAG: message (patient_id=...)``; the other series go on and the run exits 1.
+``extraction_errors.csv``; no output and no printed line holds a source path, a free-text header field or a
+hospital identifier (:mod:`.privacy`): a series is named ``SON-001 series 2``, a file ``SON-001 series 2
+instance 7``, the vendor and model come from a list or read ``other``, and the private map from these
+references to the files is written only where asked (``--private-map``), never into the output folder. With
+``--suv-type`` other than ``bw``, SUL (lean body mass, James or Janmahasatian) or SUVbsa max, peak and mean
+are added to ``lesions.csv`` in columns that name the type (``fdg_sulpeak_james`` beside ``fdg_suvpeak``); the
+contract columns always hold SUVbw, which the study's thresholds refer to. Each problem is printed as
+``WHERE: TAG: message (patient_id=...)``; the other series go on and the run exits 1.
 Series run in parallel with joblib (``backend="dask"`` for a dask.distributed cluster).
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 import sys
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
+from pydicom import config as pydicom_config
 
 from .errors import DicomRuleError
 from .features import compute_mask_features, compute_voi_features
-from .inputs import Problem, plan_jobs, read_mapping, read_vois, scrub_identifiers as _scrub
+from .inputs import Problem, plan_jobs, read_mapping, read_vois, refuse_identifying_pseudonyms
+from .privacy import check_private_map, default_private_map, identifying_keyword, model_of, vendor_of, \
+    write_private_map
 from .seg import read_seg_masks
 from .series import find_pet_series, load_pet_series
 from .suv import SUV_TYPE_INFO, SUV_TYPES, compute_suv_factor, compute_suv_normalisation
@@ -42,13 +49,19 @@ REPORT_COLUMNS = ("patient_id", "tracer", "series_ref", "n_slices", "manufacture
 _FEATURES = {"FES": {"suvmax": "fes_suvmax", "suvpeak": "fes_suvpeak", "suvmean": "fes_suvmean"},
              "FDG": {"suvmax": "fdg_suvmax", "suvpeak": "fdg_suvpeak", "suvmean": "fdg_suvmean",
                      "mtv_ml": "fdg_mtv_ml", "tlg": "fdg_tlg"}}
-_IDENTIFYING = ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber", "InstitutionName",
-                "InstitutionAddress", "OtherPatientIDs", "ReferringPhysicianName", "PatientAddress")
 
 
-def _series_ref(uid: str) -> str:
-    """First 12 hex digits of SHA-256 of the SeriesInstanceUID: names a series without carrying the UID."""
-    return hashlib.sha256(uid.encode()).hexdigest()[:12]
+@contextlib.contextmanager
+def _quiet_pydicom():
+    """Read with pydicom's value validation off: its warnings quote the invalid value (a birth date typed
+    into a DS, an ID in a CS), which would reach the console. Invalid values still fail where they are used,
+    through messages that do not quote them."""
+    mode = pydicom_config.settings.reading_validation_mode
+    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    try:
+        yield
+    finally:
+        pydicom_config.settings.reading_validation_mode = mode
 
 
 def suv_type_columns(suv_type: str) -> tuple[str, ...]:
@@ -90,25 +103,28 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
     -------
     dict
         ``report`` (dict), ``scan`` (dict or None), ``features`` (list of dicts) and ``problems``
-        (list of :class:`Problem`); no value carries an identifier from the headers.
+        (list of :class:`Problem`); no value is a path or header text: files are named by their references
+        (``job.names``), manufacturer and model by :func:`~.privacy.vendor_of` and :func:`~.privacy.model_of`.
     """
+    with _quiet_pydicom():
+        return _extract_series(job, mtv_fraction, vois_name, suv_type)
+
+
+def _extract_series(job, mtv_fraction, vois_name, suv_type):
     pid, problems, features = job.patient_id, [], []
-    report = dict(patient_id=pid, tracer=job.tracer, series_ref=_series_ref(job.series_uid),
+    report = dict(patient_id=pid, tracer=job.tracer, series_ref=job.reference,
                   n_slices=len(job.files), n_vois=len(job.vois), n_vois_failed=len(job.vois), status="error")
-    identifiers = list(job.identifiers)
     try:
         series = load_pet_series(job.files, names=job.names)
-        identifiers += [str(series.datasets[0].get(k) or "") for k in _IDENTIFYING]
         report["n_slices"] = len(series.datasets)            # frames of a multi-frame file count as slices
         factor = compute_suv_factor(series.datasets, series.files)
     except DicomRuleError as exc:
-        problems.append(Problem(_scrub(exc.file or job.names[0], identifiers), exc.tag,
-                                _scrub(exc.message, identifiers), pid))
-        report["warning"] = "series skipped: " + _scrub(exc.message, identifiers)
+        problems.append(Problem(exc.file or job.reference, exc.tag, exc.message, pid))
+        report["warning"] = "series skipped: " + exc.message
         return dict(report=report, scan=None, features=[], problems=problems)
-    except Exception as exc:  # unreadable file: report, never a traceback
-        message = _scrub(f"cannot read the series: {type(exc).__name__}: {exc}", identifiers)
-        problems.append(Problem(_scrub(job.names[0], identifiers), "-", message, pid))
+    except Exception as exc:  # unreadable file: report, never a traceback; the text of exc may quote a path
+        message = f"cannot read the series ({type(exc).__name__})"
+        problems.append(Problem(job.reference, "-", message, pid))
         report["warning"] = "series skipped: " + message
         return dict(report=report, scan=None, features=[], problems=problems)
     suv = series.rescaled(factor.slice_factors)
@@ -119,14 +135,13 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
         warnings += list(norm.warnings)
     except DicomRuleError as exc:
         norm = None
-        problems.append(Problem(_scrub(exc.file or job.names[0], identifiers), exc.tag,
-                                _scrub(exc.message, identifiers), pid))
+        problems.append(Problem(exc.file or job.reference, exc.tag, exc.message, pid))
         warnings.append(f"{suv_type} not computed: " + exc.message)
     thickness = first.get("SliceThickness")
     if thickness not in (None, "") and abs(float(thickness) - geometry.spacing[0]) > 0.01 * geometry.spacing[0]:
         warnings.append(f"SliceThickness {float(thickness):g} mm differs from the slice spacing "
                         f"{geometry.spacing[0]:.3g} mm (spacing used)")
-    masks, seg_problem = _seg_masks(job, series, identifiers, pid)
+    masks, seg_problem = _seg_masks(job, series)
     for voi in job.vois:
         try:
             if voi.get("from_seg"):
@@ -150,8 +165,9 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
     scan = dict(patient_id=pid, tracer=job.tracer, scan_date=factor.scan_datetime.date().isoformat(),
                 injected_activity_mbq=factor.injected_dose_bq / 1e6, uptake_time_min=uptake_min,
                 weight_kg=factor.weight_kg, blood_glucose_mmol_l=np.nan)
-    report.update(manufacturer=str(first.get("Manufacturer") or ""), model=str(first.get("ManufacturerModelName")
-                  or ""), units=factor.units, decay_correction=factor.decay_correction,
+    report.update(manufacturer=vendor_of(first.get("Manufacturer")),
+                  model=model_of(first.get("ManufacturerModelName")), units=factor.units,
+                  decay_correction=factor.decay_correction,
                   scan_time_source=factor.scan_time_source, injection_time_source=factor.injection_time_source,
                   midnight_crossing=factor.midnight_crossing, scan_date=scan["scan_date"],
                   uptake_time_min=uptake_min, injected_activity_mbq=scan["injected_activity_mbq"],
@@ -163,11 +179,11 @@ def extract_series(job, *, mtv_fraction: float = 0.41, vois_name: str = "VOIS.cs
                   f"{geometry.spacing[2]:g}", n_vois_failed=len(job.vois) - len(features),
                   status=("ok" if norm is not None else "bw_only") if len(features) == len(job.vois)
                   else "vois_failed",
-                  warning=_scrub("; ".join(warnings), identifiers))
+                  warning="; ".join(warnings))
     return dict(report=report, scan=scan, features=features, problems=problems)
 
 
-def _seg_masks(job, series, identifiers, pid):
+def _seg_masks(job, series):
     """Masks of every SEG segment referencing the series (label -> mask), and a problem text if unreadable."""
     if not any(v.get("from_seg") for v in job.vois):
         return {}, None
@@ -181,10 +197,10 @@ def _seg_masks(job, series, identifiers, pid):
         try:
             for label, mask in read_seg_masks(path, uids, name=name).items():
                 if label in masks:
-                    return {}, f"segment label {label!r} appears in two SEG files"
+                    return {}, "one segment label appears in two SEG files (the label is not shown)"
                 masks[label] = mask
         except DicomRuleError as exc:
-            return {}, _scrub(f"{name}: {exc.tag}: {exc.message}", identifiers)
+            return {}, f"{name}: {exc.tag}: {exc.message}"
     return masks, None
 
 
@@ -228,7 +244,7 @@ def _run_jobs(jobs, n_jobs, backend, mtv_fraction, vois_name, suv_type):
 
 
 def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv_fraction: float = 0.41,
-                backend: str = "loky", suv_type: str = "bw", stream=None) -> int:
+                backend: str = "loky", suv_type: str = "bw", private_map=None, stream=None) -> int:
     """Run the extraction and write ``lesions.csv``, ``scans.csv``, ``extraction_report.csv`` and
     ``extraction_errors.csv`` into ``out_dir``.
 
@@ -251,6 +267,11 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
         SUV normalisation reported beside SUVbw (default ``"bw"``: SUVbw only). Any other type adds its max,
         peak and mean columns to ``lesions.csv`` (see :func:`suv_type_columns`; e.g. ``fdg_sulpeak_james``
         beside ``fdg_suvpeak``) and its factor, height, LBM or BSA and formula to the report.
+    private_map : path-like, optional
+        Where to write the private map (reference, patient_id, tracer, series_instance_uid, path of every
+        series, file and SEG file; mode 0600), for the user alone: the problem lines name series and files only
+        by reference. Refused inside ``out_dir`` or onto MAP.csv or VOIS.csv. Default: none written (the
+        command line writes :func:`~.privacy.default_private_map`, beside MAP.csv).
     stream : file-like, optional
         Where problem lines go (default ``sys.stderr``).
 
@@ -262,22 +283,23 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
     Raises
     ------
     ValueError
-        Only for wrong arguments (``jobs`` < 1, ``mtv_fraction`` outside (0, 1], unknown backend); bad data
-        never raises.
+        Only for wrong arguments (``jobs`` < 1, ``mtv_fraction`` outside (0, 1], unknown backend, a private map
+        inside ``out_dir``); bad data never raises.
 
     Notes
     -----
     ``lesions.csv``: one row per lesion with at least one measured VOI; ``ct_diameter_mm`` stays empty (not in
     PET headers). ``scans.csv``: one row per extracted series; ``blood_glucose_mmol_l`` stays empty (no standard
-    DICOM attribute). ``extraction_report.csv``: ``series_ref`` is the first 12 hex digits of SHA-256 of the
-    SeriesInstanceUID; ``suv_factor`` multiplies the rescaled pixel values (g/ml per Bq/ml for BQML, SUV per
+    DICOM attribute). ``extraction_report.csv``: ``series_ref`` is the series reference (``SON-001 series 2``);
+    ``manufacturer`` and ``model`` a name from :data:`~.privacy.VENDORS` and :data:`~.privacy.MODELS` or
+    ``other``; ``suv_factor`` multiplies the rescaled pixel values (g/ml per Bq/ml for BQML, SUV per
     count for Philips CNTS, 1 for GML); ``suv_type``, ``suv_type_factor`` (the factor of that type for the first
     slice), ``height_m``, ``lbm_kg`` or ``bsa_m2`` and ``suv_formula`` (the formula used, the provenance of the
     extra ``lesions.csv`` columns); ``status`` is ``ok``, ``vois_failed``, ``bw_only`` (SUVbw extracted, the
-    chosen SUV type not: height or sex missing) or ``error``. Hospital
-    identifiers (PatientName, PatientID, birth date, accession number, institution) appear in no output and
-    no printed line; file names are printed relative to ``dicom_dir``, so folders should not be named after
-    patients.
+    chosen SUV type not: height or sex missing) or ``error``. ``extraction_errors.csv`` holds the printed
+    problems (``where``, ``tag``, ``message``, ``patient_id``). No output and no printed line holds a path, a
+    free-text header value or a DICOM identifier; a MAP.csv pseudonym that is a DICOM identifier is refused
+    (:func:`~.inputs.refuse_identifying_pseudonyms`) and never printed.
     """
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
@@ -287,23 +309,33 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
         raise ValueError(f"unknown backend {backend!r}")
     if suv_type not in SUV_TYPES:
         raise ValueError(f"suv_type must be one of {SUV_TYPES}, got {suv_type!r}")
+    if private_map is not None:
+        private_map = check_private_map(private_map, out_dir, (mapping_csv, vois_csv))
     stream = sys.stderr if stream is None else stream
+    map_name, vois_name = os.path.basename(str(mapping_csv)), os.path.basename(str(vois_csv))
     mapping, problems = read_mapping(mapping_csv)
     vois, voi_problems = read_vois(vois_csv)
     problems += voi_problems
     try:
-        found, _ = find_pet_series(dicom_dir)
+        with _quiet_pydicom():
+            found, _ = find_pet_series(dicom_dir)
     except ValueError as exc:
-        problems.append(Problem(str(dicom_dir), "-", str(exc)))
+        problems.append(Problem("--dicom", "-", str(exc)))
         found = None
-    results = []
+    results, identifiers, private = [], [], []
+    if mapping is not None and found is not None:
+        mapping, refused, identifiers = refuse_identifying_pseudonyms(mapping, found, map_name=map_name)
+        problems += refused
     if mapping is not None and vois is not None and found is not None:
-        planned, plan_problems = plan_jobs(found, mapping, vois, dicom_dir, vois_name=os.path.basename(str(vois_csv)),
-                                           map_name=os.path.basename(str(mapping_csv)))
+        planned, plan_problems, private = plan_jobs(found, mapping, vois, vois_name=vois_name, map_name=map_name)
         problems += plan_problems
-        results = _run_jobs(planned, int(jobs), backend, mtv_fraction, os.path.basename(str(vois_csv)), suv_type)
+        results = _run_jobs(planned, int(jobs), backend, mtv_fraction, vois_name, suv_type)
     for r in results:
         problems += r["problems"]
+    # a patient_id of VOIS.csv or MAP.csv that is a hospital identifier is named by its row only
+    problems = [Problem(p.where, p.tag, p.message, "") if p.patient_id and identifying_keyword(p.patient_id,
+                                                                                                 identifiers)
+                else p for p in problems]
     os.makedirs(out_dir, exist_ok=True)
     _lesion_table([f for r in results for f in r["features"]], suv_type).to_csv(
         os.path.join(out_dir, "lesions.csv"), index=False, float_format="%.6g")
@@ -311,10 +343,14 @@ def run_extract(dicom_dir, vois_csv, mapping_csv, out_dir, *, jobs: int = 1, mtv
     scans.to_csv(os.path.join(out_dir, "scans.csv"), index=False, float_format="%.6g")
     report = pd.DataFrame([r["report"] for r in results], columns=list(REPORT_COLUMNS))
     report.to_csv(os.path.join(out_dir, "extraction_report.csv"), index=False, float_format="%.6g")
-    errors = pd.DataFrame([vars(p) for p in problems], columns=["file", "tag", "message", "patient_id"])
+    errors = pd.DataFrame([vars(p) for p in problems], columns=["where", "tag", "message", "patient_id"])
     errors.to_csv(os.path.join(out_dir, "extraction_errors.csv"), index=False)
     for p in problems:
         print(p.line(), file=stream)
     n_ok = sum(r["scan"] is not None for r in results)
     print(f"extracted {n_ok} series, {len(problems)} problem(s)", file=stream)
+    if private_map is not None:
+        write_private_map(private_map, private)
+        print(f"private map of the series and file references (for you alone, not to be shared): {private_map}",
+              file=stream)
     return 1 if problems else 0

@@ -1,21 +1,23 @@
 """Inputs of ``sonimage extract``: the identifier mapping, the lesion VOIs, and which series serves which scan.
 
 MAP.csv is the only link between a hospital identifier (DICOM PatientID) and the study pseudonym; it is read
-into memory and never written anywhere. Every problem becomes a :class:`Problem` printed as
-``FILE: TAG: message (patient_id=...)``.
+into memory and never written anywhere, and a pseudonym that is itself a DICOM identifier is refused. Every
+problem becomes a :class:`Problem` printed as ``WHERE: TAG: message (patient_id=...)``, where WHERE is a row of
+MAP.csv or VOIS.csv or a series, file or frame reference (:mod:`.privacy`), never a path.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problem", "SeriesJob", "read_mapping", "read_vois", "plan_jobs", "scrub_identifiers", "MAP_COLUMNS",
-           "VOI_COLUMNS", "ORGANS", "TRACERS"]
+from .privacy import identifying_keyword, instance_reference, refused_message, series_reference
+
+__all__ = ["Problem", "SeriesJob", "read_mapping", "read_vois", "plan_jobs", "refuse_identifying_pseudonyms",
+           "MAP_COLUMNS", "VOI_COLUMNS", "ORGANS", "TRACERS"]
 
 MAP_COLUMNS = ("dicom_patient_id", "patient_id", "tracer")
 VOI_COLUMNS = ("patient_id", "lesion_id", "tracer", "organ", "x_mm", "y_mm", "z_mm", "radius_mm")
@@ -23,53 +25,34 @@ ORGANS = ("bone", "lymph_node", "liver", "lung", "pleura", "soft_tissue", "breas
 TRACERS = ("FES", "FDG")
 
 
-def scrub_identifiers(text: str, identifiers) -> str:
-    """Replace every identifier of 3+ characters by ``<removed>``, ignoring case; a person name (``^``) also
-    with spaces and component by component.
-
-    Examples
-    --------
-    >>> scrub_identifiers("exports/UMCG-4711/a.dcm", ["UMCG-4711"])
-    'exports/<removed>/a.dcm'
-    """
-    variants = set()
-    for ident in identifiers:
-        ident = str(ident)
-        variants |= {ident, ident.replace("^", " ")}
-        if "^" in ident:  # a person name: each component too
-            variants |= {part for piece in ident.split("^") for part in (piece, *piece.split())}
-    for variant in sorted((v.strip() for v in variants), key=len, reverse=True):
-        if len(variant) >= 3:
-            text = re.sub(re.escape(variant), "<removed>", text, flags=re.IGNORECASE)
-    return text
-
-
 @dataclass(frozen=True)
 class Problem:
-    """One problem of the extraction; ``line()`` is what the run prints."""
+    """One problem of the extraction; ``line()`` is what the run prints. ``where`` is a row of an input file
+    (``"MAP.csv:3"``) or a reference (``"SON-001 series 2 instance 7"``), never a path."""
 
-    file: str
+    where: str
     tag: str
     message: str
     patient_id: str = ""
 
     def line(self) -> str:
-        """``FILE: TAG: message (patient_id=...)``."""
-        return f"{self.file}: {self.tag}: {self.message} (patient_id={self.patient_id or 'unknown'})"
+        """``WHERE: TAG: message (patient_id=...)``."""
+        return f"{self.where}: {self.tag}: {self.message} (patient_id={self.patient_id or 'unknown'})"
 
 
 @dataclass
 class SeriesJob:
-    """One series to extract. ``identifiers`` (hospital ID) is kept only to scrub messages."""
+    """One series to extract: ``files`` are paths (never printed), ``names`` their references, ``reference``
+    the series' reference."""
 
     patient_id: str
     tracer: str
     series_uid: str
+    reference: str
     files: list
     names: list
     vois: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
-    identifiers: tuple = ()
     seg_files: list = field(default_factory=list)
     seg_names: list = field(default_factory=list)
 
@@ -182,74 +165,124 @@ def read_vois(path):
     return frame.reset_index(drop=True), problems
 
 
-def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name="MAP.csv"):
-    """Assign each PT series to a MAP.csv row and gather the VOIs to measure in it.
+def refuse_identifying_pseudonyms(mapping, found, *, map_name="MAP.csv"):
+    """Drop the MAP.csv rows whose study pseudonym is a hospital identifier.
+
+    A pseudonym is refused when it equals (letters and digits compared, case ignored) a DICOM identifier of
+    any PT series found (:data:`~sonimage_utils.imaging.privacy.IDENTIFYING_KEYWORDS`, a person name also by
+    component, a birth date also day first), contains a patient ID or accession number of 6+ letters and digits,
+    or equals a ``dicom_patient_id`` of MAP.csv: that value would otherwise be written into ``lesions.csv``
+    and ``scans.csv``.
+
+    Parameters
+    ----------
+    mapping : pandas.DataFrame
+        From :func:`read_mapping`.
+    found : dict
+        From :func:`sonimage_utils.imaging.series.find_pet_series`.
+    map_name : str
+        Name of MAP.csv in problem lines.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of Problem, list of (str, str))
+        The rows kept, one problem per refused row (which names the row and the DICOM tag, never the value),
+        and every (keyword, value) identifier seen, to keep refused pseudonyms out of other problem lines.
+    """
+    identifiers = sorted({pair for sf in found.values() for pair in (("PatientID", sf.dicom_patient_id),
+                                                                      *sf.identifiers) if pair[1]}
+                         | {("PatientID", v) for v in mapping.dicom_patient_id if v})
+    problems, keep = [], []
+    for idx, rec in mapping.iterrows():
+        keyword = identifying_keyword(rec.patient_id, identifiers)
+        if keyword is None:
+            keep.append(idx)
+        else:
+            problems.append(Problem(f"{map_name}:{rec.row}", "patient_id", refused_message(keyword), ""))
+    return mapping.loc[keep].reset_index(drop=True), problems, identifiers
+
+
+def plan_jobs(found, mapping, vois, *, vois_name="VOIS.csv", map_name="MAP.csv"):
+    """Assign each PT series to a MAP.csv row, gather the VOIs to measure in it, and name it.
 
     A series is assigned by its SeriesInstanceUID when the row gives one, otherwise by PatientID and the
-    tracer named in its Radiopharmaceutical attributes.
+    tracer named in its Radiopharmaceutical attributes. The PT series are numbered 1 to N in the order of
+    their first file path; a series is named by its pseudonym and number (``"SON-001 series 2"``, or
+    ``"series 2"`` when no single pseudonym belongs to its PatientID) and a file by its place in the series'
+    files sorted by path (``"SON-001 series 2 instance 7"``): no path or header text is used.
 
     Parameters
     ----------
     found : dict
         From :func:`sonimage_utils.imaging.series.find_pet_series`.
     mapping, vois : pandas.DataFrame
-        From :func:`read_mapping` and :func:`read_vois`.
-    dicom_dir : path-like
-        For file names relative to it.
+        From :func:`read_mapping` (after :func:`refuse_identifying_pseudonyms`) and :func:`read_vois`.
 
     Returns
     -------
-    (list of SeriesJob, list of Problem)
+    (list of SeriesJob, list of Problem, list of dict)
+        The jobs, the problems, and the private map rows (reference, patient_id, tracer, series_instance_uid,
+        path) of every series, file and SEG file.
     """
     problems: list[Problem] = []
+    private: list[dict] = []
     by_uid = {uid: rec for rec in mapping.itertuples() if (uid := rec.series_instance_uid)}
+    pseudonyms = mapping.groupby("dicom_patient_id").patient_id.unique().to_dict() if len(mapping) else {}
     assigned: dict[int, list] = {}
-    for uid in sorted(found):
+    for number, uid in enumerate(sorted(found, key=lambda u: found[u].files[0]), start=1):
         sf = found[uid]
-        ids = (sf.dicom_patient_id, *sf.identifiers)
-        names = [scrub_identifiers(os.path.relpath(f, dicom_dir), ids) for f in sf.files]
-        if uid in by_uid:
-            rec = by_uid[uid]
+        own = pseudonyms.get(sf.dicom_patient_id, ())
+        rec = by_uid.get(uid)
+        pseudonym = (rec.patient_id if rec is not None and rec.dicom_patient_id == sf.dicom_patient_id
+                     else own[0] if len(own) == 1 else "")
+        ref = series_reference(pseudonym, number)
+        names = [instance_reference(ref, k) for k in range(1, len(sf.files) + 1)]
+        seg_names = [f"{ref} seg {k}" for k in range(1, len(sf.seg_files) + 1)]
+        rows_of_series = [dict(reference=ref, patient_id=pseudonym, tracer=rec.tracer if rec is not None else "",
+                               series_instance_uid=uid, path=os.path.commonpath(
+                                   [os.path.dirname(os.path.abspath(f)) for f in sf.files]))]
+        rows_of_series += [dict(rows_of_series[0], reference=n, path=os.path.abspath(f))
+                           for n, f in zip(names + seg_names, sf.files + sf.seg_files)]
+        private += rows_of_series
+        if rec is not None:
             if rec.dicom_patient_id != sf.dicom_patient_id:
-                problems.append(Problem(names[0], "(0010,0020) PatientID", f"series named in {map_name}:{rec.row} "
+                problems.append(Problem(ref, "(0010,0020) PatientID", f"series named in {map_name}:{rec.row} "
                                         "belongs to another PatientID", rec.patient_id))
                 continue
         else:
             rows = mapping[(mapping.dicom_patient_id == sf.dicom_patient_id) & (mapping.series_instance_uid == "")]
             if len(rows) == 0:
-                problems.append(Problem(names[0], "(0010,0020) PatientID", f"PT series not in {map_name} "
-                                        "(skipped)", ""))
+                problems.append(Problem(ref, "(0010,0020) PatientID", f"PT series not in {map_name} (skipped)", ""))
                 continue
             if sf.tracer is not None:
                 rows = rows[rows.tracer == sf.tracer]
             if len(rows) != 1:
                 what = "no row for its tracer" if len(rows) == 0 else "tracer not stated in the header"
-                problems.append(Problem(names[0], "(0018,0031) Radiopharmaceutical", f"cannot assign the series "
+                problems.append(Problem(ref, "(0018,0031) Radiopharmaceutical", f"cannot assign the series "
                                         f"to a row of {map_name}: {what}", ""))
                 continue
             rec = next(rows.itertuples())
+            for row in rows_of_series:
+                row["tracer"] = rec.tracer
         if sf.tracer is not None and sf.tracer != rec.tracer:
-            problems.append(Problem(names[0], "(0018,0031) Radiopharmaceutical", f"header says {sf.tracer}, "
+            problems.append(Problem(ref, "(0018,0031) Radiopharmaceutical", f"header says {sf.tracer}, "
                                     f"{map_name}:{rec.row} says {rec.tracer}", rec.patient_id))
             continue
         warnings = [] if sf.tracer else [f"tracer not stated in the header; {rec.tracer} from {map_name}"]
-        assigned.setdefault(rec.row, []).append((sf, names, warnings, rec))
+        assigned.setdefault(rec.row, []).append((sf, ref, names, seg_names, warnings))
     jobs = []
     for rec in mapping.itertuples():
         series = assigned.get(rec.row, [])
         if len(series) != 1:
             what = ("no PT series found in the DICOM folder" if not series else
-                    f"{len(series)} PT series match; give series_instance_uid")
+                    f"{len(series)} PT series match ({', '.join(s[1] for s in series)}); give series_instance_uid")
             problems.append(Problem(f"{map_name}:{rec.row}", "series_instance_uid", what, rec.patient_id))
             continue
-        sf, names, warnings, _ = series[0]
+        sf, ref, names, seg_names, warnings = series[0]
         rows = vois[(vois.patient_id == rec.patient_id) & (vois.tracer == rec.tracer)]
         jobs.append(SeriesJob(patient_id=rec.patient_id, tracer=rec.tracer, series_uid=sf.series_uid,
-                              files=list(sf.files), names=names, vois=rows.to_dict("records"), warnings=warnings,
-                              identifiers=(sf.dicom_patient_id, *sf.identifiers), seg_files=list(sf.seg_files),
-                              seg_names=[scrub_identifiers(os.path.relpath(f, dicom_dir),
-                                                           (sf.dicom_patient_id, *sf.identifiers))
-                                         for f in sf.seg_files]))
+                              reference=ref, files=list(sf.files), names=names, vois=rows.to_dict("records"),
+                              warnings=warnings, seg_files=list(sf.seg_files), seg_names=seg_names))
     scanned = {(j.patient_id, j.tracer) for j in jobs}
     mapped = set(zip(mapping.patient_id, mapping.tracer))
     for rec in vois.itertuples():
@@ -259,4 +292,4 @@ def plan_jobs(found, mapping, vois, dicom_dir, *, vois_name="VOIS.csv", map_name
         elif (rec.patient_id, rec.tracer) not in scanned:
             problems.append(Problem(f"{vois_name}:{rec.row}", "patient_id,tracer", "VOI skipped: its series "
                                     "could not be found", rec.patient_id))
-    return sorted(jobs, key=lambda j: (j.patient_id, j.tracer)), problems
+    return sorted(jobs, key=lambda j: (j.patient_id, j.tracer)), problems, private

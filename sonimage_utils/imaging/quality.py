@@ -13,6 +13,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from .privacy import vendor_of
+
 __all__ = ["read_extraction_report", "compute_uptake_compliance", "summarize_extraction"]
 
 _CHARACTERISTICS = (("manufacturer", "Vendor"), ("units", "Units (0054,1001)"),
@@ -113,7 +115,11 @@ def summarize_extraction(report: pd.DataFrame, uptake_windows: dict) -> pd.DataF
     -------
     pandas.DataFrame
         Columns ``characteristic``, ``level`` and one count column per tracer (as text for the uptake rows).
+        The vendor is a name from :data:`~sonimage_utils.imaging.privacy.VENDORS` or ``other`` even for a report
+        written before the extraction restricted it (whose manufacturer column could hold any header text).
     """
+    if "manufacturer" in report.columns:
+        report = report.assign(manufacturer=report.manufacturer.map(vendor_of).where(report.manufacturer.notna()))
     tracers = sorted(report.tracer.dropna().unique())
     rows = [dict(characteristic="Series", level="", **{t: str(int((report.tracer == t).sum())) for t in tracers})]
     for column, label in _CHARACTERISTICS:

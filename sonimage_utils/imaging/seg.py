@@ -24,7 +24,7 @@ def read_seg_masks(seg_path, source_sop_instance_uids, *, name=None) -> dict:
     source_sop_instance_uids : sequence of str
         SOPInstanceUID of each PET slice, in the slice order of the loaded volume.
     name : str, optional
-        File name for error messages.
+        Reference of the file for error messages (free text from the SEG header is never quoted).
 
     Returns
     -------
@@ -45,12 +45,13 @@ def read_seg_masks(seg_path, source_sop_instance_uids, *, name=None) -> dict:
         pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=list(source_sop_instance_uids),
                                                    segment_numbers=numbers, assert_missing_frames_are_empty=True)
     except (ValueError, KeyError, AttributeError, TypeError) as exc:
-        raise DicomRuleError("ReferencedSeriesSequence", f"SEG cannot be mapped onto the PET slices: "
-                             f"{type(exc).__name__}: {exc}", name) from exc
+        raise DicomRuleError("ReferencedSeriesSequence", f"SEG cannot be mapped onto the PET slices "
+                             f"({type(exc).__name__})", name) from exc
     masks = {}
     for i, number in enumerate(numbers):
         label = str(seg.get_segment_description(number).segment_label).strip()
         if label in masks:
-            raise DicomRuleError("SegmentLabel", f"two segments labelled {label!r}", name)
+            raise DicomRuleError("SegmentLabel", f"segments {numbers[list(masks).index(label)]} and {number} share "
+                                 "one label (the label is not shown)", name)
         masks[label] = np.asarray(pixels[..., i] > 0)
     return masks

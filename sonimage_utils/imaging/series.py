@@ -23,21 +23,23 @@ from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from .errors import DicomRuleError
+from .privacy import IDENTIFYING_KEYWORDS
 
 __all__ = ["SeriesFiles", "VolumeGeometry", "PetSeries", "find_pet_series", "load_pet_series", "detect_tracer",
            "raw_text", "value_text", "split_frames"]
 
-_IDENTIFYING = ("PatientID", "PatientName", "PatientBirthDate", "AccessionNumber", "InstitutionName")
 _DISCOVERY_TAGS = ["Modality", "SeriesInstanceUID", "RadiopharmaceuticalInformationSequence",
-                   "ReferencedSeriesSequence", *_IDENTIFYING]
+                   "ReferencedSeriesSequence", "PatientID"]
+_IDENTIFIER_TAGS = ["OtherPatientIDsSequence", *IDENTIFYING_KEYWORDS]
 _TRACER_WORDS = {"FDG": ("FDG", "DEOXYGLUCOSE", "DEOXY-GLUCOSE"),
                  "FES": ("FES", "ESTRADIOL", "OESTRADIOL")}
 
 
 @dataclass(frozen=True)
 class SeriesFiles:
-    """One PT series found on disk. ``dicom_patient_id`` and ``identifiers`` (name, birth date, accession
-    number, institution) are hospital identifiers: they stay in memory, to scrub messages."""
+    """One PT series found on disk. ``dicom_patient_id`` and ``identifiers`` ((keyword, value) pairs of every
+    :data:`~sonimage_utils.imaging.privacy.IDENTIFYING_KEYWORDS` attribute of the first file) are hospital
+    identifiers: they stay in memory, to refuse a study pseudonym that equals one."""
 
     series_uid: str
     files: tuple[str, ...]
@@ -173,7 +175,7 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
         If ``dicom_dir`` is not a folder.
     """
     if not os.path.isdir(dicom_dir):
-        raise ValueError(f"DICOM folder {dicom_dir} does not exist")
+        raise ValueError("the DICOM folder does not exist or is not a folder")   # its path is not printed
     groups: dict[str, list] = {}
     segs: dict[str, list] = {}
     skipped = 0
@@ -198,11 +200,25 @@ def find_pet_series(dicom_dir) -> tuple[dict[str, SeriesFiles], int]:
     series = {}
     for uid, members in groups.items():
         first = members[0][1]
+        # the identifiers of the first file only: reading them from every file costs 40% more discovery time
+        pairs = sorted(set(_identifier_pairs(pydicom.dcmread(members[0][0], stop_before_pixels=True,
+                                                             specific_tags=_IDENTIFIER_TAGS))))
         series[uid] = SeriesFiles(series_uid=uid, files=tuple(p for p, _ in members),
                                   dicom_patient_id=str(first.get("PatientID") or ""), tracer=detect_tracer(first),
-                                  seg_files=tuple(segs.get(uid, ())),
-                                  identifiers=tuple(str(first.get(k) or "") for k in _IDENTIFYING))
+                                  seg_files=tuple(segs.get(uid, ())), identifiers=tuple(pairs))
     return series, skipped
+
+
+def _identifier_pairs(ds):
+    """(keyword, text) of each identifying attribute value of a dataset, multi-values one by one."""
+    for keyword in IDENTIFYING_KEYWORDS:
+        value = ds.get(keyword)
+        for v in (value if isinstance(value, (list, tuple, MultiValue)) else [value]):
+            if v is not None and str(v).strip():
+                yield keyword, str(v).strip()
+    for item in ds.get("OtherPatientIDsSequence") or []:
+        if str(item.get("PatientID") or "").strip():
+            yield "OtherPatientIDsSequence", str(item.PatientID).strip()
 
 
 _TAGS: dict = {}

@@ -52,7 +52,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.valuerep import DA, DT, TM
 
-from .errors import DicomRuleError
+from .errors import DicomRuleError, quote_value
 from .series import _raw_value as _raw
 from .series import raw_text, value_text
 
@@ -137,11 +137,15 @@ def _text(value):
     return None if value is None else str(value).strip()
 
 
+_FORMATS = {"DA": "YYYYMMDD", "TM": "HHMMSS.FFFFFF", "DT": "YYYYMMDDHHMMSS.FFFFFF&ZZXX"}
+
+
 def _parse(kind, text, tag, file):
     try:
         value = kind(str(text).strip())
     except (ValueError, TypeError) as exc:
-        raise DicomRuleError(tag, f"cannot parse {str(text)!r} as a DICOM {kind.__name__}", file) from exc
+        raise DicomRuleError(tag, f"cannot be parsed as a DICOM {kind.__name__} ({_FORMATS[kind.__name__]}; "
+                             "the value is not shown)", file) from exc
     if value is None:
         raise DicomRuleError(tag, "is empty", file)
     if isinstance(value, dt.datetime):
@@ -266,7 +270,7 @@ def _positive(value, tag, file, what):
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise DicomRuleError(tag, f"{what} {str(value)!r} is not a number", file) from exc
+        raise DicomRuleError(tag, f"{what} is not a number (the value is not shown)", file) from exc
     if not (math.isfinite(number) and number > 0):
         raise DicomRuleError(tag, f"{what} must be > 0, got {number:g}", file)
     return number
@@ -303,7 +307,7 @@ def _rp_raw(ds, keyword):
 def _disagreement(keyword, values, files, first_value):
     """DicomRuleError for slice ``i`` whose value differs from slice 0, naming both slices and values."""
     def show(v):
-        return repr(value_text(v)) if value_text(v) is not None else "missing"
+        return quote_value(keyword, value_text(v))
     for i, value in values:
         return DicomRuleError(keyword, f"differs between slices of the series: {show(value)} in this slice, "
                               f"{show(first_value)} in {_fname(files, 0) or 'the first slice'}", _fname(files, i))
@@ -415,7 +419,8 @@ def compute_suv_factor(datasets: Sequence[Dataset], files: Sequence[str] | None 
     if not corrected and all(enhanced_yes):
         corrected = ["ATTN", "DECY"]         # Enhanced PET Corrections module, CorrectedImage not given
     if "ATTN" not in corrected or "DECY" not in corrected:
-        raise DicomRuleError("CorrectedImage", f"must contain ATTN and DECY, got {corrected}", f0)
+        shown = quote_value("CorrectedImage", "\\".join(corrected))
+        raise DicomRuleError("CorrectedImage", f"must contain ATTN and DECY, got {shown}", f0)
     decay = str(first.get("DecayCorrection") or "").strip().upper()
     reference = None
     if not decay and enhanced_yes[1]:        # Enhanced PET: the decay reference is given as a date-time
@@ -426,10 +431,11 @@ def compute_suv_factor(datasets: Sequence[Dataset], files: Sequence[str] | None 
         reference = _parse(DT, text, "DecayCorrectionDateTime", f0)
         decay = "START"
     if decay not in ("START", "ADMIN"):
-        raise DicomRuleError("DecayCorrection", f"{decay or 'missing'!s}: only START and ADMIN are handled", f0)
+        raise DicomRuleError("DecayCorrection", f"{quote_value('DecayCorrection', decay)}: only START and ADMIN "
+                             "are handled", f0)
     units = str(first.get("Units") or "").strip().upper()
     if units not in ("BQML", "CNTS", "GML"):
-        raise DicomRuleError("Units", f"{units or 'missing'!s}: only BQML, CNTS and GML are handled", f0)
+        raise DicomRuleError("Units", f"{quote_value('Units', units)}: only BQML, CNTS and GML are handled", f0)
 
     weight = _positive(first.get("PatientWeight"), "PatientWeight", f0, "patient weight (kg)")
     item = _radiopharmaceutical(first, f0)
@@ -481,7 +487,7 @@ def _number(value, tag, file, what):
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise DicomRuleError(tag, f"{what} {str(value)!r} is not a number", file) from exc
+        raise DicomRuleError(tag, f"{what} is not a number (the value is not shown)", file) from exc
     if not math.isfinite(number) or number < 0:
         raise DicomRuleError(tag, f"{what} must be >= 0 (0 means not given), got {number:g}", file)
     return number
@@ -697,7 +703,8 @@ def compute_suv_normalisation(datasets: Sequence[Dataset], bw: SuvFactor, suv_ty
     if needs_sex:
         sex = (raw_text(datasets[0], "PatientSex") or "").upper()
         if sex not in ("M", "F"):
-            raise DicomRuleError("PatientSex", f"{sex or 'missing'}: the lean body mass formulas need M or F; "
+            raise DicomRuleError("PatientSex", f"{quote_value('PatientSex', sex)}: the lean body mass formulas "
+                                 "need M or F; "
                                  "SUL not computed (SUVbw is)", f0)
         if suv_type == "lbm-james":
             lbm = lean_body_mass_james(weight, height_m, sex)
