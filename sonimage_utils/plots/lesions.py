@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sonimage_utils.recist.summary import BOR_ORDER
+from sonimage_utils.tables.labels import LABELS
 
 __all__ = ["FES_COLORS", "GROUP_COLORS", "BOR_COLORS", "plot_waterfall", "plot_uptake_scatter",
            "plot_bor_stacked", "plot_spider", "plot_swimmer"]
@@ -24,11 +25,11 @@ GROUP_COLORS = {"homogeneous": "#0072B2", "heterogeneous": "#D55E00", "homogeneo
                 "mixed": "#E69F00", "homogeneous_negative": "#D55E00", "not assessable": "#999999"}
 BOR_COLORS = {"CR": "#006D2C", "PR": "#41AB5D", "SD": "#F0E442", "NON_CR_NON_PD": "#56B4E9", "PD": "#D55E00",
               "NE": "#BBBBBB"}
-_LABELS = {"not_assessable": "not assessable", "NON_CR_NON_PD": "non-CR/non-PD"}
 
 
 def _label(x) -> str:
-    return _LABELS.get(str(x), str(x).replace("_", " "))
+    """The label of a level from the one label table; an unlisted name with its underscores as spaces."""
+    return LABELS.get(str(x), str(x).replace("_", " "))
 
 
 def _reference_lines(ax, horizontal=True):
@@ -91,7 +92,7 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
 
 def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
                         x_columns=(("fes_suvmax_assessable", "FES SUVmax"), ("fdg_suvmax", "FDG SUVmax")),
-                        patient: str = "patient_id", fes_threshold: float | None = 1.5) -> Figure:
+                        patient: str = "patient_id", fes_threshold: float | None) -> Figure:
     """Lesion % change against baseline uptake, one panel per tracer, colour = patient.
 
     Lesions of one patient share a colour and are joined by a thin line, so within-patient spread is seen.
