@@ -2,5 +2,6 @@
 """
 
 from .section import Result, Section
+from . import lesion_response, benefit_model
 
-__all__ = ["Result", "Section"]
+__all__ = ["Result", "Section", "lesion_response", "benefit_model"]
