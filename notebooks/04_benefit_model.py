@@ -104,7 +104,7 @@ sec = bm.section_predictors(d, p)
 record_section(sec)
 save_table(sec.tables["predictors"], "04_candidate_predictors", build_dir)
 show_markdown(sec.text["caption"])
-show(sec.tables["predictors_display"])
+show(sec.tables["predictors_display"].style)  # a Styler shows the definitions in full
 
 # %% tags=["remove-cell"]
 bm.fit_development_model(d, p)

@@ -28,6 +28,7 @@ from sonimage_utils.tables.benefit import (format_benefit_summary, format_calibr
                                           format_coefficient_table, format_optimism_table, format_predictor_table,
                                           format_riley_table, format_risk_group_table)
 from sonimage_utils.tables.format import format_value
+from sonimage_utils.tables.frames import format_columns
 
 __all__ = ["BenefitSettings", "BenefitData", "prepare_benefit_data", "section_sample_size", "section_predictors",
            "fit_development_model", "section_risk_model", "section_effect_model", "section_predicted_benefit",
@@ -225,8 +226,8 @@ def section_effect_model(d: BenefitData) -> Section:
     table = pd.DataFrame([{"term": k, "coefficient": v, "HR": np.exp(v), "penalised": k != "treated"}
                           for k, v in eff["coefficients"].items()])
     s.tables["effect"] = table
-    s.tables["effect_display"] = format_coefficient_table(table, name="term",
-                                                          kinds={"coefficient": "estimate3", "HR": "estimate3"})
+    # terms stay as the caption names them (`treated`, `treated:<predictor>`)
+    s.tables["effect_display"] = format_columns(table, {"coefficient": "estimate3", "HR": "estimate3"}, index="term")
     s.text["caption"] = ("**Table 04.5.** Effect model coefficients (predictors standardised; `treated` = "
                          "ET+CDK4/6i).")
     return s

@@ -32,6 +32,13 @@ def _label(x) -> str:
     return LABELS.get(str(x), str(x).replace("_", " "))
 
 
+def _detached(fig: Figure) -> Figure:
+    """Take ``fig`` out of pyplot's list of open figures, so that a notebook shows it only when asked
+    (a chapter module builds several figures in one cell; the inline backend would show them all there)."""
+    plt.close(fig)
+    return fig
+
+
 def _reference_lines(ax, horizontal=True):
     draw = ax.axhline if horizontal else ax.axvline
     draw(-30, color="0.3", ls="--", lw=0.9)
@@ -77,7 +84,7 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         _reference_lines(ax)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
-        ax.set_xlabel(f"{_label(key)} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
+        ax.set_xlabel(f"{str(key).replace('_', ' ')} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     axes[0, 0].set_ylim(-105, max(45, float(np.nanmax(d[value].clip(upper=100))) + 5) if len(d) else 45)
     present = [k for k in colors if k in set(d[color_by].astype(str))]
@@ -87,7 +94,7 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    return fig
+    return _detached(fig)
 
 
 def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
@@ -131,7 +138,7 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
         ax.set_title(f"{len(d)} lesions, {d[patient].nunique()} patients", fontsize=9)
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_bor_stacked(proportions: pd.DataFrame, counts: pd.DataFrame | None = None) -> Figure:
@@ -168,7 +175,7 @@ def plot_bor_stacked(proportions: pd.DataFrame, counts: pd.DataFrame | None = No
     ax.set_ylim(0, 100)
     ax.legend(title="Best overall response", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, colors: dict | None = None,
@@ -211,7 +218,7 @@ def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, 
     handles.append(Line2D([], [], color="0.3", marker="x", ls="none", label="first PD"))
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.legend(handles=handles, fontsize=8, frameon=False, loc="lower center", ncol=len(handles))
-    return fig
+    return _detached(fig)
 
 
 def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dict | None = None) -> Figure:
@@ -255,4 +262,4 @@ def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dic
                 Line2D([], [], marker=">", color="0.3", ls="none", label="no PFS1 event")]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
