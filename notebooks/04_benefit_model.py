@@ -47,34 +47,19 @@ benefit_n_jobs = 2
 benefit_dask_scheduler = None
 
 # %% tags=["remove-cell"]
-import functools
-import hashlib
-from pathlib import Path
+from sonimage_utils.chapters import benefit_model as bm
+from sonimage_utils.pipeline.report import (glue_text, record_section, save_figure, save_table, show, show_markdown,
+                                            synthetic_notice)
 
-import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
-
-from sonimage_utils.plots import benefit as benefit_plots
-from sonimage_utils.benefit.sample_size import riley_max_parameters, riley_sample_size
-from sonimage_utils.benefit.metrics import c_for_benefit, compute_calibration_for_benefit
-from sonimage_utils.benefit.procedure import (evaluate_benefit_model, fit_benefit_procedure, fit_for_bootstrap,
-                                          predict_from_features)
-from sonimage_utils.benefit.risk_groups import compute_risk_group_effects
-from sonimage_utils.data.load import load_cohort
-from sonimage_utils.benefit.internal_validation import bootstrap_optimism
-from sonimage_utils.benefit.artifact import compute_data_hash, freeze_model, load_model, predict_model, write_model
-from sonimage_utils.benefit.features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
-from sonimage_utils.survival.ridge_cox import PenaltyCVResult
-from sonimage_utils.pipeline.report import record, save_figure, save_table, synthetic_notice
-
-H, TAU = float(benefit_horizon_months), float(benefit_rmst_horizon_months)
-SETTINGS = {"fes_threshold": fes_threshold, "fes_excluded_organs": list(fes_excluded_organs)}
-son = load_cohort(data_dir, "sonimage")
-outcome = derive_outcome(son.patients)
-raw_all = derive_model_features(son.patients, son.lesions, benefit_candidate_features, SETTINGS)
-n_patients, n_events = len(outcome), int(outcome["event"].sum())
-person_months = float(outcome["time"].sum())
+p = bm.BenefitSettings(
+    seed=seed, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
+    candidate_features=benefit_candidate_features, r2cs_anticipated=benefit_r2cs_anticipated,
+    shrinkage_target=benefit_shrinkage_target, model_size=benefit_model_size,
+    horizon_months=benefit_horizon_months, rmst_horizon_months=benefit_rmst_horizon_months,
+    threshold=benefit_threshold, risk_groups=benefit_risk_groups, calibration_groups=benefit_calibration_groups,
+    cv_folds=benefit_cv_folds, n_boot=benefit_n_boot, sensitivity_n_boot=benefit_sensitivity_n_boot,
+    cfb_n_boot=benefit_cfb_n_boot, n_jobs=benefit_n_jobs, dask_scheduler=benefit_dask_scheduler)
+d = bm.prepare_benefit_data(data_dir, p)
 
 # %% tags=["remove-input"]
 synthetic_notice(synthetic)
@@ -91,41 +76,11 @@ synthetic_notice(synthetic)
 # implementation reproduces the published worked example of {cite}`riley2020` (a test of the package).
 
 # %% tags=["remove-input"]
-rate = n_events / person_months
-mean_fu = person_months / n_patients
-riley = riley_max_parameters(n_patients, benefit_r2cs_anticipated, rate, mean_fu, benefit_shrinkage_target)
-n_full = riley_sample_size(benefit_r2cs_anticipated, len(benefit_candidate_features), rate, H, mean_fu,
-                           benefit_shrinkage_target)
-n_effect = riley_sample_size(benefit_r2cs_anticipated, 2 * len(benefit_candidate_features) + 1, rate, H, mean_fu,
-                             benefit_shrinkage_target)
-record("obj4_n_patients", n_patients, "Patients in the objective 4 model", fmt="{:.0f}")
-record("obj4_n_events", n_events, "PFS1 events in the objective 4 model", fmt="{:.0f}")
-record("obj4_shrinkage_target", benefit_shrinkage_target, "Target expected shrinkage (Riley criterion 1)")
-record("obj4_r2cs_anticipated", benefit_r2cs_anticipated, "Anticipated Cox-Snell R2 (parameter)")
-record("obj4_max_parameters", riley["max_parameters"], "Largest number of candidate parameters this cohort "
-       "supports (Riley criteria 1 and 2)", fmt="{:.0f}")
-record("obj4_n_required_all_candidates", n_full["n_required"], "Patients needed for all pre-specified "
-       "candidate predictors (Riley)", fmt="{:.0f}")
-record("obj4_n_required_effect_model", n_effect["n_required"], "Patients needed for an effect model with "
-       "all candidates and their arm interactions (Riley)", fmt="{:.0f}")
-record("obj4_n_candidates", len(benefit_candidate_features), "Pre-specified candidate predictors", fmt="{:.0f}")
-size = int(benefit_model_size) if benefit_model_size is not None else max(1, riley["max_parameters"])
-features = list(benefit_candidate_features[:size])
-record("obj4_n_features", len(features), "Predictors in the prognostic model", fmt="{:.0f}")
-riley_table = pd.DataFrame([
-    {"quantity": "patients / events", "value": f"{n_patients} / {n_events}"},
-    {"quantity": "event rate (per person-month)", "value": f"{rate:.4f}"},
-    {"quantity": "mean follow-up (months)", "value": f"{mean_fu:.1f}"},
-    {"quantity": "anticipated Cox-Snell R²", "value": f"{benefit_r2cs_anticipated:g}"},
-    {"quantity": "max Cox-Snell R²", "value": f"{riley['max_r2_cs']:.2f}"},
-    {"quantity": "max parameters, criterion 1 (shrinkage)", "value": riley["max_parameters_criterion1"]},
-    {"quantity": "max parameters, criterion 2 (R² gap)", "value": riley["max_parameters_criterion2"]},
-    {"quantity": f"patients needed for all {len(benefit_candidate_features)} candidates", "value": n_full["n_required"]},
-    {"quantity": "patients needed for the full effect model", "value": n_effect["n_required"]},
-])
-save_table(riley_table, "04_riley_sample_size", build_dir)
-display(Markdown("**Table 04.1.** Riley's minimum sample size criteria for this cohort."))
-display(riley_table.style.hide(axis="index").set_uuid("riley"))
+sec = bm.section_sample_size(d, p)
+record_section(sec)
+save_table(sec.tables["riley"], "04_riley_sample_size", build_dir)
+show_markdown(sec.text["caption"])
+show(sec.tables["riley"].style.hide(axis="index"))
 
 # %% [markdown]
 # This cohort supports {glue:text}`obj4_max_parameters_text` candidate parameter(s); the
@@ -145,31 +100,14 @@ display(riley_table.style.hide(axis="index").set_uuid("riley"))
 # are imputed with the development mean, and predictors are standardised with development means and SDs.
 
 # %% tags=["remove-input"]
-record("obj4_fes_threshold", fes_threshold, "FES positivity threshold used by the model features", fmt="{:g}")
-pred_table = pd.DataFrame({
-    "predictor": benefit_candidate_features,
-    "definition": [FEATURE_DEFINITIONS[f] for f in benefit_candidate_features],
-    "in model": ["yes" if f in features else "no (beyond Riley's limit)" for f in benefit_candidate_features],
-    "missing (n)": [int(raw_all[f].isna().sum()) for f in benefit_candidate_features],
-    "mean": [raw_all[f].mean() for f in benefit_candidate_features],
-})
-save_table(pred_table, "04_candidate_predictors", build_dir)
-display(Markdown("**Table 04.2.** Pre-specified candidate predictors in priority order."))
-display(pred_table.style.hide(axis="index").format(precision=2).set_uuid("preds"))
+sec = bm.section_predictors(d, p)
+record_section(sec)
+save_table(sec.tables["predictors"], "04_candidate_predictors", build_dir)
+show_markdown(sec.text["caption"])
+show(sec.tables["predictors_display"].style)  # a Styler shows the definitions in full
 
 # %% tags=["remove-cell"]
-frame = raw_all[features].join(outcome)
-model = fit_benefit_procedure(frame, features, n_folds=benefit_cv_folds, seed=seed)
-pred = predict_from_features(model, frame[features], horizon=H, rmst_horizon=TAU)
-dev = frame.join(pred)
-dev["arm"] = np.where(dev["treated"] == 1, "ET+CDK4/6i", "ET")
-
-
-def cv_table(part):
-    cv = model[part]["cv"]
-    return PenaltyCVResult(np.array(cv["penalties"]), np.array(cv["cvpl"]), model[part]["penalty"],
-                           benefit_cv_folds, seed).summary
-
+bm.fit_development_model(d, p)
 
 # %% [markdown]
 # (obj4-risk-model)=
@@ -180,17 +118,14 @@ def cv_table(part):
 # {cite}`verweij1993`. The chosen penalty was {glue:text}`obj4_penalty_text`.
 
 # %% tags=["remove-input"]
-record("obj4_cv_folds", benefit_cv_folds, "Folds of the cross-validated partial likelihood", fmt="{:.0f}")
-record("obj4_penalty", model["prognostic"]["penalty"], "Ridge penalty chosen for the prognostic model", fmt="{:.3g}")
-coef = pd.DataFrame([{"predictor": s["name"], "coefficient (per SD)": model["prognostic"]["coefficients"][s["name"]],
-                      "HR per SD": np.exp(model["prognostic"]["coefficients"][s["name"]]), "SD": s["scale"],
-                      "mean": s["center"], "imputed (n)": s["n_missing"]} for s in model["features"]])
-save_table(coef, "04_prognostic_coefficients", build_dir)
-display(Markdown("**Table 04.3.** Prognostic model: penalised coefficients on the standardised scale."))
-display(coef.style.hide(axis="index").format(precision=3).set_uuid("coef"))
+risk = bm.section_risk_model(d, p)
+record_section(risk)
+save_table(risk.tables["coefficients"], "04_prognostic_coefficients", build_dir)
+show_markdown(risk.text["caption"])
+show(risk.tables["coefficients_display"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Cross-validated log partial likelihood of the prognostic model over the ridge penalty; the chosen penalty is marked.", "name": "fig-04-penalty"}}
-save_figure(benefit_plots.plot_penalty_cv(cv_table("prognostic"), title="Prognostic model"), "04_penalty_cv", build_dir)
+save_figure(risk.figures["penalty"], "04_penalty_cv", build_dir)
 
 # %% [markdown]
 # The treatment effect is then estimated within quantile groups of the prognostic linear predictor: the
@@ -200,18 +135,12 @@ save_figure(benefit_plots.plot_penalty_cv(cv_table("prognostic"), title="Prognos
 # {glue:text}`obj4_risk_interaction_p_text`.
 
 # %% tags=["remove-input"]
-record("obj4_horizon", H, "Prediction horizon (months)", fmt="{:g}")
-groups = compute_risk_group_effects(dev, t=H, n_groups=benefit_risk_groups, time="time", event="event",
-                                    predicted="benefit_t")
-record("obj4_risk_interaction_p", groups.attrs["interaction_p"], "LR test of arm x prognostic linear predictor",
-       fmt="{:.3f}", missing="not estimable")
-save_table(groups, "04_risk_groups", build_dir)
-display(Markdown(f"**Table 04.4.** Effect of ET+CDK4/6i by risk group (quantiles of the prognostic linear "
-                 f"predictor); PFS at {H:g} months by Kaplan-Meier; predicted = mean risk-based predicted benefit."))
-display(groups.drop(columns=["hr_status"]).style.hide(axis="index").format(precision=2).set_uuid("groups"))
+save_table(risk.tables["risk_groups"], "04_risk_groups", build_dir)
+show_markdown(risk.text["caption_risk_groups"])
+show(risk.tables["risk_groups_display"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Relative (hazard ratio, left) and absolute (difference in PFS at the horizon, right) effect of adding a CDK4/6 inhibitor by risk group, with 95% CIs; crosses: mean predicted benefit of the risk-based model.", "name": "fig-04-risk-groups"}}
-save_figure(benefit_plots.plot_risk_group_effects(groups, t=H), "04_risk_groups", build_dir)
+save_figure(risk.figures["risk_groups"], "04_risk_groups", build_dir)
 
 # %% [markdown]
 # (obj4-effect-model)=
@@ -223,12 +152,11 @@ save_figure(benefit_plots.plot_risk_group_effects(groups, t=H), "04_risk_groups"
 # warns that effect models overfit heterogeneity of effect.
 
 # %% tags=["remove-input"]
-record("obj4_effect_penalty", model["effect"]["penalty"], "Ridge penalty chosen for the effect model", fmt="{:.3g}")
-eff = pd.DataFrame([{"term": k, "coefficient": v, "HR": np.exp(v), "penalised": k != "treated"}
-                    for k, v in model["effect"]["coefficients"].items()])
-save_table(eff, "04_effect_coefficients", build_dir)
-display(Markdown("**Table 04.5.** Effect model coefficients (predictors standardised; `treated` = ET+CDK4/6i)."))
-display(eff.style.hide(axis="index").format(precision=3).set_uuid("eff"))
+sec = bm.section_effect_model(d)
+record_section(sec)
+save_table(sec.tables["effect"], "04_effect_coefficients", build_dir)
+show_markdown(sec.text["caption"])
+show(sec.tables["effect_display"])
 
 # %% [markdown]
 # (obj4-benefit)=
@@ -242,29 +170,14 @@ display(eff.style.hide(axis="index").format(precision=3).set_uuid("eff"))
 # to {glue:text}`obj4_share_below_threshold_ci_high_text`, from the models refitted in the bootstrap below).
 
 # %% tags=["remove-input"]
-record("obj4_rmst_horizon", TAU, "Restriction time of the restricted mean PFS (months)", fmt="{:g}")
-record("obj4_benefit_threshold", benefit_threshold, "Clinically meaningful benefit threshold (PFS difference at "
-       "the horizon)", fmt="{:.0%}")
-record("obj4_mean_benefit", dev["benefit_t"].mean(), "Mean predicted PFS benefit at the horizon (risk-based)",
-       fmt="{:.0%}")
-share_below = float((dev["benefit_t"] < benefit_threshold).mean())
-record("obj4_share_below_threshold", share_below, "Share of patients with predicted benefit below the threshold",
-       fmt="{:.0%}")
-summary = pd.DataFrame({
-    "model": ["risk-based", "risk-based", "effect", "effect"],
-    "quantity": [f"PFS difference at {H:g} m", f"RMST difference to {TAU:g} m"] * 2,
-    "mean": [dev[c].mean() for c in ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")],
-    "min": [dev[c].min() for c in ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")],
-    "median": [dev[c].median() for c in ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")],
-    "max": [dev[c].max() for c in ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")],
-})
-save_table(dev.drop(columns=features), "04_individual_predictions", build_dir)
-display(Markdown("**Table 04.6.** Predicted individual benefit (PFS difference as a proportion; RMST in months)."))
-display(summary.style.hide(axis="index").format(precision=3).set_uuid("benefit"))
+ben = bm.section_predicted_benefit(d, p)
+record_section(ben)
+save_table(ben.tables["predictions"], "04_individual_predictions", build_dir)
+show_markdown(ben.text["caption"])
+show(ben.tables["summary_display"].style.hide(axis="index"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Distribution of predicted individual PFS benefit at the horizon (risk-based model), with the clinical threshold.", "name": "fig-04-benefit"}}
-save_figure(benefit_plots.plot_benefit_distribution(dev["benefit_t"], threshold=benefit_threshold, t=H),
-            "04_benefit_distribution", build_dir)
+save_figure(ben.figures["benefit"], "04_benefit_distribution", build_dir)
 
 # %% [markdown]
 # (obj4-internal-validation)=
@@ -281,34 +194,16 @@ save_figure(benefit_plots.plot_benefit_distribution(dev["benefit_t"], threshold=
 # closer than the apparent C to the C on a large independent cohort.
 
 # %% tags=["remove-cell"]
-grid = np.quantile(dev["risk_t"], np.linspace(0.05, 0.95, 19))
-fit_fn = functools.partial(fit_for_bootstrap, features=features, n_folds=benefit_cv_folds)
-metric_fn = functools.partial(evaluate_benefit_model, horizon=H, rmst_horizon=TAU, risk_grid=grid,
-                              benefit_threshold=benefit_threshold)
-boot = bootstrap_optimism(frame, fit_fn, metric_fn, n_boot=benefit_n_boot, seed=seed, n_jobs=benefit_n_jobs,
-                          scheduler_address=benefit_dask_scheduler, fit_seed=seed)
+iv = bm.section_internal_validation(d, p)
 
 # %% tags=["remove-input"]
-record("obj4_n_boot", benefit_n_boot, "Bootstrap resamples B", fmt="{:.0f}")
-record("obj4_n_boot_failed", boot.n_failed, "Bootstrap resamples where the procedure failed", fmt="{:.0f}")
-record("obj4_c_apparent", boot.apparent["c"], "Apparent Harrell C of the prognostic model")
-record("obj4_c_corrected", boot.corrected["c"], "Optimism-corrected Harrell C")
-record("obj4_slope_apparent", boot.apparent["slope"], "Apparent calibration slope")
-record("obj4_slope_corrected", boot.corrected["slope"], "Optimism-corrected calibration slope")
-ci = np.nanquantile(boot.resamples["test_share_below"], [0.025, 0.975])
-record("obj4_share_below_threshold_ci_low", ci[0], "Share below threshold: 2.5% bootstrap quantile",
-       fmt="{:.0%}")
-record("obj4_share_below_threshold_ci_high", ci[1], "Share below threshold: 97.5% bootstrap quantile",
-       fmt="{:.0%}")
-perf = boot.summary.query("measure in ['c', 'slope']").replace({"c": "Harrell C", "slope": "calibration slope"})
-save_table(perf, "04_internal_validation", build_dir)
-display(Markdown(f"**Table 04.7.** Apparent, optimism (Harrell's mean; median and SD over the resamples) and "
-                 f"optimism-corrected performance (B = {benefit_n_boot})."))
-display(perf.style.hide(axis="index").format(precision=3).set_uuid("perf"))
+record_section(iv)
+save_table(iv.tables["performance"], "04_internal_validation", build_dir)
+show_markdown(iv.text["caption"])
+show(iv.tables["performance_display"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the predicted risk of a PFS1 event by the horizon: apparent and bootstrap bias-corrected smoothed curves (Cox model on a restricted cubic spline of the complementary log-log predicted risk); ticks: predicted risks.", "name": "fig-04-calibration"}}
-save_figure(benefit_plots.plot_bootstrap_calibration(grid, boot.apparent["calibration"], boot.corrected["calibration"],
-                                                     dev["risk_t"], t=H), "04_calibration", build_dir)
+save_figure(iv.figures["calibration"], "04_calibration", build_dir)
 
 # %% [markdown]
 # ### Sensitivity: every candidate predictor, penalty only
@@ -320,27 +215,11 @@ save_figure(benefit_plots.plot_bootstrap_calibration(grid, boot.apparent["calibr
 # calibration slope {glue:text}`obj4_slope_corrected_all_text`.
 
 # %% tags=["remove-input"]
-frame_all = raw_all.join(outcome)
-fit_all = functools.partial(fit_for_bootstrap, features=list(benefit_candidate_features), n_folds=benefit_cv_folds)
-model_all = fit_all(frame_all, seed)
-grid_all = np.quantile(predict_from_features(model_all, raw_all, horizon=H, rmst_horizon=TAU)["risk_t"],
-                       np.linspace(0.05, 0.95, 19))
-metric_all = functools.partial(evaluate_benefit_model, horizon=H, rmst_horizon=TAU, risk_grid=grid_all,
-                               benefit_threshold=benefit_threshold)
-boot_all = bootstrap_optimism(frame_all, fit_all, metric_all, n_boot=benefit_sensitivity_n_boot, seed=seed,
-                              n_jobs=benefit_n_jobs, scheduler_address=benefit_dask_scheduler, fit_seed=seed)
-record("obj4_sensitivity_n_boot", benefit_sensitivity_n_boot, "Bootstrap resamples of the all-candidates "
-       "sensitivity analysis", fmt="{:.0f}")
-record("obj4_c_apparent_all", boot_all.apparent["c"], "Apparent C, all candidates (sensitivity)")
-record("obj4_c_corrected_all", boot_all.corrected["c"], "Optimism-corrected C, all candidates (sensitivity)")
-record("obj4_slope_corrected_all", boot_all.corrected["slope"], "Optimism-corrected slope, all candidates")
-both = pd.concat([boot.summary.assign(model=f"{len(features)} predictor(s) (Riley)"),
-                  boot_all.summary.assign(model=f"all {len(benefit_candidate_features)} candidates")])
-both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected",
-                                                 "optimism_median", "optimism_sd"]]
-save_table(both, "04_internal_validation_sensitivity", build_dir)
-display(Markdown("**Table 04.8.** Internal validation of the Riley-sized model and of a model with every candidate."))
-display(both.style.hide(axis="index").format(precision=3).set_uuid("sens"))
+sec = bm.section_sensitivity(d, p)
+record_section(sec)
+save_table(sec.tables["both"], "04_internal_validation_sensitivity", build_dir)
+show_markdown(sec.text["caption"])
+show(sec.tables["both_display"])
 
 # %% [markdown]
 # (obj4-c-for-benefit)=
@@ -356,23 +235,14 @@ display(both.style.hide(axis="index").format(precision=3).set_uuid("sens"))
 # {cite}`efthimiou2023` compares, within groups of predicted benefit, the observed with the predicted benefit.
 
 # %% tags=["remove-input"]
-cfb = c_for_benefit(dev["benefit_t"], dev["treated"], dev["time"], dev["event"], H, n_boot=benefit_cfb_n_boot, seed=seed)
-cfb_eff = c_for_benefit(dev["effect_benefit_t"], dev["treated"], dev["time"], dev["event"], H,
-                        n_boot=benefit_cfb_n_boot, seed=seed)
-record("obj4_c_for_benefit", cfb.c, "c-for-benefit of the risk-based model (apparent)")
-record("obj4_c_for_benefit_ci_low", cfb.ci_low, "c-for-benefit 95% bootstrap CI, lower")
-record("obj4_c_for_benefit_ci_high", cfb.ci_high, "c-for-benefit 95% bootstrap CI, upper")
-record("obj4_c_for_benefit_pairs", cfb.n_pairs, "Matched pairs used by the c-for-benefit", fmt="{:.0f}")
-record("obj4_c_for_benefit_effect", cfb_eff.c, "c-for-benefit of the effect model (apparent)")
-cal_b = compute_calibration_for_benefit(dev["benefit_t"], dev["treated"], dev["time"], dev["event"], H,
-                                        n_groups=benefit_calibration_groups)
-save_table(cal_b, "04_calibration_for_benefit", build_dir)
-display(Markdown("**Table 04.9.** Calibration for benefit: observed (Kaplan-Meier difference, 95% CI) vs mean "
-                 "predicted benefit in quantile groups of predicted benefit (risk-based model)."))
-display(cal_b.style.hide(axis="index").format(precision=3).set_uuid("calb"))
+cfb = bm.section_c_for_benefit(d, p)
+record_section(cfb)
+save_table(cfb.tables["calibration"], "04_calibration_for_benefit", build_dir)
+show_markdown(cfb.text["caption"])
+show(cfb.tables["calibration_display"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration for benefit: observed against predicted PFS benefit at the horizon by quantile group of predicted benefit, with 95% CIs; dashed: perfect calibration.", "name": "fig-04-calibration-benefit"}}
-save_figure(benefit_plots.plot_calibration_for_benefit(cal_b, t=H), "04_calibration_for_benefit", build_dir)
+save_figure(cfb.figures["calibration"], "04_calibration_for_benefit", build_dir)
 
 # %% [markdown]
 # (obj4-frozen-model)=
@@ -386,23 +256,9 @@ save_figure(benefit_plots.plot_calibration_for_benefit(cal_b, t=H), "04_calibrat
 # the file to the development data reproduces the in-memory predictions.
 
 # %% tags=["remove-input", "output_scroll"]
-files_sha = {name: hashlib.sha256((Path(data_dir) / "sonimage" / name).read_bytes()).hexdigest()
-             for name in ("patients.csv", "lesions.csv")}
-params = {"seed": seed, "fes_threshold": fes_threshold, "fes_excluded_organs": list(fes_excluded_organs),
-          "benefit_candidate_features": list(benefit_candidate_features), "benefit_model_size": benefit_model_size,
-          "benefit_r2cs_anticipated": benefit_r2cs_anticipated, "benefit_shrinkage_target": benefit_shrinkage_target,
-          "benefit_cv_folds": benefit_cv_folds, "benefit_horizon_months": H, "benefit_rmst_horizon_months": TAU,
-          "data_files_sha256": files_sha}
-data_hash = compute_data_hash(son.patients, son.lesions)
-artifact = freeze_model(model, features=features, feature_settings=SETTINGS, horizon=H, rmst_horizon=TAU,
-                        parameters=params, data_sha256=data_hash)
-path = write_model(artifact, Path(build_dir) / "models" / "benefit_model.json")
-check = predict_model(load_model(path), son.patients, son.lesions).set_index("patient_id")
-assert np.allclose(check.loc[dev.index, "benefit_t"], dev["benefit_t"], atol=1e-12)
-from myst_nb import glue  # noqa: E402
-
-glue("obj4_data_sha256_short_text", data_hash[:12], display=False)
-display(Markdown(f"```json\n{path.read_text()}```"))
+sec = bm.section_frozen_model(d, p, build_dir)
+glue_text("obj4_data_sha256_short_text", sec.text["obj4_data_sha256_short_text"])
+show_markdown(sec.text["json"])
 
 # %% [markdown]
 # (obj4-limitations)=

@@ -25,9 +25,9 @@ from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status
 
 __all__ = [
     "ORGAN_GROUPS",
-    "RESPONSE_THRESHOLD_PCT",
     "LesionModelResult",
     "build_lesion_response_set",
+    "derive_lesion_response_by_fes_status",
     "fit_lesion_lmm",
     "fit_lesion_gee",
     "compute_orr",
@@ -37,8 +37,6 @@ __all__ = [
 #: Organ -> organ group for the lesion models (bone is never a RECIST target); first group is the reference.
 ORGAN_GROUPS = {"lymph_node": "lymph_node", "lung": "lung", "liver": "liver", "pleura": "other",
                 "soft_tissue": "other", "breast": "other", "brain": "other", "other": "other", "bone": "other"}
-#: A lesion responds at or below this best % change (RECIST PR limit; book/methods.md, section Lesion-level response).
-RESPONSE_THRESHOLD_PCT = -30.0
 _Z = stats.norm.ppf(0.975)
 
 
@@ -74,8 +72,7 @@ class LesionModelResult:
 
 
 def build_lesion_response_set(assessment, lesions: pd.DataFrame, patients: pd.DataFrame | None = None, *,
-                              fes_threshold: float = 1.5, fes_excluded_organs=("liver",),
-                              response_threshold: float = RESPONSE_THRESHOLD_PCT) -> pd.DataFrame:
+                              fes_threshold: float, fes_excluded_organs, response_threshold: float) -> pd.DataFrame:
     """One row per RECIST target lesion with its best % change and baseline FES/FDG uptake.
 
     Parameters
@@ -89,7 +86,8 @@ def build_lesion_response_set(assessment, lesions: pd.DataFrame, patients: pd.Da
     fes_threshold, fes_excluded_organs
         FES positivity (see :func:`sonimage_utils.derive.heterogeneity.derive_lesion_fes_status`).
     response_threshold : float
-        Best % change at or below which a lesion responds (default -30).
+        Best % change at or below which a lesion responds (the SAP's ``lesion_response_threshold_pct``,
+        the RECIST partial-response cut-off applied per lesion).
 
     Returns
     -------
@@ -130,6 +128,43 @@ def build_lesion_response_set(assessment, lesions: pd.DataFrame, patients: pd.Da
         pat = pat.drop(columns=[c for c in pat.columns if c in out.columns and c != "patient_id"])
         out = out.merge(pat, on="patient_id", how="left", validate="many_to_one")
     return out
+
+
+def derive_lesion_response_by_fes_status(lesions: pd.DataFrame) -> pd.DataFrame:
+    """Target lesions with a best % change by FES status: lesions, patients, median best change, share responding.
+
+    Parameters
+    ----------
+    lesions : pandas.DataFrame
+        From :func:`build_lesion_response_set` (``fes_status``, ``lesion_id``, ``patient_id``,
+        ``best_pct_change``, ``responding``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per FES status present, in the order positive, negative, not assessable: ``fes_status``,
+        ``lesions``, ``patients``, ``median_best_pct_change``, ``responding`` (proportion).
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"fes_status": ["positive", "positive", "negative"], "lesion_id": ["a", "b", "c"],
+    ...                   "patient_id": ["1", "1", "2"], "best_pct_change": [-40.0, -10.0, 5.0],
+    ...                   "responding": [1.0, 0.0, 0.0]})
+    >>> derive_lesion_response_by_fes_status(d)[["fes_status", "lesions", "responding"]].to_dict("list")
+    {'fes_status': ['positive', 'negative'], 'lesions': [2.0, 1.0], 'responding': [0.5, 0.0]}
+    """
+    need = {"fes_status", "lesion_id", "patient_id", "best_pct_change", "responding"}
+    if need - set(lesions.columns):
+        raise ValueError(f"lesions lacks column(s) {sorted(need - set(lesions.columns))}")
+    return (lesions[lesions["best_pct_change"].notna()].groupby("fes_status")
+            .agg(lesions=("lesion_id", "size"), patients=("patient_id", "nunique"),
+                 median_best_pct_change=("best_pct_change", "median"), responding=("responding", "mean"))
+            .reindex(["positive", "negative", "not_assessable"]).dropna(how="all").reset_index())
 
 
 def _design(data: pd.DataFrame, outcome: str, covariates, group: str):

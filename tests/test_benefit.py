@@ -10,7 +10,7 @@ from sonimage_utils.benefit.metrics import c_for_benefit, c_for_benefit_pairs, c
 def test_01_riley_check_value_from_methods():
     # methods.md / Riley BMJ 2020 example; R: pmsampsize(type = "s", rsquared = 0.051, parameters = 25,
     # rate = 0.065, timepoint = 2, meanfup = 2.07) -> criteria 1: 4286, criteria 2: 875, EPP 23.07
-    r = riley_sample_size(0.051, 25, 0.065, 2, 2.07)
+    r = riley_sample_size(0.051, 25, 0.065, 2, 2.07, 0.9)
     assert r["n_criterion1"] == 4286
     assert r["n_criterion2"] == 875
     assert r["n_required"] == 4286
@@ -20,21 +20,21 @@ def test_01_riley_check_value_from_methods():
 
 def test_02_riley_without_pmsampsize_rounding():
     # unrounded max R2cs = 0.5546 and S2 = 0.6478 give 865.5 -> 866
-    assert riley_sample_size(0.051, 25, 0.065, 2, 2.07, pmsampsize_rounding=False)["n_criterion2"] == 866
+    assert riley_sample_size(0.051, 25, 0.065, 2, 2.07, 0.9, pmsampsize_rounding=False)["n_criterion2"] == 866
 
 
 def test_03_max_parameters_inverts_the_sample_size():
     for n, r2 in [(100, 0.15), (100, 0.3), (500, 0.1), (4286, 0.051)]:
         rate, fu = 0.02, 30.0
-        p = riley_max_parameters(n, r2, rate, fu)["max_parameters"]
+        p = riley_max_parameters(n, r2, rate, fu, 0.9)["max_parameters"]
         if p >= 1:
-            assert riley_sample_size(r2, p, rate, 2, fu)["n_required"] <= n
-        assert riley_sample_size(r2, p + 1, rate, 2, fu)["n_required"] > n
+            assert riley_sample_size(r2, p, rate, 2, fu, 0.9)["n_required"] <= n
+        assert riley_sample_size(r2, p + 1, rate, 2, fu, 0.9)["n_required"] > n
 
 
 def test_04_riley_rejects_impossible_inputs():
     with pytest.raises(ValueError, match="maximum possible"):
-        riley_sample_size(0.6, 5, 0.065, 2, 2.07)
+        riley_sample_size(0.6, 5, 0.065, 2, 2.07, 0.9)
     with pytest.raises(ValueError, match="shrinkage"):
         riley_sample_size(0.2, 5, 0.065, 2, 2.07, shrinkage=0.1)
 

@@ -48,4 +48,4 @@ def test_04_rejects_other_arms():
     df = _cohort(20, 2)
     df.loc[0, "arm"] = "chemotherapy"
     with pytest.raises(ValueError, match="arm"):
-        compute_risk_group_effects(df, t=12.0)
+        compute_risk_group_effects(df, t=12.0, n_groups=4)

@@ -23,7 +23,8 @@ ALL_FEATURES = list(FEATURE_DEFINITIONS)
 
 def _frame(n, seed, features):
     patients, lesions = simulate_benefit_cohort(n, seed=seed)
-    return derive_model_features(patients, lesions, features).join(derive_outcome(patients))
+    settings = {"fes_threshold": 1.5, "fes_excluded_organs": ["liver"]}
+    return derive_model_features(patients, lesions, features, settings).join(derive_outcome(patients))
 
 
 def _procedure(features, frame, horizon=24.0):
@@ -79,8 +80,8 @@ def test_05_bootstrap_is_seeded_and_independent_of_jobs():
     features = ["hs", "log_fdg_suvmax", "visceral_disease"]
     frame = _frame(60, 2, features)
     fit, metric = _procedure(features, frame)
-    one = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, n_jobs=1)
-    two = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, n_jobs=2, backend="threading")
+    one = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, fit_seed=0, n_jobs=1)
+    two = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, fit_seed=0, n_jobs=2, backend="threading")
     pd.testing.assert_frame_equal(one.resamples, two.resamples)
     assert one.summary.equals(two.summary)
     np.testing.assert_array_equal(one.corrected["calibration"], two.corrected["calibration"])
@@ -105,13 +106,13 @@ def test_06_bootstrap_runs_on_a_local_dask_cluster():
     features = ["hs", "visceral_disease"]
     frame = _frame(50, 3, features)
     fit, metric = _procedure(features, frame)
-    local = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5, n_jobs=1)
+    local = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5, fit_seed=0, n_jobs=1)
     # two worker threads: with one, joblib would run the tasks in this process without dask
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
-        on_dask = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5,
+        on_dask = bootstrap_optimism(frame, fit, metric, n_boot=4, seed=5, fit_seed=0,
                                      scheduler_address=cluster.scheduler_address)
-        probe = bootstrap_optimism(frame, _where_fit, _where_metric, n_boot=4, seed=5,
+        probe = bootstrap_optimism(frame, _where_fit, _where_metric, n_boot=4, seed=5, fit_seed=0,
                                    scheduler_address=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local.resamples, on_dask.resamples)
     assert (probe.resamples["app_on_dask_worker"] == 1.0).all()
@@ -121,7 +122,7 @@ def test_07_corrected_values_are_apparent_minus_optimism():
     features = ["hs", "log_fdg_suvmax"]
     frame = _frame(60, 6, features)
     fit, metric = _procedure(features, frame)
-    res = bootstrap_optimism(frame, fit, metric, n_boot=5, seed=1)
+    res = bootstrap_optimism(frame, fit, metric, n_boot=5, seed=1, fit_seed=0)
     rs = res.resamples
     assert res.optimism["c"] == pytest.approx(np.mean(rs["app_c"] - rs["test_c"]))
     assert res.corrected["c"] == pytest.approx(res.apparent["c"] - res.optimism["c"])
@@ -160,7 +161,7 @@ def test_09_optimism_correction_moves_c_toward_independent_test_c():
     for rep in range(12):
         frame = _frame(100, 100 + rep, ALL_FEATURES)
         fit, metric = _procedure(ALL_FEATURES, frame)
-        res = bootstrap_optimism(frame, fit, metric, n_boot=25, seed=rep)
+        res = bootstrap_optimism(frame, fit, metric, n_boot=25, seed=rep, fit_seed=0)
         c_test = metric(fit(frame, 0), test)["c"]
         rows.append((res.apparent["c"], res.corrected["c"], c_test))
     app, cor, tst = np.array(rows).T

@@ -24,6 +24,8 @@ from sonimage_utils.recist.engine import assess
 
 REF = Path(__file__).parent / "reference" / "lesion_models"
 COVARIATES = ["fes_suvmax_assessable", "fdg_suvmax", "organ_lung", "organ_other"]
+#: The study settings (analysis.yml), passed explicitly: the package has no default for them.
+LESION_SETTINGS = {"fes_threshold": 1.5, "fes_excluded_organs": ["liver"], "response_threshold": -30.0}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +163,7 @@ def test_09_lesion_set_marks_liver_not_assessable_and_response_at_minus_30():
                             "organ": ["liver", "lung", "lymph_node", "bone"],
                             "fes_suvmax": [4.0, 1.0, 3.0, 2.0], "fdg_suvmax": [5.0, 6.0, np.nan, 3.0],
                             "ct_diameter_mm": [20.0, 30.0, 20.0, np.nan]})
-    out = build_lesion_response_set(assess(recist, lesions), lesions).set_index("lesion_id")
+    out = build_lesion_response_set(assess(recist, lesions), lesions, **LESION_SETTINGS).set_index("lesion_id")
     assert out.loc["L1", "fes_status"] == "not_assessable" and np.isnan(out.loc["L1", "fes_suvmax_assessable"])
     assert out.loc["L2", "fes_status"] == "negative"
     assert out.loc["L3", "fes_status"] == "positive"
@@ -169,7 +171,7 @@ def test_09_lesion_set_marks_liver_not_assessable_and_response_at_minus_30():
     assert out["responding"].tolist() == [1.0, 0.0, 0.0]  # exactly -30% responds
     assert out["organ_group"].tolist() == ["liver", "lung", "lymph_node"]
     with pytest.raises(ValueError, match="lesion_id=L2.*foreign_key"):
-        build_lesion_response_set(assess(recist, None), lesions[lesions["lesion_id"] != "L2"])
+        build_lesion_response_set(assess(recist, None), lesions[lesions["lesion_id"] != "L2"], **LESION_SETTINGS)
 
 
 def test_10_models_reject_too_few_complete_cases():

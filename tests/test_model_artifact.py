@@ -13,14 +13,16 @@ from sonimage_utils.benefit.artifact import (compute_data_hash, freeze_model, lo
 from sonimage_utils.benefit.features import derive_model_features, derive_outcome
 
 FEATURES = ["hs", "log_fdg_suvmax", "visceral_disease", "who_performance_status"]
+#: The study settings (analysis.yml), passed explicitly: the package has no default for them.
+SETTINGS = {"fes_threshold": 1.5, "fes_excluded_organs": ["liver"]}
 
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     patients, lesions = simulate_benefit_cohort(100, seed=11)
-    frame = derive_model_features(patients, lesions, FEATURES).join(derive_outcome(patients))
+    frame = derive_model_features(patients, lesions, FEATURES, SETTINGS).join(derive_outcome(patients))
     model = fit_benefit_procedure(frame, FEATURES, n_folds=5, seed=1)
-    artifact = freeze_model(model, features=FEATURES, horizon=24, rmst_horizon=36,
+    artifact = freeze_model(model, features=FEATURES, feature_settings=SETTINGS, horizon=24, rmst_horizon=36,
                             parameters={"seed": 1}, data_sha256=compute_data_hash(patients, lesions))
     path = write_model(artifact, tmp_path_factory.mktemp("models") / "benefit_model.json")
     return patients, lesions, model, artifact, path
@@ -31,7 +33,7 @@ def test_01_round_trip_predictions_equal_in_memory(fitted):
     loaded = load_model(path)
     pred = predict_model(loaded, patients, lesions)
     assert list(pred.columns[:4]) == ["patient_id", "lp", "surv_t", "risk_t"]
-    raw = derive_model_features(patients, lesions, FEATURES)
+    raw = derive_model_features(patients, lesions, FEATURES, SETTINGS)
     from sonimage_utils.benefit.procedure import predict_from_features
     direct = predict_from_features(model, raw, horizon=24, rmst_horizon=36)
     np.testing.assert_allclose(pred["lp"], direct["lp"].to_numpy(), rtol=0, atol=1e-12)
@@ -77,8 +79,8 @@ def test_05_external_cohort_with_other_arms_and_missing_fdg(fitted):
 
 def test_06_top_n_harmonisation_changes_only_fes_features():
     patients, lesions = simulate_benefit_cohort(20, seed=3)
-    full = derive_model_features(patients, lesions, ["hs", "log_fdg_suvmax"])
-    top3 = derive_model_features(patients, lesions, ["hs", "log_fdg_suvmax"], {"top_n_lesions": 3})
+    full = derive_model_features(patients, lesions, ["hs", "log_fdg_suvmax"], SETTINGS)
+    top3 = derive_model_features(patients, lesions, ["hs", "log_fdg_suvmax"], {**SETTINGS, "top_n_lesions": 3})
     assert np.allclose(full["log_fdg_suvmax"], top3["log_fdg_suvmax"])
     assert not np.allclose(full["hs"].fillna(-1), top3["hs"].fillna(-1))
 
@@ -115,7 +117,7 @@ def test_10_feature_derivation_by_hand():
                         "fes_suvmax": [2.0, 1.0, 5.0, 4.0], "fdg_suvmax": [3.0, np.nan, 8.0, 2.0],
                         "ct_diameter_mm": [np.nan, 12.0, 30.0, 20.0]})
     out = derive_model_features(pts, les, ["hs", "log_mean_fes_suvmax", "log_fdg_suvmax", "visceral_disease",
-                                           "fes_heterogeneous"])
+                                           "fes_heterogeneous"], SETTINGS)
     assert out.loc["a", "hs"] == pytest.approx(50.0)  # liver lesion is not assessable
     assert np.isnan(out.loc["b", "hs"])  # no assessable lesion -> missing, never dropped
     assert out.loc["a", "log_mean_fes_suvmax"] == pytest.approx(np.log(1.5))
@@ -123,7 +125,7 @@ def test_10_feature_derivation_by_hand():
     assert out["visceral_disease"].tolist() == [1.0, 0.0]
     assert out.loc["a", "fes_heterogeneous"] == 1.0
     with pytest.raises(ValueError, match="unknown feature"):
-        derive_model_features(pts, les, ["nonsense"])
+        derive_model_features(pts, les, ["nonsense"], SETTINGS)
 
 
 def test_11_features_agree_with_the_books_heterogeneity_derivation():
@@ -131,7 +133,8 @@ def test_11_features_agree_with_the_books_heterogeneity_derivation():
     from sonimage_utils.simulate.cohort import simulate_cohort
 
     tables = simulate_cohort("sonimage", n_patients=40, seed=5)
-    ours = derive_model_features(tables["patients"], tables["lesions"], ["hs", "log_mean_fes_suvmax", "log_n_lesions"])
+    ours = derive_model_features(tables["patients"], tables["lesions"], ["hs", "log_mean_fes_suvmax", "log_n_lesions"],
+                                 SETTINGS)
     book = derive_patient_heterogeneity(tables["lesions"], fes_threshold=1.5, fes_excluded_organs=("liver",),
                                         fdg_threshold=None).set_index("patient_id").reindex(ours.index)
     np.testing.assert_allclose(ours["hs"], book["hs"], equal_nan=True)

@@ -98,9 +98,10 @@ def test_03_bor_table_keeps_every_code_and_drops_missing_group(cohort):
 
 def test_04_every_plot_returns_a_figure_with_its_data(cohort):
     a, lesions, patients = cohort
-    d = build_lesion_response_set(a, lesions, patients[["patient_id", "het_group"]])
+    d = build_lesion_response_set(a, lesions, patients[["patient_id", "het_group"]], fes_threshold=1.5,
+                                  fes_excluded_organs=["liver"], response_threshold=-30.0)
     best = a.best.merge(patients[["patient_id", "het_group"]], on="patient_id")
-    figs = [plot_waterfall(d), plot_waterfall(d, facet="organ_group"), plot_uptake_scatter(d),
+    figs = [plot_waterfall(d), plot_waterfall(d, facet="organ_group"), plot_uptake_scatter(d, fes_threshold=1.5),
             plot_bor_stacked(tabulate_bor(best, normalize=True), tabulate_bor(best)),
             plot_spider(derive_sod_trajectories(a), patients.set_index("patient_id")["het_group"]),
             plot_swimmer(derive_swimmer_data(a, patients))]

@@ -18,9 +18,10 @@ import pandas as pd
 
 from sonimage_utils import __version__
 from sonimage_utils.benefit.procedure import predict_from_features
-from sonimage_utils.benefit.features import DEFAULT_FEATURE_SETTINGS, derive_model_features
+from sonimage_utils.benefit.features import complete_feature_settings, derive_model_features
 
-__all__ = ["SCHEMA_VERSION", "compute_data_hash", "freeze_model", "write_model", "load_model", "predict_model"]
+__all__ = ["SCHEMA_VERSION", "compute_data_hash", "compute_file_hashes", "freeze_model", "write_model", "load_model",
+           "predict_model"]
 
 SCHEMA_VERSION = 1
 _REQUIRED_KEYS = ("schema_version", "features", "feature_settings", "horizon", "rmst_horizon", "model")
@@ -66,7 +67,26 @@ def compute_data_hash(*tables: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def freeze_model(model: dict, *, features, feature_settings=None, horizon: float, rmst_horizon: float,
+def compute_file_hashes(folder, names) -> dict:
+    """SHA-256 of the bytes of each file ``folder/name`` (provenance of the development data files).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file is absent.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "a.csv").write_bytes(b"x")
+    ...     compute_file_hashes(d, ["a.csv"])["a.csv"][:12]
+    '2d711642b726'
+    """
+    return {name: hashlib.sha256((Path(folder) / name).read_bytes()).hexdigest() for name in names}
+
+
+def freeze_model(model: dict, *, features, feature_settings: dict, horizon: float, rmst_horizon: float,
                  parameters: dict | None = None, data_sha256: str = "") -> dict:
     """Assemble the artifact dict from a fitted procedure (see ``benefit_model.fit_benefit_procedure``).
 
@@ -76,8 +96,9 @@ def freeze_model(model: dict, *, features, feature_settings=None, horizon: float
         Fitted procedure.
     features : list of str
         Predictor names in model order.
-    feature_settings : dict, optional
-        Lesion-derivation settings (FES threshold, excluded organs, ...).
+    feature_settings : dict
+        Lesion-derivation settings (FES threshold, excluded organs, ...; see
+        :func:`sonimage_utils.benefit.features.complete_feature_settings`).
     horizon, rmst_horizon : float
         Months.
     parameters : dict, optional
@@ -98,8 +119,7 @@ def freeze_model(model: dict, *, features, feature_settings=None, horizon: float
     names = [s["name"] for s in model["features"]]
     if list(features) != names:
         raise ValueError(f"features {list(features)} do not match the fitted model's {names}")
-    settings = {**DEFAULT_FEATURE_SETTINGS, **(feature_settings or {})}
-    settings["fes_excluded_organs"] = list(settings["fes_excluded_organs"])
+    settings = complete_feature_settings(feature_settings)
     return {
         "schema_version": SCHEMA_VERSION,
         "name": "SONImage objective 4: PFS1 risk and predicted benefit of adding a CDK4/6 inhibitor",

@@ -20,7 +20,8 @@ from sonimage_utils.derive.heterogeneity import derive_patient_heterogeneity
 
 __all__ = [
     "FEATURE_DEFINITIONS",
-    "DEFAULT_FEATURE_SETTINGS",
+    "SUV_FLOOR",
+    "complete_feature_settings",
     "derive_model_features",
     "derive_outcome",
     "fit_preprocessing",
@@ -43,13 +44,35 @@ FEATURE_DEFINITIONS = {
     "age_years": "age at randomisation in years",
 }
 
-#: Settings of the lesion-based derivations (frozen into the model artifact).
-DEFAULT_FEATURE_SETTINGS = {
-    "fes_threshold": 1.5,
-    "fes_excluded_organs": ["liver"],
-    "suv_floor": 0.1,
-    "top_n_lesions": None,
-}
+#: SUVmax floor before the log (a method constant: keeps log finite for a lesion read as 0).
+SUV_FLOOR = 0.1
+
+
+def complete_feature_settings(settings: dict) -> dict:
+    """The lesion-derivation settings in the order the frozen model stores them.
+
+    ``fes_threshold`` and ``fes_excluded_organs`` are study values and must be given (from
+    ``analysis.yml``); ``suv_floor`` (:data:`SUV_FLOOR`) and ``top_n_lesions`` (None: every lesion; an
+    integer harmonises with a cohort that measured FES in the N largest lesions only) are method settings
+    filled in when absent.
+
+    Raises
+    ------
+    ValueError
+        If ``fes_threshold`` or ``fes_excluded_organs`` is missing.
+
+    Examples
+    --------
+    >>> complete_feature_settings({"fes_excluded_organs": ("liver",), "fes_threshold": 1.5})
+    {'fes_threshold': 1.5, 'fes_excluded_organs': ['liver'], 'suv_floor': 0.1, 'top_n_lesions': None}
+    """
+    missing = [k for k in ("fes_threshold", "fes_excluded_organs") if k not in (settings or {})]
+    if missing:
+        raise ValueError(f"feature settings lack {missing} (study values, from analysis.yml)")
+    out = {"fes_threshold": settings["fes_threshold"], "fes_excluded_organs": list(settings["fes_excluded_organs"]),
+           "suv_floor": settings.get("suv_floor", SUV_FLOOR), "top_n_lesions": settings.get("top_n_lesions")}
+    out.update({k: v for k, v in settings.items() if k not in out})
+    return out
 
 _PATIENT_BOOL = ("visceral_disease", "bone_only_disease", "de_novo_metastatic", "prior_adjuvant_endocrine")
 
@@ -86,7 +109,7 @@ def _lesion_summaries(lesions, settings):
     return out
 
 
-def derive_model_features(patients, lesions, features, settings=None) -> pd.DataFrame:
+def derive_model_features(patients, lesions, features, settings) -> pd.DataFrame:
     """Raw value of each predictor, one row per patient (missing stays NaN).
 
     Parameters
@@ -95,8 +118,9 @@ def derive_model_features(patients, lesions, features, settings=None) -> pd.Data
         Contract tables (as read by ``pandas.read_csv`` or the typed loader).
     features : list of str
         Names from :data:`FEATURE_DEFINITIONS`.
-    settings : dict, optional
-        Lesion-derivation settings; defaults :data:`DEFAULT_FEATURE_SETTINGS`.
+    settings : dict
+        Lesion-derivation settings, at least ``fes_threshold`` and ``fes_excluded_organs`` (see
+        :func:`complete_feature_settings`).
 
     Returns
     -------
@@ -106,20 +130,21 @@ def derive_model_features(patients, lesions, features, settings=None) -> pd.Data
     Raises
     ------
     ValueError
-        If a feature name is unknown or a needed column is absent.
+        If a feature name is unknown, a needed column is absent or a study setting is missing.
 
     Examples
     --------
     >>> pts = pd.DataFrame({"patient_id": ["a"], "age_years": [60.0]})
     >>> les = pd.DataFrame({"patient_id": ["a", "a"], "lesion_id": ["1", "2"], "organ": ["bone", "liver"],
     ...                     "fes_suvmax": [2.0, np.nan], "fdg_suvmax": [4.0, 6.0], "ct_diameter_mm": [np.nan, 20]})
-    >>> derive_model_features(pts, les, ["hs", "log_n_lesions", "age_years"]).round(3).to_dict("records")
+    >>> settings = {"fes_threshold": 1.5, "fes_excluded_organs": ["liver"]}
+    >>> derive_model_features(pts, les, ["hs", "log_n_lesions", "age_years"], settings).round(3).to_dict("records")
     [{'hs': 100.0, 'log_n_lesions': 0.693, 'age_years': 60.0}]
     """
     unknown = [f for f in features if f not in FEATURE_DEFINITIONS]
     if unknown:
         raise ValueError(f"unknown feature(s) {unknown}; known: {sorted(FEATURE_DEFINITIONS)}")
-    settings = {**DEFAULT_FEATURE_SETTINGS, **(settings or {})}
+    settings = complete_feature_settings(settings)
     ids = patients["patient_id"].astype(str)
     if ids.duplicated().any():
         raise ValueError("patient_id must be unique in patients")

@@ -170,8 +170,8 @@ def _run_chunk(frame, fit_fn, metric_fn, seeds):
     return [_one_resample(frame, fit_fn, metric_fn, s) for s in seeds]
 
 
-def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot=500, seed=0, n_jobs=1,
-                       backend="loky", scheduler_address=None, fit_seed=0) -> OptimismResult:
+def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, fit_seed, n_jobs=1,
+                       backend="loky", scheduler_address=None) -> OptimismResult:
     """Harrell's bootstrap optimism correction of a whole modelling procedure.
 
     Parameters

@@ -19,13 +19,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sonimage_utils.benefit.internal_validation import compute_calibration_slope, compute_harrell_c, compute_observed_risk_curve
+import functools
+
+from sonimage_utils.benefit.internal_validation import (bootstrap_optimism, compute_calibration_slope,
+                                                      compute_harrell_c, compute_observed_risk_curve)
 from sonimage_utils.benefit.features import apply_preprocessing, fit_preprocessing
-from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, _SortedCoxData, compute_breslow_baseline, cv_ridge_penalty,
-                            fit_ridge_cox)
+from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResult, _SortedCoxData,
+                                              compute_breslow_baseline, cv_ridge_penalty, fit_ridge_cox)
 
 __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst",
-           "fit_for_bootstrap", "evaluate_benefit_model"]
+           "fit_for_bootstrap", "evaluate_benefit_model", "compute_risk_grid", "bootstrap_benefit_procedure",
+           "derive_penalty_cv_table"]
 
 
 def _baseline(X, time, event, coef):
@@ -43,7 +47,7 @@ def _check_frame(frame, features):
         raise ValueError("fewer than 2 events: no model can be fitted")
 
 
-def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PENALTIES, n_folds=10, seed=0,
+def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PENALTIES, n_folds, seed,
                           fit_effect=True) -> dict:
     """Fit the whole objective 4 procedure (preprocessing, penalty choice, three Cox models).
 
@@ -218,7 +222,7 @@ def _add_arm_predictions(out, prefix, baseline, lp_et, lp_cdk, horizon, rmst_hor
     out[f"{prefix}benefit_rmst"] = out[f"{prefix}rmst_cdk"] - out[f"{prefix}rmst_et"]
 
 
-def fit_for_bootstrap(frame, seed, *, features, penalties=DEFAULT_PENALTIES, n_folds=10, fit_effect=False):
+def fit_for_bootstrap(frame, seed, *, features, n_folds, penalties=DEFAULT_PENALTIES, fit_effect=False):
     """:func:`fit_benefit_procedure` with the fold seed as second argument (the bootstrap's ``fit_fn``)."""
     return fit_benefit_procedure(frame, features, penalties=penalties, n_folds=n_folds, seed=seed,
                                  fit_effect=fit_effect)
@@ -252,3 +256,57 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
         "share_below": float(np.mean(benefit < benefit_threshold)),
         "mean_benefit": float(np.mean(benefit)),
     }
+
+
+def compute_risk_grid(predicted_risk, n_points: int = 19) -> np.ndarray:
+    """Predicted risks at which calibration curves are evaluated: the 5th to 95th percentiles, evenly spaced.
+
+    Examples
+    --------
+    >>> compute_risk_grid(np.linspace(0, 1, 101), 3).round(2).tolist()
+    [0.05, 0.5, 0.95]
+    """
+    return np.quantile(np.asarray(predicted_risk, dtype=float), np.linspace(0.05, 0.95, n_points))
+
+
+def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, horizon: float, rmst_horizon: float,
+                                risk_grid, benefit_threshold: float, n_boot: int, seed: int, n_jobs: int = 1,
+                                scheduler_address=None):
+    """Harrell's bootstrap optimism correction of the whole procedure (:func:`fit_for_bootstrap`).
+
+    The procedure (preprocessing, penalty by ``n_folds``-fold cross-validation, prognostic and risk-based
+    benefit models) is refitted in each of ``n_boot`` resamples; the apparent fit and the resamples' folds
+    use ``seed``, as do the resamples themselves. Measures: :func:`evaluate_benefit_model`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Development frame (raw ``features``, ``time``, ``event``, ``treated``).
+    features : list of str
+    n_folds, horizon, rmst_horizon, risk_grid, benefit_threshold
+        As :func:`fit_for_bootstrap` and :func:`evaluate_benefit_model`.
+    n_boot, seed, n_jobs, scheduler_address
+        As :func:`sonimage_utils.benefit.internal_validation.bootstrap_optimism`.
+
+    Returns
+    -------
+    OptimismResult
+    """
+    fit_fn = functools.partial(fit_for_bootstrap, features=list(features), n_folds=n_folds)
+    metric_fn = functools.partial(evaluate_benefit_model, horizon=horizon, rmst_horizon=rmst_horizon,
+                                  risk_grid=risk_grid, benefit_threshold=benefit_threshold)
+    return bootstrap_optimism(frame, fit_fn, metric_fn, n_boot=n_boot, seed=seed, fit_seed=seed, n_jobs=n_jobs,
+                              scheduler_address=scheduler_address)
+
+
+def derive_penalty_cv_table(part: dict, *, n_folds: int, seed: int) -> pd.DataFrame:
+    """The cross-validation curve stored in a fitted model part (``model["prognostic"]``): penalty, cvpl, selected.
+
+    Examples
+    --------
+    >>> part = {"cv": {"penalties": [1.0, 10.0], "cvpl": [-5.0, -4.0]}, "penalty": 10.0}
+    >>> derive_penalty_cv_table(part, n_folds=10, seed=1)["selected"].tolist()
+    [False, True]
+    """
+    cv = part["cv"]
+    return PenaltyCVResult(np.array(cv["penalties"]), np.array(cv["cvpl"]), part["penalty"], n_folds, seed).summary

@@ -18,7 +18,7 @@ from sonimage_utils.survival.cox import compute_lr_test, fit_cox
 __all__ = ["assign_risk_groups", "compute_risk_group_effects"]
 
 
-def assign_risk_groups(lp, n_groups=4) -> np.ndarray:
+def assign_risk_groups(lp, n_groups) -> np.ndarray:
     """Risk group (1 = lowest predicted risk) of each linear predictor value, ties kept together.
 
     See :func:`sonimage_utils.benefit.assign_quantile_groups`; at least 2 groups are asked for.
@@ -38,7 +38,7 @@ def assign_risk_groups(lp, n_groups=4) -> np.ndarray:
     return assign_quantile_groups(lp, n_groups)
 
 
-def compute_risk_group_effects(frame: pd.DataFrame, *, t: float, n_groups: int = 4, lp: str = "lp",
+def compute_risk_group_effects(frame: pd.DataFrame, *, t: float, n_groups: int, lp: str = "lp",
                                time: str = "pfs1_months", event: str = "pfs1_event", arm: str = "arm",
                                predicted: str | None = None, conf_level: float = 0.95) -> pd.DataFrame:
     """Relative (HR) and absolute (KM difference at ``t``) effect of ET+CDK4/6i within risk groups.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["riley_sample_size", "riley_max_parameters"]
+__all__ = ["riley_sample_size", "riley_max_parameters", "select_model_features"]
 
 
 def _check_r2(r2_cs, shrinkage):
@@ -40,7 +40,7 @@ def _criterion2_shrinkage(r2_cs, event_rate, mean_followup, pmsampsize_rounding)
     return max_r2, s2
 
 
-def riley_sample_size(r2_cs, n_parameters, event_rate, timepoint, mean_followup, shrinkage=0.9, *,
+def riley_sample_size(r2_cs, n_parameters, event_rate, timepoint, mean_followup, shrinkage, *,
                       pmsampsize_rounding=True) -> dict:
     """Minimum sample size for a Cox prediction model (Riley et al. criteria 1-3).
 
@@ -63,7 +63,7 @@ def riley_sample_size(r2_cs, n_parameters, event_rate, timepoint, mean_followup,
     mean_followup : float
         Anticipated mean follow-up (same time unit).
     shrinkage : float
-        Target expected shrinkage (default 0.9).
+        Target expected shrinkage (the SAP's ``benefit_shrinkage_target``; Riley's examples use 0.9).
     pmsampsize_rounding : bool
         Round max R2cs to 2 and S2 to 3 decimals as R ``pmsampsize`` does (reproduces the published
         check value n2 = 875; without rounding it is 866).
@@ -88,7 +88,7 @@ def riley_sample_size(r2_cs, n_parameters, event_rate, timepoint, mean_followup,
 
     Examples
     --------
-    >>> r = riley_sample_size(0.051, 25, 0.065, 2, 2.07)
+    >>> r = riley_sample_size(0.051, 25, 0.065, 2, 2.07, 0.9)
     >>> r["n_criterion1"], r["n_criterion2"], r["n_required"]
     (4286, 875, 4286)
     """
@@ -117,7 +117,7 @@ def riley_sample_size(r2_cs, n_parameters, event_rate, timepoint, mean_followup,
     }
 
 
-def riley_max_parameters(n, r2_cs, event_rate, mean_followup, shrinkage=0.9, *, pmsampsize_rounding=True) -> dict:
+def riley_max_parameters(n, r2_cs, event_rate, mean_followup, shrinkage, *, pmsampsize_rounding=True) -> dict:
     """The largest number of candidate parameters that ``n`` patients support (Riley criteria 1 and 2).
 
     Inverts the criteria: ``p_k = floor(n (S_k - 1) ln(1 - R2cs / S_k))``; the answer is the smaller.
@@ -136,7 +136,7 @@ def riley_max_parameters(n, r2_cs, event_rate, mean_followup, shrinkage=0.9, *, 
 
     Examples
     --------
-    >>> riley_max_parameters(4286, 0.051, 0.065, 2.07)["max_parameters_criterion1"]
+    >>> riley_max_parameters(4286, 0.051, 0.065, 2.07, 0.9)["max_parameters_criterion1"]
     25
     """
     _check_r2(r2_cs, shrinkage)
@@ -147,3 +147,39 @@ def riley_max_parameters(n, r2_cs, event_rate, mean_followup, shrinkage=0.9, *, 
     p2 = math.floor(n * (s2 - 1) * math.log(1 - r2_cs / s2) + 1e-9)
     return {"max_parameters": min(p1, p2), "max_parameters_criterion1": p1, "max_parameters_criterion2": p2,
             "shrinkage_criterion2": s2, "max_r2_cs": max_r2}
+
+
+def select_model_features(candidates, max_parameters: int, model_size) -> list:
+    """The predictors of the model: the first of the priority-ordered ``candidates``.
+
+    The size is fixed before fitting: ``model_size`` when the analysis plan sets it, else the largest
+    number of parameters the cohort supports (:func:`riley_max_parameters`), at least one.
+
+    Parameters
+    ----------
+    candidates : list of str
+        Pre-specified candidate predictors in priority order.
+    max_parameters : int
+        From :func:`riley_max_parameters`.
+    model_size : int or None
+        The SAP's ``benefit_model_size`` (None: by Riley's criteria).
+
+    Raises
+    ------
+    ValueError
+        If ``model_size`` is below 1 or there are no candidates.
+
+    Examples
+    --------
+    >>> select_model_features(["a", "b", "c"], 0, None), select_model_features(["a", "b", "c"], 2, None)
+    (['a'], ['a', 'b'])
+    >>> select_model_features(["a", "b", "c"], 0, 3)
+    ['a', 'b', 'c']
+    """
+    candidates = list(candidates)
+    if not candidates:
+        raise ValueError("no candidate predictors")
+    if model_size is not None and int(model_size) < 1:
+        raise ValueError(f"model_size must be >= 1 or None, got {model_size}")
+    size = int(model_size) if model_size is not None else max(1, int(max_parameters))
+    return candidates[:size]

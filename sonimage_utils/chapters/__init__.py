@@ -3,5 +3,7 @@
 
 from . import cohort, pfs_heterogeneity, treatment_interaction
 from .section import Result, Section
+from . import lesion_response, benefit_model
 
-__all__ = ["Result", "Section", "cohort", "pfs_heterogeneity", "treatment_interaction"]
+__all__ = ["Result", "Section", "cohort", "pfs_heterogeneity", "treatment_interaction", "lesion_response",
+           "benefit_model"]

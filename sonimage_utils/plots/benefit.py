@@ -22,6 +22,13 @@ __all__ = [
 _CDK, _ET = "#1b6f9c", "#c0504d"
 
 
+def _detached(fig: Figure) -> Figure:
+    """Take ``fig`` out of pyplot's list of open figures, so that a notebook shows it only when asked
+    (a chapter module builds several figures in one cell; the inline backend would show them all there)."""
+    plt.close(fig)
+    return fig
+
+
 def plot_risk_group_effects(table, *, t: float) -> Figure:
     """Hazard ratio (left, log scale) and absolute PFS difference at ``t`` (right) by risk group.
 
@@ -62,7 +69,7 @@ def plot_risk_group_effects(table, *, t: float) -> Figure:
     ax_hr.set_ylim(y.min() - 0.5, y.max() + 0.5)
     ax_abs.set_ylim(y.min() - 0.5, y.max() + 0.5)
     ax_abs.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
-    return fig
+    return _detached(fig)
 
 
 def plot_benefit_distribution(benefit, *, threshold: float, t: float, label: str = "risk-based model") -> Figure:
@@ -76,7 +83,7 @@ def plot_benefit_distribution(benefit, *, threshold: float, t: float, label: str
     ax.set_ylabel("Patients")
     ax.set_title(f"Predicted individual benefit ({label})", fontsize=10)
     ax.legend(fontsize=8)
-    return fig
+    return _detached(fig)
 
 
 def plot_calibration_for_benefit(table, *, t: float) -> Figure:
@@ -94,7 +101,7 @@ def plot_calibration_for_benefit(table, *, t: float) -> Figure:
     ax.set_xlabel(f"Predicted benefit at {t:g} months (points)")
     ax.set_ylabel(f"Observed benefit at {t:g} months (points)")
     ax.set_title("Calibration for benefit", fontsize=10)
-    return fig
+    return _detached(fig)
 
 
 def plot_bootstrap_calibration(grid, apparent, corrected, predicted_risk, *, t: float) -> Figure:
@@ -110,7 +117,7 @@ def plot_bootstrap_calibration(grid, apparent, corrected, predicted_risk, *, t: 
     ax.set_xlabel(f"Predicted risk of a PFS1 event by {t:g} months")
     ax.set_ylabel("Observed risk")
     ax.legend(fontsize=8, loc="upper left")
-    return fig
+    return _detached(fig)
 
 
 def plot_penalty_cv(cv_table, *, title: str) -> Figure:
@@ -125,4 +132,4 @@ def plot_penalty_cv(cv_table, *, title: str) -> Figure:
     ax.set_ylabel("Cross-validated log partial likelihood")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    return fig
+    return _detached(fig)

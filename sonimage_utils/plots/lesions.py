@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sonimage_utils.recist.summary import BOR_ORDER
+from sonimage_utils.tables.labels import LABELS
 
 __all__ = ["FES_COLORS", "GROUP_COLORS", "BOR_COLORS", "plot_waterfall", "plot_uptake_scatter",
            "plot_bor_stacked", "plot_spider", "plot_swimmer"]
@@ -24,11 +25,18 @@ GROUP_COLORS = {"homogeneous": "#0072B2", "heterogeneous": "#D55E00", "homogeneo
                 "mixed": "#E69F00", "homogeneous_negative": "#D55E00", "not assessable": "#999999"}
 BOR_COLORS = {"CR": "#006D2C", "PR": "#41AB5D", "SD": "#F0E442", "NON_CR_NON_PD": "#56B4E9", "PD": "#D55E00",
               "NE": "#BBBBBB"}
-_LABELS = {"not_assessable": "not assessable", "NON_CR_NON_PD": "non-CR/non-PD"}
 
 
 def _label(x) -> str:
-    return _LABELS.get(str(x), str(x).replace("_", " "))
+    """The label of a level from the one label table; an unlisted name with its underscores as spaces."""
+    return LABELS.get(str(x), str(x).replace("_", " "))
+
+
+def _detached(fig: Figure) -> Figure:
+    """Take ``fig`` out of pyplot's list of open figures, so that a notebook shows it only when asked
+    (a chapter module builds several figures in one cell; the inline backend would show them all there)."""
+    plt.close(fig)
+    return fig
 
 
 def _reference_lines(ax, horizontal=True):
@@ -76,7 +84,7 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         _reference_lines(ax)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
-        ax.set_xlabel(f"{_label(key)} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
+        ax.set_xlabel(f"{str(key).replace('_', ' ')} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     axes[0, 0].set_ylim(-105, max(45, float(np.nanmax(d[value].clip(upper=100))) + 5) if len(d) else 45)
     present = [k for k in colors if k in set(d[color_by].astype(str))]
@@ -86,12 +94,12 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    return fig
+    return _detached(fig)
 
 
 def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
                         x_columns=(("fes_suvmax_assessable", "FES SUVmax"), ("fdg_suvmax", "FDG SUVmax")),
-                        patient: str = "patient_id", fes_threshold: float | None = 1.5) -> Figure:
+                        patient: str = "patient_id", fes_threshold: float | None) -> Figure:
     """Lesion % change against baseline uptake, one panel per tracer, colour = patient.
 
     Lesions of one patient share a colour and are joined by a thin line, so within-patient spread is seen.
@@ -130,7 +138,7 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
         ax.set_title(f"{len(d)} lesions, {d[patient].nunique()} patients", fontsize=9)
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_bor_stacked(proportions: pd.DataFrame, counts: pd.DataFrame | None = None) -> Figure:
@@ -167,7 +175,7 @@ def plot_bor_stacked(proportions: pd.DataFrame, counts: pd.DataFrame | None = No
     ax.set_ylim(0, 100)
     ax.legend(title="Best overall response", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, colors: dict | None = None,
@@ -210,7 +218,7 @@ def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, 
     handles.append(Line2D([], [], color="0.3", marker="x", ls="none", label="first PD"))
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.legend(handles=handles, fontsize=8, frameon=False, loc="lower center", ncol=len(handles))
-    return fig
+    return _detached(fig)
 
 
 def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dict | None = None) -> Figure:
@@ -254,4 +262,4 @@ def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dic
                 Line2D([], [], marker=">", color="0.3", ls="none", label="no PFS1 event")]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
     fig.tight_layout()
-    return fig
+    return _detached(fig)

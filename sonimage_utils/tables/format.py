@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["NOT_ESTIMABLE", "NOT_REACHED", "Format", "FORMATS", "format_value", "format_number", "format_p",
-           "format_ci", "format_estimate_ci", "format_percent", "format_count", "is_missing"]
+           "format_ci", "format_estimate_ci", "format_percent", "format_count", "is_missing", "format_p_prose"]
 
 #: The one word for a statistic that cannot be estimated from the data (the reason is given beside it).
 NOT_ESTIMABLE = "not estimable"
@@ -95,6 +95,18 @@ def format_p(p, missing: str = NOT_ESTIMABLE) -> str:
     if is_missing(p):
         return missing
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_p_prose(p, missing: str = NOT_ESTIMABLE) -> str:
+    """A p-value for running text after "p": ``= 0.043``, or ``<0.001`` (the rule of :func:`format_p`).
+
+    Examples
+    --------
+    >>> "p " + format_p_prose(0.04321), "p " + format_p_prose(0.00001), format_p_prose(None)
+    ('p = 0.043', 'p <0.001', 'not estimable')
+    """
+    text = format_p(p, missing)
+    return text if is_missing(p) or text.startswith("<") else f"= {text}"
 
 
 def format_ci(low, high, digits: int = 2, *, percent: bool = False, limit_missing: str = NOT_REACHED) -> str:

@@ -1,0 +1,366 @@
+"""Chapter 04, predicting the individual benefit of adding a CDK4/6 inhibitor: one function per section.
+
+The notebook builds :class:`BenefitSettings` once from its parameters (``analysis.yml``),
+:func:`prepare_benefit_data` reads the cohort and derives the predictors, and each section function
+returns a :class:`~sonimage_utils.chapters.section.Section`. Nothing here displays anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sonimage_utils.benefit.artifact import (compute_data_hash, compute_file_hashes, freeze_model, load_model,
+                                             predict_model, write_model)
+from sonimage_utils.benefit.features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
+from sonimage_utils.benefit.metrics import c_for_benefit, compute_calibration_for_benefit
+from sonimage_utils.benefit.procedure import (bootstrap_benefit_procedure, compute_risk_grid, derive_penalty_cv_table,
+                                              fit_benefit_procedure, fit_for_bootstrap, predict_from_features)
+from sonimage_utils.benefit.risk_groups import compute_risk_group_effects
+from sonimage_utils.benefit.sample_size import riley_max_parameters, riley_sample_size, select_model_features
+from sonimage_utils.chapters.section import Section
+from sonimage_utils.data.load import load_cohort
+from sonimage_utils.plots import benefit as benefit_plots
+from sonimage_utils.tables.benefit import (format_benefit_summary, format_calibration_for_benefit_table,
+                                          format_coefficient_table, format_optimism_table, format_predictor_table,
+                                          format_riley_table, format_risk_group_table)
+from sonimage_utils.tables.format import format_value
+from sonimage_utils.tables.frames import format_columns
+
+__all__ = ["BenefitSettings", "BenefitData", "prepare_benefit_data", "section_sample_size", "section_predictors",
+           "fit_development_model", "section_risk_model", "section_effect_model", "section_predicted_benefit",
+           "section_internal_validation", "section_sensitivity", "section_c_for_benefit", "section_frozen_model"]
+
+#: The development data files whose bytes the frozen model's provenance hashes.
+DATA_FILES = ("patients.csv", "lesions.csv")
+
+
+@dataclass(frozen=True)
+class BenefitSettings:
+    """The analysis-plan values of chapter 04 (the notebook's parameters, from ``analysis.yml``)."""
+
+    seed: int
+    fes_threshold: float
+    fes_excluded_organs: list
+    candidate_features: list
+    r2cs_anticipated: float
+    shrinkage_target: float
+    model_size: int | None
+    horizon_months: float
+    rmst_horizon_months: float
+    threshold: float
+    risk_groups: int
+    calibration_groups: int
+    cv_folds: int
+    n_boot: int
+    sensitivity_n_boot: int
+    cfb_n_boot: int
+    n_jobs: int = 1
+    dask_scheduler: str | None = None
+
+    @property
+    def horizon(self) -> float:
+        """Prediction horizon, months."""
+        return float(self.horizon_months)
+
+    @property
+    def rmst_horizon(self) -> float:
+        """Restriction time of the restricted mean PFS, months."""
+        return float(self.rmst_horizon_months)
+
+    @property
+    def feature_settings(self) -> dict:
+        """Lesion-derivation settings of the predictors (frozen with the model)."""
+        return {"fes_threshold": self.fes_threshold, "fes_excluded_organs": list(self.fes_excluded_organs)}
+
+    def provenance(self, data_files_sha256: dict) -> dict:
+        """The parameters stored in the frozen model (names as in ``analysis.yml``)."""
+        return {"seed": self.seed, "fes_threshold": self.fes_threshold,
+                "fes_excluded_organs": list(self.fes_excluded_organs),
+                "benefit_candidate_features": list(self.candidate_features), "benefit_model_size": self.model_size,
+                "benefit_r2cs_anticipated": self.r2cs_anticipated,
+                "benefit_shrinkage_target": self.shrinkage_target, "benefit_cv_folds": self.cv_folds,
+                "benefit_horizon_months": self.horizon, "benefit_rmst_horizon_months": self.rmst_horizon,
+                "data_files_sha256": data_files_sha256}
+
+
+@dataclass
+class BenefitData:
+    """The development cohort, its outcome and every candidate predictor; later sections add the fit.
+
+    Attributes
+    ----------
+    data_dir : Path
+    cohort : Cohort
+    outcome : pandas.DataFrame
+        ``time`` (months), ``event``, ``treated``, indexed by patient.
+    raw : pandas.DataFrame
+        Raw value of every candidate predictor, indexed by patient.
+    features : list of str
+        Predictors of the model (set by :func:`section_sample_size`).
+    fit : dict
+        ``frame``, ``model``, ``dev`` (set by :func:`fit_development_model`), ``boot``.
+    """
+
+    data_dir: Path
+    cohort: object
+    outcome: pd.DataFrame
+    raw: pd.DataFrame
+    features: list = field(default_factory=list)
+    fit: dict = field(default_factory=dict)
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.outcome)
+
+    @property
+    def n_events(self) -> int:
+        return int(self.outcome["event"].sum())
+
+
+def prepare_benefit_data(data_dir, p: BenefitSettings) -> BenefitData:
+    """Load the SONImage cohort, derive the PFS1 outcome and every candidate predictor."""
+    son = load_cohort(data_dir, "sonimage")
+    raw = derive_model_features(son.patients, son.lesions, p.candidate_features, p.feature_settings)
+    return BenefitData(Path(data_dir), son, derive_outcome(son.patients), raw)
+
+
+def section_sample_size(d: BenefitData, p: BenefitSettings) -> Section:
+    """Riley's criteria: how many parameters the cohort supports; fixes the model's predictors (Table 04.1)."""
+    s = Section()
+    person_months = float(d.outcome["time"].sum())
+    rate, mean_fu = d.n_events / person_months, person_months / d.n_patients
+    n_cand = len(p.candidate_features)
+    riley = riley_max_parameters(d.n_patients, p.r2cs_anticipated, rate, mean_fu, p.shrinkage_target)
+    n_full = riley_sample_size(p.r2cs_anticipated, n_cand, rate, p.horizon, mean_fu, p.shrinkage_target)
+    n_effect = riley_sample_size(p.r2cs_anticipated, 2 * n_cand + 1, rate, p.horizon, mean_fu, p.shrinkage_target)
+    d.features = select_model_features(p.candidate_features, riley["max_parameters"], p.model_size)
+    s.add("obj4_n_patients", d.n_patients, "Patients in the objective 4 model", "count")
+    s.add("obj4_n_events", d.n_events, "PFS1 events in the objective 4 model", "count")
+    s.add("obj4_shrinkage_target", p.shrinkage_target, "Target expected shrinkage (Riley criterion 1)", "estimate")
+    s.add("obj4_r2cs_anticipated", p.r2cs_anticipated, "Anticipated Cox-Snell R2 (parameter)", "estimate")
+    s.add("obj4_max_parameters", riley["max_parameters"], "Largest number of candidate parameters this cohort "
+          "supports (Riley criteria 1 and 2)", "count")
+    s.add("obj4_n_required_all_candidates", n_full["n_required"], "Patients needed for all pre-specified "
+          "candidate predictors (Riley)", "count")
+    s.add("obj4_n_required_effect_model", n_effect["n_required"], "Patients needed for an effect model with "
+          "all candidates and their arm interactions (Riley)", "count")
+    s.add("obj4_n_candidates", n_cand, "Pre-specified candidate predictors", "count")
+    s.add("obj4_n_features", len(d.features), "Predictors in the prognostic model", "count")
+    s.tables["riley"] = format_riley_table(n_patients=d.n_patients, n_events=d.n_events, event_rate=rate,
+                                           mean_followup=mean_fu, r2_cs=p.r2cs_anticipated, max_parameters=riley,
+                                           n_candidates=n_cand, n_required_all=n_full["n_required"],
+                                           n_required_effect=n_effect["n_required"])
+    s.text["caption"] = "**Table 04.1.** Riley's minimum sample size criteria for this cohort."
+    return s
+
+
+def section_predictors(d: BenefitData, p: BenefitSettings) -> Section:
+    """The pre-specified candidate predictors, which are in the model, missing values and means (Table 04.2)."""
+    s = Section()
+    s.add("obj4_fes_threshold", p.fes_threshold, "FES positivity threshold used by the model features", "parameter")
+    cand = list(p.candidate_features)
+    table = pd.DataFrame({
+        "predictor": cand,
+        "definition": [FEATURE_DEFINITIONS[f] for f in cand],
+        "in model": ["yes" if f in d.features else "no (beyond Riley's limit)" for f in cand],
+        "missing (n)": [int(d.raw[f].isna().sum()) for f in cand],
+        "mean": [d.raw[f].mean() for f in cand],
+    })
+    s.tables["predictors"] = table
+    s.tables["predictors_display"] = format_predictor_table(table)
+    s.text["caption"] = "**Table 04.2.** Pre-specified candidate predictors in priority order."
+    return s
+
+
+def fit_development_model(d: BenefitData, p: BenefitSettings) -> None:
+    """Fit the whole procedure on the development data; store ``frame``, ``model`` and ``dev`` in ``d.fit``.
+
+    ``dev`` is one row per patient: predictors, outcome, predictions and ``arm``.
+    """
+    frame = d.raw[d.features].join(d.outcome)
+    model = fit_benefit_procedure(frame, d.features, n_folds=p.cv_folds, seed=p.seed)
+    dev = frame.join(predict_from_features(model, frame[d.features], horizon=p.horizon, rmst_horizon=p.rmst_horizon))
+    dev["arm"] = np.where(dev["treated"] == 1, "ET+CDK4/6i", "ET")
+    d.fit.update(frame=frame, model=model, dev=dev)
+
+
+def section_risk_model(d: BenefitData, p: BenefitSettings) -> Section:
+    """Risk modelling: the prognostic model (Table 04.3, penalty figure) and effects by risk group (Table 04.4)."""
+    s = Section()
+    model, dev = d.fit["model"], d.fit["dev"]
+    prog = model["prognostic"]
+    s.add("obj4_cv_folds", p.cv_folds, "Folds of the cross-validated partial likelihood", "count")
+    s.add("obj4_penalty", prog["penalty"], "Ridge penalty chosen for the prognostic model", "estimate")
+    coef = pd.DataFrame([{"predictor": f["name"], "coefficient (per SD)": prog["coefficients"][f["name"]],
+                          "HR per SD": np.exp(prog["coefficients"][f["name"]]), "SD": f["scale"],
+                          "mean": f["center"], "imputed (n)": f["n_missing"]} for f in model["features"]])
+    s.tables["coefficients"] = coef
+    s.tables["coefficients_display"] = format_coefficient_table(
+        coef, name="predictor", kinds={c: "estimate3" for c in ("coefficient (per SD)", "HR per SD", "SD", "mean")})
+    s.text["caption"] = "**Table 04.3.** Prognostic model: penalised coefficients on the standardised scale."
+    s.figures["penalty"] = benefit_plots.plot_penalty_cv(
+        derive_penalty_cv_table(prog, n_folds=p.cv_folds, seed=p.seed), title="Prognostic model")
+    s.add("obj4_horizon", p.horizon, "Prediction horizon (months)", "parameter")
+    groups = compute_risk_group_effects(dev, t=p.horizon, n_groups=p.risk_groups, time="time", event="event",
+                                        predicted="benefit_t")
+    s.add("obj4_risk_interaction_p", groups.attrs["interaction_p"], "LR test of arm x prognostic linear predictor",
+          "p_value", missing="not estimable")
+    s.tables["risk_groups"] = groups
+    s.tables["risk_groups_display"] = format_risk_group_table(groups, p.horizon)
+    s.text["caption_risk_groups"] = (
+        "**Table 04.4.** Effect of ET+CDK4/6i by risk group (quantiles of the prognostic linear predictor); PFS at "
+        f"{format_value(p.horizon, 'parameter')} months by Kaplan-Meier; predicted = mean risk-based predicted benefit.")
+    s.figures["risk_groups"] = benefit_plots.plot_risk_group_effects(groups, t=p.horizon)
+    return s
+
+
+def section_effect_model(d: BenefitData) -> Section:
+    """Effect modelling: arm x predictor interactions, ridge-penalised (Table 04.5)."""
+    s = Section()
+    eff = d.fit["model"]["effect"]
+    s.add("obj4_effect_penalty", eff["penalty"], "Ridge penalty chosen for the effect model", "estimate")
+    table = pd.DataFrame([{"term": k, "coefficient": v, "HR": np.exp(v), "penalised": k != "treated"}
+                          for k, v in eff["coefficients"].items()])
+    s.tables["effect"] = table
+    # terms stay as the caption names them (`treated`, `treated:<predictor>`)
+    s.tables["effect_display"] = format_columns(table, {"coefficient": "estimate3", "HR": "estimate3"}, index="term")
+    s.text["caption"] = ("**Table 04.5.** Effect model coefficients (predictors standardised; `treated` = "
+                         "ET+CDK4/6i).")
+    return s
+
+
+def section_predicted_benefit(d: BenefitData, p: BenefitSettings) -> Section:
+    """Predicted individual benefit: summaries (Table 04.6), the share below the threshold, the distribution."""
+    s = Section()
+    dev = d.fit["dev"]
+    s.add("obj4_rmst_horizon", p.rmst_horizon, "Restriction time of the restricted mean PFS (months)", "parameter")
+    s.add("obj4_benefit_threshold", p.threshold, "Clinically meaningful benefit threshold (PFS difference at "
+          "the horizon)", "percent")
+    s.add("obj4_mean_benefit", dev["benefit_t"].mean(), "Mean predicted PFS benefit at the horizon (risk-based)",
+          "percent")
+    s.add("obj4_share_below_threshold", float((dev["benefit_t"] < p.threshold).mean()),
+          "Share of patients with predicted benefit below the threshold", "percent")
+    cols = ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")
+    h, tau = format_value(p.horizon, "parameter"), format_value(p.rmst_horizon, "parameter")
+    summary = pd.DataFrame({
+        "model": ["risk-based", "risk-based", "effect", "effect"],
+        "quantity": [f"PFS difference at {h} m", f"RMST difference to {tau} m"] * 2,
+        **{stat: [getattr(dev[c], stat)() for c in cols] for stat in ("mean", "min", "median", "max")}})
+    s.tables["summary_display"] = format_benefit_summary(summary)
+    s.tables["predictions"] = dev.drop(columns=d.features)
+    s.text["caption"] = "**Table 04.6.** Predicted individual benefit (PFS difference as a proportion; RMST in months)."
+    s.figures["benefit"] = benefit_plots.plot_benefit_distribution(dev["benefit_t"], threshold=p.threshold,
+                                                                   t=p.horizon)
+    return s
+
+
+def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
+    """Bootstrap optimism correction of the whole procedure (Table 04.7, calibration figure)."""
+    s = Section()
+    dev = d.fit["dev"]
+    grid = compute_risk_grid(dev["risk_t"])
+    boot = bootstrap_benefit_procedure(d.fit["frame"], d.features, n_folds=p.cv_folds, horizon=p.horizon,
+                                       rmst_horizon=p.rmst_horizon, risk_grid=grid, benefit_threshold=p.threshold,
+                                       n_boot=p.n_boot, seed=p.seed, n_jobs=p.n_jobs,
+                                       scheduler_address=p.dask_scheduler)
+    d.fit["boot"] = boot
+    s.add("obj4_n_boot", p.n_boot, "Bootstrap resamples B", "count")
+    s.add("obj4_n_boot_failed", boot.n_failed, "Bootstrap resamples where the procedure failed", "count")
+    s.add("obj4_c_apparent", boot.apparent["c"], "Apparent Harrell C of the prognostic model", "estimate")
+    s.add("obj4_c_corrected", boot.corrected["c"], "Optimism-corrected Harrell C", "estimate")
+    s.add("obj4_slope_apparent", boot.apparent["slope"], "Apparent calibration slope", "estimate")
+    s.add("obj4_slope_corrected", boot.corrected["slope"], "Optimism-corrected calibration slope", "estimate")
+    ci = np.nanquantile(boot.resamples["test_share_below"], [0.025, 0.975])
+    s.add("obj4_share_below_threshold_ci_low", ci[0], "Share below threshold: 2.5% bootstrap quantile", "percent")
+    s.add("obj4_share_below_threshold_ci_high", ci[1], "Share below threshold: 97.5% bootstrap quantile", "percent")
+    perf = boot.summary.query("measure in ['c', 'slope']")
+    s.tables["performance"] = perf.replace({"c": "Harrell C", "slope": "calibration slope"})
+    s.tables["performance_display"] = format_optimism_table(perf, index="measure")
+    s.text["caption"] = ("**Table 04.7.** Apparent, optimism (Harrell's mean; median and SD over the resamples) and "
+                         f"optimism-corrected performance (B = {p.n_boot}).")
+    s.figures["calibration"] = benefit_plots.plot_bootstrap_calibration(
+        grid, boot.apparent["calibration"], boot.corrected["calibration"], dev["risk_t"], t=p.horizon)
+    return s
+
+
+def section_sensitivity(d: BenefitData, p: BenefitSettings) -> Section:
+    """Sensitivity: every candidate predictor, penalty only, validated by the same bootstrap (Table 04.8)."""
+    s = Section()
+    cand = list(p.candidate_features)
+    frame_all = d.raw.join(d.outcome)
+    model_all = fit_for_bootstrap(frame_all, p.seed, features=cand, n_folds=p.cv_folds)
+    grid = compute_risk_grid(predict_from_features(model_all, d.raw, horizon=p.horizon,
+                                                   rmst_horizon=p.rmst_horizon)["risk_t"])
+    boot_all = bootstrap_benefit_procedure(frame_all, cand, n_folds=p.cv_folds, horizon=p.horizon,
+                                           rmst_horizon=p.rmst_horizon, risk_grid=grid,
+                                           benefit_threshold=p.threshold, n_boot=p.sensitivity_n_boot, seed=p.seed,
+                                           n_jobs=p.n_jobs, scheduler_address=p.dask_scheduler)
+    s.add("obj4_sensitivity_n_boot", p.sensitivity_n_boot, "Bootstrap resamples of the all-candidates "
+          "sensitivity analysis", "count")
+    s.add("obj4_c_apparent_all", boot_all.apparent["c"], "Apparent C, all candidates (sensitivity)", "estimate")
+    s.add("obj4_c_corrected_all", boot_all.corrected["c"], "Optimism-corrected C, all candidates (sensitivity)",
+          "estimate")
+    s.add("obj4_slope_corrected_all", boot_all.corrected["slope"], "Optimism-corrected slope, all candidates",
+          "estimate")
+    both = pd.concat([d.fit["boot"].summary.assign(model=f"{len(d.features)} predictor(s) (Riley)"),
+                      boot_all.summary.assign(model=f"all {len(cand)} candidates")])
+    both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected",
+                                                     "optimism_median", "optimism_sd"]]
+    s.tables["both"] = both
+    s.tables["both_display"] = format_optimism_table(both).set_index(["model", "measure"])
+    s.text["caption"] = ("**Table 04.8.** Internal validation of the Riley-sized model and of a model with every "
+                         "candidate.")
+    return s
+
+
+def section_c_for_benefit(d: BenefitData, p: BenefitSettings) -> Section:
+    """c-for-benefit of the risk-based and effect models and calibration for benefit (Table 04.9, figure)."""
+    s = Section()
+    dev = d.fit["dev"]
+    args = (dev["treated"], dev["time"], dev["event"], p.horizon)
+    cfb = c_for_benefit(dev["benefit_t"], *args, n_boot=p.cfb_n_boot, seed=p.seed)
+    cfb_eff = c_for_benefit(dev["effect_benefit_t"], *args, n_boot=p.cfb_n_boot, seed=p.seed)
+    s.add("obj4_c_for_benefit", cfb.c, "c-for-benefit of the risk-based model (apparent)", "estimate")
+    s.add("obj4_c_for_benefit_ci_low", cfb.ci_low, "c-for-benefit 95% bootstrap CI, lower", "estimate")
+    s.add("obj4_c_for_benefit_ci_high", cfb.ci_high, "c-for-benefit 95% bootstrap CI, upper", "estimate")
+    s.add("obj4_c_for_benefit_pairs", cfb.n_pairs, "Matched pairs used by the c-for-benefit", "count")
+    s.add("obj4_c_for_benefit_effect", cfb_eff.c, "c-for-benefit of the effect model (apparent)", "estimate")
+    cal = compute_calibration_for_benefit(dev["benefit_t"], *args, n_groups=p.calibration_groups)
+    s.tables["calibration"] = cal
+    s.tables["calibration_display"] = format_calibration_for_benefit_table(cal)
+    s.text["caption"] = ("**Table 04.9.** Calibration for benefit: observed (Kaplan-Meier difference, 95% CI) vs mean "
+                         "predicted benefit in quantile groups of predicted benefit (risk-based model).")
+    s.figures["calibration"] = benefit_plots.plot_calibration_for_benefit(cal, t=p.horizon)
+    return s
+
+
+def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Section:
+    """Freeze the model to ``BUILD/models/benefit_model.json`` and check that the file reproduces the predictions.
+
+    ``text["json"]`` is the file as a Markdown code block; ``text["obj4_data_sha256_short_text"]`` the first
+    12 hex digits of the data hash.
+
+    Raises
+    ------
+    ValueError
+        If the predictions of the written file differ from those in memory.
+    """
+    s = Section()
+    son, dev = d.cohort, d.fit["dev"]
+    data_hash = compute_data_hash(son.patients, son.lesions)
+    artifact = freeze_model(d.fit["model"], features=d.features, feature_settings=p.feature_settings,
+                            horizon=p.horizon, rmst_horizon=p.rmst_horizon,
+                            parameters=p.provenance(compute_file_hashes(d.data_dir / "sonimage", DATA_FILES)),
+                            data_sha256=data_hash)
+    path = write_model(artifact, Path(build_dir) / "models" / "benefit_model.json")
+    check = predict_model(load_model(path), son.patients, son.lesions).set_index("patient_id")
+    if not np.allclose(check.loc[dev.index, "benefit_t"], dev["benefit_t"], atol=1e-12):
+        raise ValueError(f"{path}: the frozen model does not reproduce the in-memory predictions")
+    s.data["path"] = path
+    s.text["obj4_data_sha256_short_text"] = data_hash[:12]
+    s.text["json"] = f"```json\n{path.read_text()}```"
+    return s

@@ -1,0 +1,165 @@
+"""Display tables of objective 3 (lesion-level response and RECIST 1.1): numbers to text, no computation.
+
+Every estimate with its interval in the one style (:func:`~sonimage_utils.tables.format.format_estimate_ci`),
+every p-value by the one rule, every name through the one label table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sonimage_utils.tables.format import format_ci, format_estimate_ci, format_number, format_p, format_value
+from sonimage_utils.tables.frames import format_columns
+from sonimage_utils.tables.labels import label
+
+__all__ = ["format_recist_flow", "format_fes_status_table", "format_lesion_model_table", "format_lmm_sensitivity",
+           "format_orr_table", "format_bor_table", "format_bor_no_measurable", "format_recist_settings"]
+
+
+def format_recist_flow(counts: dict) -> pd.DataFrame:
+    """Patients and target lesions in the RECIST analyses: one row per step, ``n``.
+
+    Parameters
+    ----------
+    counts : dict of str to int
+        Step (as it reads in the table) -> count, in order.
+
+    Examples
+    --------
+    >>> format_recist_flow({"Patients in the cohort": 10}).to_dict("list")
+    {'': ['Patients in the cohort'], 'n': [10]}
+    """
+    return pd.DataFrame({"": list(counts), "n": [int(v) for v in counts.values()]})
+
+
+def format_fes_status_table(by_status: pd.DataFrame, response_threshold: float) -> pd.DataFrame:
+    """Target lesions by FES status (from ``derive_lesion_response_by_fes_status``) for display.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"fes_status": ["negative"], "lesions": [26], "patients": [13],
+    ...                   "median_best_pct_change": [-3.68], "responding": [0.0385]})
+    >>> format_fes_status_table(t, -30.0).to_dict("index")
+    {'FES-negative': {'lesions': 26, 'patients': 13, 'median best change (%)': '-3.7', 'responding (<= -30%)': '4%'}}
+    """
+    t = by_status.assign(fes_status=[f"fes_{s}" for s in by_status["fes_status"]],
+                         median_best_pct_change=[format_number(v, 1) for v in by_status["median_best_pct_change"]])
+    return format_columns(t, {"responding": "percent"},
+                          relabel_values=("fes_status",), index="FES status",
+                          labels={"fes_status": "FES status", "median_best_pct_change": "median best change (%)",
+                                  "responding": f"responding (<= {format_value(response_threshold, 'parameter')}%)"})
+
+
+def format_lesion_model_table(summary: pd.DataFrame, *, odds: bool = False) -> pd.DataFrame:
+    """Fixed effects of a lesion model (``LesionModelResult.summary``): estimate (95% CI), SE, p.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``term``, ``estimate``, ``ci_low``, ``ci_high``, ``std_error``, ``p_value`` (and ``odds_ratio``,
+        ``or_ci_low``, ``or_ci_high`` when ``odds``).
+    odds : bool
+        Show the odds ratio (GEE) instead of the coefficient.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"term": ["fes_suvmax_assessable"], "estimate": [-3.2885], "ci_low": [-4.508],
+    ...                   "ci_high": [-2.069], "std_error": [0.622], "p_value": [1e-7]})
+    >>> format_lesion_model_table(s).to_dict("index")["FES SUVmax (FES-assessable lesions)"]
+    {'coefficient, % points (95% CI)': '-3.29 (-4.51 to -2.07)', 'SE': '0.622', 'p': '<0.001'}
+    """
+    est, lo, hi = ("odds_ratio", "or_ci_low", "or_ci_high") if odds else ("estimate", "ci_low", "ci_high")
+    head = "odds ratio (95% CI)" if odds else "coefficient, % points (95% CI)"
+    return pd.DataFrame({
+        "term": [label(t) for t in summary["term"]],
+        head: [format_estimate_ci(e, a, b) for e, a, b in zip(summary[est], summary[lo], summary[hi])],
+        "SE": [format_number(v, 3) for v in summary["std_error"]],
+        "p": [format_p(v) for v in summary["p_value"]]}).set_index("term")
+
+
+def format_lmm_sensitivity(fits: dict, term: str = "fes_suvmax_assessable") -> pd.DataFrame:
+    """One coefficient across sensitivity models: model, lesions, patients, coefficient, 95% CI, p.
+
+    Parameters
+    ----------
+    fits : dict of str to LesionModelResult
+        Model description -> fitted model, in display order.
+    term : str
+        The coefficient shown.
+    """
+    rows = []
+    for name, fit in fits.items():
+        c = fit.coef(term)
+        rows.append({"model": name, "lesions": fit.n_obs, "patients": fit.n_groups,
+                     "FES coefficient": format_number(c["estimate"]), "95% CI": format_ci(c["ci_low"], c["ci_high"]),
+                     "p": format_p(c["p_value"])})
+    return pd.DataFrame(rows)
+
+
+def format_orr_table(orr: pd.DataFrame) -> pd.DataFrame:
+    """Objective response rate per group (``compute_orr``): n, responders, ORR (exact 95% CI).
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"group": ["homogeneous"], "n": [39], "n_responders": [16], "orr": [0.41],
+    ...                   "ci_low": [0.256], "ci_high": [0.579]})
+    >>> format_orr_table(o).to_dict("index")
+    {'ER-homogeneous': {'n': 39, 'responders': 16, 'ORR (95% CI)': '41% (26% to 58%)'}}
+    """
+    return pd.DataFrame({
+        "heterogeneity group": [label(str(g)) for g in orr["group"]], "n": orr["n"].to_list(),
+        "responders": orr["n_responders"].to_list(),
+        "ORR (95% CI)": [format_estimate_ci(o, a, b, 0, percent=True)
+                         for o, a, b in zip(orr["orr"], orr["ci_low"], orr["ci_high"])]}).set_index("heterogeneity group")
+
+
+def format_bor_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """Best overall response by group (``tabulate_bor`` counts): response codes as labels.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"PR": [1], "NON_CR_NON_PD": [2], "n": [3]}, index=["homogeneous"])
+    >>> format_bor_table(t).columns.tolist()
+    ['PR', 'non-CR/non-PD', 'n']
+    """
+    out = counts.copy()
+    out.columns = [label(str(c)) for c in counts.columns]
+    out.index.name = "heterogeneity group"
+    return out
+
+
+def format_bor_no_measurable(best: pd.DataFrame, group: str = "het_group") -> pd.DataFrame:
+    """Best overall response by group of patients without measurable disease, with totals.
+
+    A missing group reads "not assessable" (no FES-assessable lesion).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"best_overall_response": ["NON_CR_NON_PD", "PD"], "het_group": ["homogeneous", None]})
+    >>> format_bor_no_measurable(b).loc["non-CR/non-PD"].tolist()
+    [1, 0, 0, 1]
+    """
+    cols = pd.Categorical(best[group].astype(object).where(best[group].notna(), "not assessable"),
+                          categories=["homogeneous", "heterogeneous", "not assessable"])
+    tab = pd.crosstab(best["best_overall_response"].rename("best overall response"),
+                      pd.Series(cols, index=best.index, name="heterogeneity group"),
+                      margins=True, margins_name="all", dropna=False)
+    tab.index = [label(str(i)) for i in tab.index]
+    return tab
+
+
+def format_recist_settings(*, confirm: bool, sd_min_days: int, response_threshold: float,
+                           fes_threshold: float) -> pd.DataFrame:
+    """The RECIST settings of a run, as the book states them.
+
+    Examples
+    --------
+    >>> format_recist_settings(confirm=False, sd_min_days=42, response_threshold=-30.0,
+    ...                        fes_threshold=1.5)["value"].tolist()
+    ['no (randomised trial)', '42', '-30', '1.5']
+    """
+    return pd.DataFrame({"setting": ["confirmation of CR/PR", "minimum interval for SD (days)",
+                                     "lesion response threshold (%)", "FES threshold (SUVmax)"],
+                         "value": ["yes" if confirm else "no (randomised trial)", str(sd_min_days),
+                                   format_value(response_threshold, "parameter"),
+                                   format_value(fes_threshold, "parameter")]}).set_index("setting")
