@@ -1,6 +1,19 @@
-"""L2, time-to-event statistics, each estimator once: Kaplan-Meier, Cox, proportional hazards,
-hazard-ratio rows, ridge Cox and the interaction power simulation.
+"""L2, time-to-event statistics, each estimator once: Kaplan-Meier (curve and at a time, Greenwood), the
+Breslow baseline step function, Cox (lifelines for reported fits, the Efron engine for resampling loops),
+Harrell's C, the calibration slope, proportional hazards, hazard-ratio rows, ridge Cox and the
+interaction power simulation.
 """
+
+from .baseline import (
+    check_survival_inputs, compute_km_table, compute_km_at, compute_km_risk, compute_baseline_cumhaz,
+    evaluate_step,
+)
+from .efron import (
+    EfronCoxResult, fit_cox_efron,
+)
+from .measures import (
+    compute_harrell_c, compute_calibration_slope,
+)
 
 from .cox import (
     CoxResult, build_design, fit_cox, compute_lr_test, extract_hr,
@@ -18,15 +31,17 @@ from .power import (
     simulate_interaction_trials, fit_cox_batch, compute_interaction_power,
 )
 from .ridge_cox import (
-    RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood, compute_breslow_baseline,
+    RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood,
     cv_ridge_penalty, fit_ridge_cox_cv, DEFAULT_PENALTIES,
 )
 
 __all__ = [
+    'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'compute_baseline_cumhaz',
+    'evaluate_step', 'EfronCoxResult', 'fit_cox_efron', 'compute_harrell_c', 'compute_calibration_slope',
     'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr', 'compute_hr_rows',
     'compute_subgroup_hrs', 'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank',
     'compute_survival_quantile', 'PHTestResult', 'compute_ph_test', 'compute_zph',
     'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
-    'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'compute_breslow_baseline',
+    'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood',
     'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
 ]
