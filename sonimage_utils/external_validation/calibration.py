@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sksurv.nonparametric import kaplan_meier_estimator
+from scipy import stats
 
-from sonimage_utils.survival.baseline import check_survival_inputs, compute_baseline_cumhaz, evaluate_step
+from sonimage_utils.survival.baseline import (check_survival_inputs, compute_baseline_cumhaz, compute_km_table,
+                                              evaluate_step)
 from sonimage_utils.survival.efron import fit_cox_efron
 from sonimage_utils.survival.measures import compute_calibration_slope
 
@@ -213,6 +214,18 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
         knots=knots, t=float(t), values=values)
 
 
+def _loglog_ci(surv: float, greenwood: float, conf_level: float = 0.95) -> tuple[float, float]:
+    """Log(-log) interval of a Kaplan-Meier value (R ``conf.type = "log-log"``; scikit-survival's rule
+    at a curve at 0 or 1: the interval is that point)."""
+    eps = np.finfo(float).eps
+    if surv <= eps:
+        return 0.0, 0.0
+    log_p = np.log(surv)
+    theta = np.sqrt(greenwood) / log_p if log_p < -eps else 0.0
+    z = stats.norm.isf((1.0 - conf_level) / 2.0)
+    return float(np.exp(np.exp(-z * theta) * log_p)), float(np.exp(np.exp(z * theta) * log_p))
+
+
 def compute_grouped_calibration(time, event, risk, t: float, n_groups: int = 5) -> pd.DataFrame:
     """Observed (Kaplan-Meier) vs mean predicted risk at ``t`` in quantile groups of predicted risk.
 
@@ -244,10 +257,12 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int = 5) 
         m = groups == g
         obs = lo = hi = np.nan
         if m.sum() > 1 and e[m].any():
-            x, s, ci = kaplan_meier_estimator(e[m], tt[m], conf_type="log-log")
-            i = np.searchsorted(x, t, side="right")
+            tab = compute_km_table(tt[m], e[m])
+            i = np.searchsorted(tab["time"].to_numpy(), t, side="right")
             if i > 0:
-                obs, lo, hi = 1 - s[i - 1], 1 - ci[1][i - 1], 1 - ci[0][i - 1]
+                surv, gw = tab["surv"].iat[i - 1], tab["greenwood"].iat[i - 1]
+                low_s, high_s = _loglog_ci(surv, gw)
+                obs, lo, hi = 1 - surv, 1 - high_s, 1 - low_s
             else:
                 obs, lo, hi = 0.0, 0.0, 0.0
         elif m.sum() > 0:
