@@ -30,7 +30,8 @@ from .sample_size import (
 __all__ = [
     'SCHEMA_VERSION', 'compute_data_hash', 'freeze_model', 'write_model', 'load_model', 'predict_model',
     'FEATURE_DEFINITIONS', 'DEFAULT_FEATURE_SETTINGS', 'derive_model_features', 'derive_outcome',
-    'fit_preprocessing', 'apply_preprocessing', 'compute_observed_risk_curve', 'bootstrap_optimism', 'OptimismResult', 'c_for_benefit_pairs',
+    'fit_preprocessing', 'apply_preprocessing', 'compute_observed_risk_curve', 'bootstrap_optimism',
+    'OptimismResult', 'c_for_benefit_pairs',
     'match_on_predicted_benefit', 'c_for_benefit', 'CForBenefitResult', 'compute_calibration_for_benefit',
     'assign_quantile_groups', 'fit_benefit_procedure', 'predict_from_features', 'compute_survival_at',
     'compute_rmst', 'fit_for_bootstrap', 'evaluate_benefit_model', 'assign_risk_groups',

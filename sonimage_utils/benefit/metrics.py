@@ -251,8 +251,8 @@ def compute_calibration_for_benefit(predicted_benefit, treated, time, event, t, 
     rows = []
     for g in np.unique(groups):
         m = groups == g
-        s1, v1 = compute_km_at(time[m & (tr == 1)], event[m & (tr == 1)], t) if (m & (tr == 1)).any() else (np.nan, np.nan)
-        s0, v0 = compute_km_at(time[m & (tr == 0)], event[m & (tr == 0)], t) if (m & (tr == 0)).any() else (np.nan, np.nan)
+        s1, v1 = compute_km_at(time[m & (tr == 1)], event[m & (tr == 1)], t)  # NaN for an empty arm
+        s0, v0 = compute_km_at(time[m & (tr == 0)], event[m & (tr == 0)], t)
         obs, se = s1 - s0, math.sqrt(v1 + v0) if np.isfinite(v1 + v0) else np.nan
         rows.append({"group": g, "n": int(m.sum()), "n_treated": int((m & (tr == 1)).sum()),
                      "n_control": int((m & (tr == 0)).sum()), "predicted": float(pb[m].mean()),

@@ -8,7 +8,8 @@ handled (Vickers et al. 2008, the ``stdca`` method used by McLernon et al. 2023)
     NB_all(p_t)   = F(t) - (1 - F(t)) * p_t / (1 - p_t)
     NB_none       = 0
 
-with ``F = 1 - KM`` (:func:`~sonimage_utils.survival.baseline.compute_km_at`). Written by hand: neither lifelines nor scikit-survival has decision curves.
+with ``F = 1 - KM`` (:func:`~sonimage_utils.survival.baseline.compute_km_at`). Written by hand: neither
+lifelines nor scikit-survival has decision curves.
 
 References
 ----------

@@ -3,8 +3,8 @@
 Why a second Cox engine beside lifelines: the calibration slope, the spline calibration model of the
 calibration curves and the recalibration run once per bootstrap resample (thousands of fits); a
 :class:`lifelines.CoxPHFitter` costs about 60 ms of pandas, input checking and loose convergence per fit
-at n = 200, this engine about 1.5 ms (``benchmarks/calibration_slope.py``). It maximises the same Efron partial likelihood as R ``coxph(..., ties = "efron")`` (R's
-default) and lifelines, to full convergence, and agrees with R to 1e-6 or better in coefficients,
+at n = 200, this engine about 1.5 ms (``benchmarks/calibration_slope.py``). It maximises the same Efron
+partial likelihood as R ``coxph(..., ties = "efron")`` (R's default) and lifelines, to full convergence, and agrees with R to 1e-6 or better in coefficients,
 standard errors and log likelihood (``tests/test_estimators_reference.py``). Reported model fits, whose
 ``.summary`` the book prints, stay on lifelines (:func:`sonimage_utils.survival.cox.fit_cox`).
 
