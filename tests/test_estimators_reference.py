@@ -114,6 +114,24 @@ def test_05_breslow_step_baseline_matches_r(name, ties):
 
 
 @pytest.mark.parametrize("name", DATASETS)
+def test_05b_efron_baseline_matches_default_survfit(name):
+    # R: survfit(coxph(f), newdata = 0) (ctype = 2, Efron's rule at tied times), the baseline under the
+    # calibration curves (as rms::survest); it differs from Breslow's exactly where event times are tied
+    d = _data(name)
+    X = d[COVARIATES[name]].to_numpy(float)
+    lp = X @ fit_cox_efron(X, d.time, d.event).coef
+    times, cumhaz = compute_baseline_cumhaz(d.time, d.event, lp, ties="efron")
+    ref = _ref("baseline").query("dataset == @name and ties == 'efron_ctype2'")
+    assert evaluate_step(times, cumhaz, ref["time"]) == pytest.approx(ref["cumhaz"].to_numpy(), rel=RTOL)
+    _, breslow = compute_baseline_cumhaz(d.time, d.event, lp)
+    tied = np.isin(times, d.time[(d.event == 1) & d.time.duplicated(keep=False)])
+    first_tie = np.argmax(tied)
+    assert np.all(cumhaz[:first_tie] == breslow[:first_tie]) and np.all(cumhaz[tied] > breslow[tied])
+    with pytest.raises(ValueError, match="ties"):
+        compute_baseline_cumhaz(d.time, d.event, lp, ties="exact")
+
+
+@pytest.mark.parametrize("name", DATASETS)
 def test_06_harrell_c_matches_concordance(name):
     # R: concordance(Surv(time, event) ~ lp, reverse = TRUE); lp of the Efron fit, then rounded to 0.1
     d, ref = _data(name), _ref("measures").query("dataset == @name").set_index("measure")["value"]

@@ -6,7 +6,8 @@ it on the resample (apparent) and on the original data (test), and subtract the 
 the measures are callables, so the same machinery validates any model. Also the smoothed calibration at a
 horizon the bootstrap needs; its Cox fit is the fast Efron engine
 (:func:`~sonimage_utils.survival.efron.fit_cox_efron`) and its baseline the Breslow step function
-(:func:`~sonimage_utils.survival.baseline.compute_baseline_cumhaz`). Harrell's C and the calibration slope
+(:func:`~sonimage_utils.survival.baseline.compute_baseline_cumhaz`, Efron's rule at tied times, as R
+``survfit`` of an Efron fit). Harrell's C and the calibration slope
 are :func:`sonimage_utils.survival.compute_harrell_c` and
 :func:`sonimage_utils.survival.compute_calibration_slope`, the same functions chapter 05 uses.
 
@@ -75,7 +76,7 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
         coef = np.zeros(design.shape[1])
     else:
         coef = fit_cox_efron(design, time, event).coef
-    h0 = evaluate_step(*compute_baseline_cumhaz(time, event, design @ coef), t)
+    h0 = evaluate_step(*compute_baseline_cumhaz(time, event, design @ coef, ties="efron"), t)
     return 1 - np.exp(-h0 * np.exp(design_grid @ coef))
 
 

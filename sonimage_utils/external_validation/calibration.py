@@ -7,8 +7,8 @@ complementary log-log predicted risk, knots at the 10th, 50th and 90th percentil
 each patient is ``1 - S_cal(t | x)`` from that model, and ICI, E50, E90 are the mean, median and 90th
 percentile of ``|observed - predicted|`` over patients. The Cox fit is
 :func:`~sonimage_utils.survival.efron.fit_cox_efron` (Efron ties, as R ``coxph``/``rms::cph``) and the
-baseline the Breslow STEP function :func:`~sonimage_utils.survival.baseline.compute_baseline_cumhaz` read
-at ``t`` (as R ``survfit``; lifelines' ``predict_survival_function`` interpolated linearly between event
+baseline the STEP function :func:`~sonimage_utils.survival.baseline.compute_baseline_cumhaz` with Efron's
+rule at tied times, read at ``t`` (as R ``survfit`` of that fit and ``rms::survest``; lifelines' ``predict_survival_function`` interpolated linearly between event
 times and gave a different ICI); the spline basis is written here because neither lifelines nor scikit-survival offers
 Harrell's restricted cubic spline (R ``Hmisc::rcspline.eval``, ``norm = 2``). R ``rms::rcs`` moves the
 outer knots to the 5th smallest/largest value when n < 100; this module keeps the plain percentiles the
@@ -147,9 +147,10 @@ class SmoothedCalibration:
 
 
 def _fit_secondary(t_arr, e_arr, basis):
-    """Secondary Cox model (Efron ties) of the outcome on the calibration basis, with its Breslow baseline."""
+    """Secondary Cox model (Efron ties) of the outcome on the calibration basis, with its baseline hazard
+    (Efron's rule at tied times, as R ``survfit`` of that fit and ``rms::survest``)."""
     fit = fit_cox_efron(basis, t_arr, e_arr)
-    base = compute_baseline_cumhaz(t_arr, e_arr, basis @ fit.coef)
+    base = compute_baseline_cumhaz(t_arr, e_arr, basis @ fit.coef, ties="efron")
     return fit.coef, base
 
 

@@ -6,9 +6,10 @@ calls these; none keeps its own copy. Both follow R ``survival``:
 
 * :func:`compute_km_at` is ``summary(survfit(Surv(time, event) ~ 1), times = t, extend = TRUE)``: the
   product-limit estimate at ``t`` and ``std.err^2`` (Greenwood, ``S^2 * sum d / (n (n - d))``);
-* :func:`compute_baseline_cumhaz` is ``basehaz(coxph(...), centered = FALSE)`` of a Breslow fit (and
-  ``survfit(fit, ctype = 1)`` of an Efron fit): ``H0(t) = sum over event times s <= t of
-  d(s) / sum_{j at risk at s} exp(lp_j)``. It is a right-continuous STEP function; read it with
+* :func:`compute_baseline_cumhaz` is ``basehaz(coxph(...), centered = FALSE)`` of a Breslow fit
+  (``H0(t) = sum over event times s <= t of d(s) / sum_{j at risk at s} exp(lp_j)``), and with
+  ``ties = "efron"`` R's default ``survfit`` of an Efron fit (the Efron correction at tied event times,
+  ``ctype = 2``). It is a right-continuous STEP function; read it with
   :func:`evaluate_step`, never by interpolating between event times (lifelines'
   ``predict_survival_function`` interpolates linearly, which is not the estimator R reports).
 
@@ -209,18 +210,23 @@ def compute_km_risk(time, event, t: float) -> float:
     return 1.0 - compute_km_at(t_arr, e_arr, t)[0]
 
 
-def compute_baseline_cumhaz(time, event, lp) -> tuple[np.ndarray, np.ndarray]:
-    """Breslow baseline cumulative hazard for a linear predictor ``lp`` (at ``lp = 0``), a step function.
+def compute_baseline_cumhaz(time, event, lp, *, ties: str = "breslow") -> tuple[np.ndarray, np.ndarray]:
+    """Baseline cumulative hazard for a linear predictor ``lp`` (at ``lp = 0``), a step function.
 
-    ``H0(s) = sum over distinct event times u <= s of d(u) / sum_{j: time_j >= u} exp(lp_j)``; R
-    ``basehaz(coxph(..., ties = "breslow"), centered = FALSE)`` (for a fit with Efron ties, R
-    ``survfit(fit, ctype = 1)``). With ``lp`` fixed (an offset) it is the baseline of a recalibrated model.
+    Breslow: ``H0(s) = sum over distinct event times u <= s of d(u) / S0(u)``, ``S0(u) = sum_{j: time_j >= u}
+    exp(lp_j)``; R ``basehaz(coxph(..., ties = "breslow"), centered = FALSE)``, or ``survfit(fit, ctype = 1)``.
+    With ``ties = "efron"`` the increment at ``u`` with ``d`` tied events ``D`` is
+    ``sum_{k < d} 1 / (S0(u) - k/d * sum_D exp(lp))``, R's default ``survfit`` (``ctype = 2``) of a fit with
+    Efron ties (and ``rms::survest`` of a ``cph`` fit). The two differ only at tied event times. With ``lp``
+    fixed (an offset) it is the baseline of a recalibrated model.
 
     Parameters
     ----------
     time, event : array-like
     lp : array-like
         Linear predictor of each patient (``X @ coef``, plus any offset).
+    ties : {"breslow", "efron"}
+        The estimator's rule at tied event times (match it to the fit's).
 
     Returns
     -------
@@ -231,14 +237,18 @@ def compute_baseline_cumhaz(time, event, lp) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     ValueError
-        On unequal lengths, non-finite values or event codes other than 0/1.
+        On unequal lengths, non-finite values, event codes other than 0/1 or an unknown ``ties``.
 
     Examples
     --------
     >>> t, h = compute_baseline_cumhaz([1.0, 2.0, 3.0], [1, 1, 0], [0.0, 0.0, 0.0])
     >>> t.tolist(), h.tolist()
     ([1.0, 2.0], [0.3333333333333333, 0.8333333333333333])
+    >>> compute_baseline_cumhaz([1.0, 1.0, 2.0], [1, 1, 0], [0.0, 0.0, 0.0], ties="efron")[1].tolist()
+    [0.8333333333333333]
     """
+    if ties not in ("breslow", "efron"):
+        raise ValueError(f"ties must be 'breslow' or 'efron', got {ties!r}")
     t, e = _as_outcome(time, event)
     x = np.asarray(lp, dtype=float).ravel()
     if x.size != t.size or not np.all(np.isfinite(x)):
@@ -248,10 +258,20 @@ def compute_baseline_cumhaz(time, event, lp) -> tuple[np.ndarray, np.ndarray]:
     # risk set of row i (rows sorted by decreasing time) = rows 0..last[i], ties included
     new_group = np.r_[ts[1:] != ts[:-1], True]
     last = np.flatnonzero(new_group)[np.r_[0, np.cumsum(new_group[:-1])]] if t.size else np.zeros(0, int)
-    s0 = np.cumsum(np.exp(x[order]))[last]
+    w = np.exp(x[order])
+    s0 = np.cumsum(w)[last]
     times, first = np.unique(ts[es], return_index=True)
-    counts = np.bincount(np.searchsorted(times, ts[es]), minlength=times.size)
-    return times, np.cumsum(counts / s0[es][first])
+    gid = np.searchsorted(times, ts[es])
+    counts = np.bincount(gid, minlength=times.size)
+    if ties == "breslow":
+        return times, np.cumsum(counts / s0[es][first])
+    t0 = np.bincount(gid, weights=w[es], minlength=times.size)
+    # event rows of one time are adjacent (rows sorted by time): k = 0..d-1 within each tie group
+    start = np.r_[True, gid[1:] != gid[:-1]]
+    k = np.arange(gid.size) - np.flatnonzero(start)[np.cumsum(start) - 1]
+    frac = k / counts[gid]
+    inc = np.bincount(gid, weights=1.0 / (s0[es] - frac * t0[gid]), minlength=times.size)
+    return times, np.cumsum(inc)
 
 
 def evaluate_step(times, values, at, *, before: float = 0.0) -> np.ndarray:

@@ -50,6 +50,10 @@ for (nm in names(sets)) {
       zero <- as.data.frame(as.list(setNames(rep(0, length(coef(fit))), names(coef(fit)))))
       sf <- survfit(fit, newdata = zero, ctype = 1)
       bh <- data.frame(hazard = sf$cumhaz, time = sf$time)
+      # R's default survfit of an Efron fit: Efron's rule at tied event times (ctype = 2)
+      sf2 <- survfit(fit, newdata = zero)
+      base_rows[[paste(nm, "efron_ctype2")]] <- data.frame(dataset = nm, ties = "efron_ctype2", time = sf2$time,
+                                                           cumhaz = sf2$cumhaz)
     }
     base_rows[[paste(nm, ties)]] <- data.frame(dataset = nm, ties = ties, time = bh$time, cumhaz = bh$hazard)
   }
