@@ -55,8 +55,8 @@ def main():
         "survival_performance (all metrics)": lambda: survival_performance(t, e, r, x, h),
         "  Uno C": lambda: compute_uno_c(t, e, x, h),
         "  AUC(t)": lambda: compute_cd_auc(t, e, x, [h]),
-        "  calibration slope (lifelines Cox)": lambda: compute_calibration_slope(t, e, x),
-        "  smoothed calibration (lifelines Cox on RCS)": lambda: compute_smoothed_calibration(t, e, r, h),
+        "  calibration slope (Efron engine)": lambda: compute_calibration_slope(t, e, x),
+        "  smoothed calibration (Efron engine on RCS)": lambda: compute_smoothed_calibration(t, e, r, h),
         "  Brier + IPA": lambda: compute_brier(t, e, r, h),
     }
     for name, fn in parts.items():

@@ -122,14 +122,16 @@ def test_08_calibration_slope_matches_r_coxph(ref, perf5):
 def test_09_smoothed_calibration_matches_rms_cph(ref, gbsg, perf5):
     # R: cph(Surv(ryear, rfs) ~ rcs(pred.cll, 3)); survest(vcal, times = 5); ICI/E50/E90 of |obs - pred|
     # R -> ICI 0.03018, E50 0.02628, E90 0.07467; published ICI 0.03, E50 0.03, E90 0.07.
-    # Tolerance 5e-4: lifelines' Breslow baseline vs rms' estimator (per-patient curves differ < 3e-4).
+    # Was 5e-4 with lifelines (its baseline interpolated between event times, per-patient curves < 3e-4 apart);
+    # with the Efron engine and the Efron-rule step baseline (as survfit/survest) the curves are < 1.7e-4 and
+    # ICI/E50/E90 < 8e-5 from rms, so 2e-4 and 1e-4.
     r = ref["validation_t5"]
     assert np.quantile(np.log(-np.log(1 - gbsg.risk5)), [0.1, 0.5, 0.9]) == pytest.approx(r["calibration_knots"],
                                                                                            abs=1e-12)
     for k in ("ici", "e50", "e90"):
-        assert perf5[k] == pytest.approx(r[k], abs=5e-4), k
+        assert perf5[k] == pytest.approx(r[k], abs=1e-4), k
     cal = compute_smoothed_calibration(gbsg.ryear, gbsg.rfs, gbsg.risk5, 5.0)
-    assert cal.patients.observed.to_numpy() == pytest.approx(gbsg.cal_obs5.to_numpy(), abs=5e-4)
+    assert cal.patients.observed.to_numpy() == pytest.approx(gbsg.cal_obs5.to_numpy(), abs=2e-4)
     assert (perf5["ici"], perf5["e50"], perf5["e90"]) == pytest.approx((0.03, 0.03, 0.07), abs=0.006)
 
 

@@ -6,12 +6,11 @@ from .artifact import (
     SCHEMA_VERSION, compute_data_hash, compute_file_hashes, freeze_model, write_model, load_model, predict_model,
 )
 from .features import (
-    FEATURE_DEFINITIONS, SUV_FLOOR, complete_feature_settings, derive_model_features, derive_outcome, fit_preprocessing,
-    apply_preprocessing,
+    FEATURE_DEFINITIONS, SUV_FLOOR, complete_feature_settings, derive_model_features, derive_outcome,
+    fit_preprocessing, apply_preprocessing,
 )
 from .internal_validation import (
-    compute_harrell_c, compute_calibration_slope, compute_observed_risk_curve, bootstrap_optimism,
-    OptimismResult,
+    compute_observed_risk_curve, bootstrap_optimism, OptimismResult,
 )
 from .metrics import (
     c_for_benefit_pairs, match_on_predicted_benefit, c_for_benefit, CForBenefitResult,
@@ -29,13 +28,13 @@ from .sample_size import (
 )
 
 __all__ = [
-    'SCHEMA_VERSION', 'compute_data_hash', 'compute_file_hashes', 'freeze_model', 'write_model', 'load_model', 'predict_model',
-    'FEATURE_DEFINITIONS', 'SUV_FLOOR', 'complete_feature_settings', 'derive_model_features', 'derive_outcome',
-    'fit_preprocessing', 'apply_preprocessing', 'compute_harrell_c', 'compute_calibration_slope',
-    'compute_observed_risk_curve', 'bootstrap_optimism', 'OptimismResult', 'c_for_benefit_pairs',
-    'match_on_predicted_benefit', 'c_for_benefit', 'CForBenefitResult', 'compute_calibration_for_benefit',
-    'assign_quantile_groups', 'fit_benefit_procedure', 'predict_from_features', 'compute_survival_at',
-    'compute_rmst', 'fit_for_bootstrap', 'evaluate_benefit_model', 'compute_risk_grid',
-    'bootstrap_benefit_procedure', 'derive_penalty_cv_table', 'assign_risk_groups',
-    'compute_risk_group_effects', 'riley_sample_size', 'riley_max_parameters', 'select_model_features',
+    'SCHEMA_VERSION', 'compute_data_hash', 'compute_file_hashes', 'freeze_model', 'write_model', 'load_model',
+    'predict_model', 'FEATURE_DEFINITIONS', 'SUV_FLOOR', 'complete_feature_settings', 'derive_model_features',
+    'derive_outcome', 'fit_preprocessing', 'apply_preprocessing', 'compute_observed_risk_curve',
+    'bootstrap_optimism', 'OptimismResult', 'c_for_benefit_pairs', 'match_on_predicted_benefit',
+    'c_for_benefit', 'CForBenefitResult', 'compute_calibration_for_benefit', 'assign_quantile_groups',
+    'fit_benefit_procedure', 'predict_from_features', 'compute_survival_at', 'compute_rmst',
+    'fit_for_bootstrap', 'evaluate_benefit_model', 'compute_risk_grid', 'bootstrap_benefit_procedure',
+    'derive_penalty_cv_table', 'assign_risk_groups', 'compute_risk_group_effects', 'riley_sample_size',
+    'riley_max_parameters', 'select_model_features',
 ]

@@ -3,10 +3,13 @@
 One job: refit a whole modelling procedure (penalty choice included) in each bootstrap resample, measure
 it on the resample (apparent) and on the original data (test), and subtract the mean difference
 (optimism) from the apparent performance of the model fitted on the original data. The procedure and
-the measures are callables, so the same machinery validates any model. Also the few fast measures the
-bootstrap needs (Harrell's C, calibration slope, smoothed calibration at a horizon), written as
-vectorised numpy because they run thousands of times (lifelines' ``concordance_index`` and a
-``CoxPHFitter`` per call would dominate the run time; the tests check agreement with them).
+the measures are callables, so the same machinery validates any model. Also the smoothed calibration at a
+horizon the bootstrap needs; its Cox fit is the fast Efron engine
+(:func:`~sonimage_utils.survival.efron.fit_cox_efron`) and its baseline the Breslow step function
+(:func:`~sonimage_utils.survival.baseline.compute_baseline_cumhaz`, Efron's rule at tied times, as R
+``survfit`` of an Efron fit). Harrell's C and the calibration slope
+are :func:`sonimage_utils.survival.compute_harrell_c` and
+:func:`sonimage_utils.survival.compute_calibration_slope`, the same functions chapter 05 uses.
 
 Resamples are seeded one by one from ``numpy.random.SeedSequence(seed).spawn(n_boot)``, so results do
 not depend on the number of jobs or the backend.
@@ -20,54 +23,14 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from sonimage_utils.survival.ridge_cox import compute_breslow_baseline, fit_ridge_cox
+from sonimage_utils.survival.baseline import compute_baseline_cumhaz, evaluate_step
+from sonimage_utils.survival.efron import fit_cox_efron
 
 __all__ = [
-    "compute_harrell_c",
-    "compute_calibration_slope",
     "compute_observed_risk_curve",
     "bootstrap_optimism",
     "OptimismResult",
 ]
-
-
-def compute_harrell_c(time, event, lp) -> float:
-    """Harrell's C of a risk score ``lp`` (higher = higher risk).
-
-    A pair is comparable when the shorter time is an event (a censored time equal to an event time
-    counts as longer); ties in ``lp`` count 0.5.
-
-    Examples
-    --------
-    >>> compute_harrell_c([1, 2, 3], [1, 1, 0], [3.0, 2.0, 1.0])
-    1.0
-    """
-    time, event, lp = (np.asarray(a, dtype=float) for a in (time, event, lp))
-    ev = event == 1
-    comparable = ev[:, None] & ((time[:, None] < time[None, :])
-                                | ((time[:, None] == time[None, :]) & ~ev[None, :]))
-    if not comparable.any():
-        return float("nan")
-    diff = lp[:, None] - lp[None, :]
-    score = np.where(diff > 0, 1.0, np.where(diff == 0, 0.5, 0.0))
-    return float(score[comparable].mean())
-
-
-def compute_calibration_slope(time, event, lp) -> float:
-    """Calibration slope: the coefficient of ``lp`` in a Cox model of the outcome on ``lp`` alone.
-
-    Returns NaN when ``lp`` is constant (a model shrunk to nothing has no slope).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0); x = rng.normal(size=2000)
-    >>> t = rng.exponential(np.exp(-x)); round(compute_calibration_slope(t, np.ones(2000), x), 1)
-    1.0
-    """
-    lp = np.asarray(lp, dtype=float)
-    if np.std(lp) < 1e-10:
-        return float("nan")
-    return float(fit_ridge_cox(lp[:, None], time, event, 0.0).coef[0])
 
 
 def _rcs3(x, knots):
@@ -84,7 +47,8 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
 
     A Cox model of the outcome on a 3-knot restricted cubic spline of ``cloglog(predicted_risk)`` (knots at
     its 10th, 50th and 90th percentiles) gives the observed risk ``1 - S(t | spline)`` at each grid value.
-    When the predictions do not vary, the observed risk is the Kaplan-Meier risk for every grid value.
+    When the predictions do not vary, the observed risk is ``1 - exp(-H(t))`` with ``H`` the Nelson-Aalen
+    (Breslow at lp = 0) cumulative hazard, for every grid value. The Cox fit has Efron ties (R ``coxph``).
 
     Returns
     -------
@@ -108,10 +72,11 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
             design, design_grid = x[:, None], xg[:, None]
         else:
             design, design_grid = _rcs3(x, knots), _rcs3(xg, knots)
-    coef = fit_ridge_cox(design, time, event, 1e-8).coef
-    times, cumhaz = compute_breslow_baseline(design, time, event, coef)
-    k = np.searchsorted(times, t, side="right")
-    h0 = 0.0 if k == 0 else cumhaz[k - 1]
+    if np.ptp(design) == 0:  # constant predictions: no calibration model, the baseline alone
+        coef = np.zeros(design.shape[1])
+    else:
+        coef = fit_cox_efron(design, time, event).coef
+    h0 = evaluate_step(*compute_baseline_cumhaz(time, event, design @ coef, ties="efron"), t)
     return 1 - np.exp(-h0 * np.exp(design_grid @ coef))
 
 

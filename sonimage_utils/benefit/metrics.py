@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from sonimage_utils.survival.baseline import compute_km_at
+
 __all__ = [
     "c_for_benefit_pairs",
     "match_on_predicted_benefit",
@@ -214,22 +216,12 @@ def assign_quantile_groups(values, n_groups) -> np.ndarray:
     return np.searchsorted(np.unique(raw), raw) + 1
 
 
-def _km_at(time, event, t):
-    """Kaplan-Meier survival at t and its Greenwood variance."""
-    s, var_sum = 1.0, 0.0
-    for u in np.unique(time[(event == 1) & (time <= t)]):
-        n_risk = np.sum(time >= u)
-        d = np.sum((time == u) & (event == 1))
-        s *= 1 - d / n_risk
-        var_sum += d / (n_risk * (n_risk - d)) if n_risk > d else np.inf
-    return s, s**2 * var_sum
-
-
 def compute_calibration_for_benefit(predicted_benefit, treated, time, event, t, *, n_groups, alpha=0.05):
     """Observed vs predicted benefit by quantile groups of predicted benefit.
 
     Within each group: predicted = mean predicted benefit; observed = KM(t) treated - KM(t) control, with
-    a Wald CI from the Greenwood variances. Groups keep tied predictions together
+    a Wald CI from the Greenwood variances
+    (:func:`~sonimage_utils.survival.baseline.compute_km_at`). Groups keep tied predictions together
     (:func:`assign_quantile_groups`), so there may be fewer than ``n_groups``.
 
     Returns
@@ -259,8 +251,8 @@ def compute_calibration_for_benefit(predicted_benefit, treated, time, event, t, 
     rows = []
     for g in np.unique(groups):
         m = groups == g
-        s1, v1 = _km_at(time[m & (tr == 1)], event[m & (tr == 1)], t) if (m & (tr == 1)).any() else (np.nan, np.nan)
-        s0, v0 = _km_at(time[m & (tr == 0)], event[m & (tr == 0)], t) if (m & (tr == 0)).any() else (np.nan, np.nan)
+        s1, v1 = compute_km_at(time[m & (tr == 1)], event[m & (tr == 1)], t)  # NaN for an empty arm
+        s0, v0 = compute_km_at(time[m & (tr == 0)], event[m & (tr == 0)], t)
         obs, se = s1 - s0, math.sqrt(v1 + v0) if np.isfinite(v1 + v0) else np.nan
         rows.append({"group": g, "n": int(m.sum()), "n_treated": int((m & (tr == 1)).sum()),
                      "n_control": int((m & (tr == 0)).sum()), "predicted": float(pb[m].mean()),

@@ -21,11 +21,12 @@ import pandas as pd
 
 import functools
 
-from sonimage_utils.benefit.internal_validation import (bootstrap_optimism, compute_calibration_slope,
-                                                      compute_harrell_c, compute_observed_risk_curve)
+from sonimage_utils.benefit.internal_validation import bootstrap_optimism, compute_observed_risk_curve
 from sonimage_utils.benefit.features import apply_preprocessing, fit_preprocessing
-from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResult, _SortedCoxData,
-                                              compute_breslow_baseline, cv_ridge_penalty, fit_ridge_cox)
+from sonimage_utils.survival.baseline import compute_baseline_cumhaz
+from sonimage_utils.survival.measures import compute_calibration_slope, compute_harrell_c
+from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResult, _SortedCoxData, cv_ridge_penalty,
+                                              fit_ridge_cox)
 
 __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst",
            "fit_for_bootstrap", "evaluate_benefit_model", "compute_risk_grid", "bootstrap_benefit_procedure",
@@ -33,7 +34,7 @@ __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_a
 
 
 def _baseline(X, time, event, coef):
-    t, h = compute_breslow_baseline(X, time, event, coef)
+    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float))
     return {"time": [float(v) for v in t], "cumhaz": [float(v) for v in h]}
 
 
@@ -251,11 +252,19 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
     event = frame["event"].to_numpy(dtype=float)
     return {
         "c": compute_harrell_c(time, event, lp),
-        "slope": compute_calibration_slope(time, event, lp),
+        "slope": _slope_or_nan(time, event, lp),
         "calibration": compute_observed_risk_curve(time, event, risk, horizon, risk_grid),
         "share_below": float(np.mean(benefit < benefit_threshold)),
         "mean_benefit": float(np.mean(benefit)),
     }
+
+
+def _slope_or_nan(time, event, lp):
+    """Calibration slope, NaN when ``lp`` is constant (a model shrunk to nothing has no slope)."""
+    try:
+        return compute_calibration_slope(time, event, lp)["slope"]
+    except ValueError:
+        return float("nan")
 
 
 def compute_risk_grid(predicted_risk, n_points: int = 19) -> np.ndarray:

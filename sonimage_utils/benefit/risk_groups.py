@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sonimage_utils.benefit.metrics import _km_at, assign_quantile_groups
+from sonimage_utils.benefit.metrics import assign_quantile_groups
+from sonimage_utils.survival.baseline import compute_km_at
 from sonimage_utils.survival.cox import compute_lr_test, fit_cox
 
 __all__ = ["assign_risk_groups", "compute_risk_group_effects"]
@@ -89,7 +90,7 @@ def compute_risk_group_effects(frame: pd.DataFrame, *, t: float, n_groups: int, 
     for g, sub in df.groupby("risk_group"):
         cox = fit_cox(sub, "arm", reference={"arm": "ET"}, conf_level=conf_level)
         row = cox.summary.iloc[0]
-        km = {a: _km_at(sub.loc[sub["arm"] == a, "pfs1_months"].to_numpy(),
+        km = {a: compute_km_at(sub.loc[sub["arm"] == a, "pfs1_months"].to_numpy(),
                         sub.loc[sub["arm"] == a, "pfs1_event"].to_numpy(), t) for a in ("ET", "ET+CDK4/6i")}
         diff = km["ET+CDK4/6i"][0] - km["ET"][0]
         se = float(np.sqrt(km["ET+CDK4/6i"][1] + km["ET"][1]))

@@ -11,14 +11,16 @@ from .dictionary import (
 from .load import (
     DAYS_PER_MONTH, InvalidDataError, Cohort, available_cohorts, load_cohort,
 )
+from .problems import (
+    Problem, line_of,
+)
 from .validate import (
-    Problem, ValidationReport, read_table, validate_cohort, validate_folder, line_of,
+    ValidationReport, read_table, validate_cohort, validate_folder,
 )
 
 __all__ = [
     'RULES', 'check_rules', 'COHORTS', 'EXTERNAL_COHORTS', 'SIDE_FILES', 'TYPES', 'ColumnSpec', 'TableSpec',
     'dictionary_dir', 'load_dictionary', 'RULE_KINDS', 'RuleParam', 'RuleSpec', 'load_rules', 'describe_rule',
-    'build_schema', 'DAYS_PER_MONTH',
-    'InvalidDataError', 'Cohort', 'available_cohorts', 'load_cohort', 'Problem', 'ValidationReport',
-    'read_table', 'validate_cohort', 'validate_folder', 'line_of',
+    'build_schema', 'DAYS_PER_MONTH', 'InvalidDataError', 'Cohort', 'available_cohorts', 'load_cohort',
+    'Problem', 'line_of', 'ValidationReport', 'read_table', 'validate_cohort', 'validate_folder',
 ]

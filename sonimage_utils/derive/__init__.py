@@ -12,6 +12,6 @@ from .heterogeneity import (
 )
 
 __all__ = [
-    'derive_pfs_months', 'build_analysis_set', 'HET_LEVELS', 'HET3_LEVELS', 'PATTERN_LEVELS',
-    'derive_lesion_fes_status', 'derive_patient_heterogeneity', 'derive_model_covariates',
+    'derive_pfs_months', 'build_analysis_set', 'derive_model_covariates', 'HET_LEVELS', 'HET3_LEVELS',
+    'PATTERN_LEVELS', 'derive_lesion_fes_status', 'derive_patient_heterogeneity',
 ]

@@ -5,8 +5,11 @@ The smoothed curve follows Austin, Harrell & van Klaveren (Stat Med 2020) as cod
 (Ann Intern Med 2023): a secondary Cox model of the outcome on a 3-knot restricted cubic spline of the
 complementary log-log predicted risk, knots at the 10th, 50th and 90th percentiles; the observed risk of
 each patient is ``1 - S_cal(t | x)`` from that model, and ICI, E50, E90 are the mean, median and 90th
-percentile of ``|observed - predicted|`` over patients. The Cox fit is :class:`lifelines.CoxPHFitter`
-(Efron ties); the spline basis is written here because neither lifelines nor scikit-survival offers
+percentile of ``|observed - predicted|`` over patients. The Cox fit is
+:func:`~sonimage_utils.survival.efron.fit_cox_efron` (Efron ties, as R ``coxph``/``rms::cph``) and the
+baseline the STEP function :func:`~sonimage_utils.survival.baseline.compute_baseline_cumhaz` with Efron's
+rule at tied times, read at ``t`` (as R ``survfit`` of that fit and ``rms::survest``; lifelines' ``predict_survival_function`` interpolated linearly between event
+times and gave a different ICI); the spline basis is written here because neither lifelines nor scikit-survival offers
 Harrell's restricted cubic spline (R ``Hmisc::rcspline.eval``, ``norm = 2``). R ``rms::rcs`` moves the
 outer knots to the 5th smallest/largest value when n < 100; this module keeps the plain percentiles the
 SAP names (pass ``knots`` to use others).
@@ -26,10 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from sksurv.nonparametric import kaplan_meier_estimator
+from scipy import stats
 
-from sonimage_utils.external_validation.metrics import check_survival_inputs, compute_calibration_slope
+from sonimage_utils.survival.baseline import (check_survival_inputs, compute_baseline_cumhaz, compute_km_table,
+                                              evaluate_step)
+from sonimage_utils.survival.efron import fit_cox_efron
+from sonimage_utils.survival.measures import compute_calibration_slope
 
 __all__ = [
     "compute_rcs_basis",
@@ -39,7 +44,6 @@ __all__ = [
     "compute_grouped_calibration",
     "Recalibration",
     "fit_recalibration",
-    "compute_breslow_cumhaz",
     "compute_expected_cumhaz",
 ]
 
@@ -142,18 +146,17 @@ class SmoothedCalibration:
     values: dict = field(default_factory=dict)
 
 
-def _fit_secondary(t_arr, e_arr, basis) -> CoxPHFitter:
-    cols = [f"x{j}" for j in range(basis.shape[1])]
-    df = pd.DataFrame(basis, columns=cols)
-    df["time"] = t_arr
-    df["event"] = e_arr.astype(int)
-    return CoxPHFitter().fit(df, "time", "event"), cols
+def _fit_secondary(t_arr, e_arr, basis):
+    """Secondary Cox model (Efron ties) of the outcome on the calibration basis, with its baseline hazard
+    (Efron's rule at tied times, as R ``survfit`` of that fit and ``rms::survest``)."""
+    fit = fit_cox_efron(basis, t_arr, e_arr)
+    base = compute_baseline_cumhaz(t_arr, e_arr, basis @ fit.coef, ties="efron")
+    return fit.coef, base
 
 
-def _predict_risk(fit, cols, basis, t) -> np.ndarray:
-    newx = pd.DataFrame(basis, columns=cols)
-    surv = fit.predict_survival_function(newx, times=[t]).to_numpy()[0]
-    return 1.0 - surv
+def _predict_risk(coef, base, basis, t) -> np.ndarray:
+    h0 = evaluate_step(*base, t)
+    return 1.0 - np.exp(-h0 * np.exp(basis @ coef))
 
 
 def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_grid: int = 100,
@@ -197,19 +200,31 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
     if np.unique(x).size < 2:
         raise ValueError("all predictions are equal: no calibration curve can be fitted")
     basis = compute_rcs_basis(x, knots) if knots.size else x[:, None]
-    fit, cols = _fit_secondary(tt, e, basis)
-    obs = _predict_risk(fit, cols, basis, t)
+    coef, base = _fit_secondary(tt, e, basis)
+    obs = _predict_risk(coef, base, basis, t)
     diff = np.abs(obs - r)
     values = {"ici": float(np.mean(diff)), "e50": float(np.quantile(diff, 0.5)),
               "e90": float(np.quantile(diff, 0.9)), "emax": float(np.max(diff))}
     g = np.linspace(r.min(), r.max(), n_grid) if grid is None else np.asarray(grid, dtype=float)
     gx = _cloglog(g)
-    gobs = _predict_risk(fit, cols, compute_rcs_basis(gx, knots) if knots.size else gx[:, None], t)
+    gobs = _predict_risk(coef, base, compute_rcs_basis(gx, knots) if knots.size else gx[:, None], t)
     return SmoothedCalibration(
         summary=pd.DataFrame({"measure": list(values), "value": list(values.values())}),
         patients=pd.DataFrame({"predicted": r, "observed": obs, "abs_diff": diff}),
         curve=pd.DataFrame({"predicted": g, "observed": gobs}),
         knots=knots, t=float(t), values=values)
+
+
+def _loglog_ci(surv: float, greenwood: float, conf_level: float = 0.95) -> tuple[float, float]:
+    """Log(-log) interval of a Kaplan-Meier value (R ``conf.type = "log-log"``; scikit-survival's rule
+    at a curve at 0 or 1: the interval is that point)."""
+    eps = np.finfo(float).eps
+    if surv <= eps:
+        return 0.0, 0.0
+    log_p = np.log(surv)
+    theta = np.sqrt(greenwood) / log_p if log_p < -eps else 0.0
+    z = stats.norm.isf((1.0 - conf_level) / 2.0)
+    return float(np.exp(np.exp(-z * theta) * log_p)), float(np.exp(np.exp(z * theta) * log_p))
 
 
 def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> pd.DataFrame:
@@ -243,10 +258,12 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> p
         m = groups == g
         obs = lo = hi = np.nan
         if m.sum() > 1 and e[m].any():
-            x, s, ci = kaplan_meier_estimator(e[m], tt[m], conf_type="log-log")
-            i = np.searchsorted(x, t, side="right")
+            tab = compute_km_table(tt[m], e[m])
+            i = np.searchsorted(tab["time"].to_numpy(), t, side="right")
             if i > 0:
-                obs, lo, hi = 1 - s[i - 1], 1 - ci[1][i - 1], 1 - ci[0][i - 1]
+                surv, gw = tab["surv"].iat[i - 1], tab["greenwood"].iat[i - 1]
+                low_s, high_s = _loglog_ci(surv, gw)
+                obs, lo, hi = 1 - surv, 1 - high_s, 1 - low_s
             else:
                 obs, lo, hi = 0.0, 0.0, 0.0
         elif m.sum() > 0:
@@ -255,27 +272,6 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> p
                      "predicted": float(np.mean(r[m])), "observed": float(obs), "ci_low": float(lo),
                      "ci_high": float(hi)})
     return pd.DataFrame(rows)
-
-
-def compute_breslow_cumhaz(time, event, lp, t: float) -> float:
-    """Breslow cumulative baseline hazard at ``t`` for a fixed linear predictor (an offset).
-
-    ``H0(t) = sum over event times s <= t of d(s) / sum_{j at risk at s} exp(lp_j)``.
-
-    Examples
-    --------
-    >>> compute_breslow_cumhaz([1, 2, 3], [1, 1, 0], [0.0, 0.0, 0.0], 2.0)
-    0.8333333333333333
-    """
-    tt, e, x = check_survival_inputs(time, event, lp, names=["lp"])
-    w = np.exp(x - x.max())
-    scale = np.exp(x.max())
-    ev_times = np.unique(tt[e & (tt <= t)])
-    h = 0.0
-    for s in ev_times:
-        d = np.sum(e & (tt == s))
-        h += d / (np.sum(w[tt >= s]) * scale)
-    return float(h)
 
 
 @dataclass
@@ -322,7 +318,7 @@ def fit_recalibration(time, event, risk, lp, t: float, method: str = "intercept"
     if method not in ("intercept", "slope"):
         raise ValueError(f"method must be 'intercept' or 'slope', got {method!r}")
     slope = 1.0 if method == "intercept" else compute_calibration_slope(tt, e, x)["slope"]
-    h0 = compute_breslow_cumhaz(tt, e, slope * x, t)
+    h0 = float(evaluate_step(*compute_baseline_cumhaz(tt, e, slope * x), t))
     new_risk = 1.0 - np.exp(-h0 * np.exp(slope * x))
     rr = np.clip(r, _EPS, 1 - _EPS)
     h0_orig = float(np.median(-np.log1p(-rr) / np.exp(x)))
@@ -337,21 +333,18 @@ def compute_expected_cumhaz(baseline_time, baseline_cumhaz, lp, time) -> np.ndar
 
     ``H0(T_i) exp(lp_i)`` with ``H0`` the stored step function (0 before its first time, flat after its
     last: beyond the development follow-up the model predicts no further events, so expected counts there
-    are underestimated). Input of :func:`~sonimage_utils.external_validation.metrics.compute_calibration_in_the_large`.
+    are underestimated), read with :func:`~sonimage_utils.survival.baseline.evaluate_step`. Input of
+    :func:`~sonimage_utils.external_validation.metrics.compute_calibration_in_the_large`.
 
     Examples
     --------
     >>> compute_expected_cumhaz([1.0, 2.0], [0.5, 1.5], [0.0, 0.0, 0.0], [0.5, 1.0, 3.0]).tolist()
     [0.0, 0.5, 1.5]
     """
-    bt = np.asarray(baseline_time, dtype=float)
-    bh = np.asarray(baseline_cumhaz, dtype=float)
-    if bt.size != bh.size or bt.size == 0 or np.any(np.diff(bt) < 0):
-        raise ValueError("baseline_time must be increasing and as long as baseline_cumhaz")
     x = np.asarray(lp, dtype=float)
     tt = np.asarray(time, dtype=float)
     if x.shape != tt.shape:
         raise ValueError("lp and time differ in length")
-    k = np.searchsorted(bt, tt, side="right")
-    h0 = np.where(k == 0, 0.0, bh[np.maximum(k - 1, 0)])
-    return h0 * np.exp(x)
+    if np.size(baseline_time) == 0:
+        raise ValueError("baseline_time must be increasing and as long as baseline_cumhaz")
+    return evaluate_step(baseline_time, baseline_cumhaz, tt) * np.exp(x)

@@ -8,7 +8,8 @@ handled (Vickers et al. 2008, the ``stdca`` method used by McLernon et al. 2023)
     NB_all(p_t)   = F(t) - (1 - F(t)) * p_t / (1 - p_t)
     NB_none       = 0
 
-with ``F = 1 - KM``. Written by hand: neither lifelines nor scikit-survival has decision curves.
+with ``F = 1 - KM`` (:func:`~sonimage_utils.survival.baseline.compute_km_at`). Written by hand: neither
+lifelines nor scikit-survival has decision curves.
 
 References
 ----------
@@ -22,23 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sksurv.nonparametric import kaplan_meier_estimator
-
-from sonimage_utils.external_validation.metrics import check_survival_inputs
+from sonimage_utils.survival.baseline import check_survival_inputs, compute_km_at
 
 __all__ = ["compute_net_benefit"]
 
 
 def _km_risk_or_nan(t_arr, e_arr, t):
-    if t_arr.size == 0:
-        return np.nan
-    if not e_arr.any():
-        return 0.0 if t_arr.max() >= t else np.nan
-    x, s = kaplan_meier_estimator(e_arr, t_arr)
-    if t_arr.max() < t and s[-1] > 0:
-        return np.nan  # nobody in this subgroup followed up to t: not estimable
-    i = np.searchsorted(x, t, side="right")
-    return float(1.0 - (s[i - 1] if i > 0 else 1.0))
+    """1 - KM(t); NaN when nobody in the subgroup was followed up to ``t`` (or the subgroup is empty)."""
+    return 1.0 - compute_km_at(t_arr, e_arr, t, extend=False)[0]
 
 
 def compute_net_benefit(time, event, risk, t: float, thresholds=None) -> pd.DataFrame:

@@ -4,14 +4,15 @@ Statistics layer only: plain numbers and DataFrames. The definitions follow McLe
 Med 2023) and its public code (Rotterdam/GBSG worked example); the package doing the work is named in
 each function:
 
-* Harrell's C: :func:`sksurv.metrics.concordance_index_censored` (identical to R
-  ``survival::concordance(..., reverse = TRUE)``).
+* Kaplan-Meier risk, Harrell's C and the calibration slope are the book's single implementations in
+  :mod:`sonimage_utils.survival` (:func:`~sonimage_utils.survival.baseline.compute_km_risk`,
+  :func:`~sonimage_utils.survival.measures.compute_harrell_c`, R ``concordance(..., reverse = TRUE)``;
+  :func:`~sonimage_utils.survival.measures.compute_calibration_slope`, R ``coxph(Surv ~ lp)``, Efron ties),
+  re-exported here under the same names.
 * Uno's C and the cumulative/dynamic AUC(t): :func:`sksurv.metrics.concordance_index_ipcw` and
   :func:`sksurv.metrics.cumulative_dynamic_auc`, censoring distribution estimated on the data given.
 * IPCW Brier score: :func:`sksurv.metrics.brier_score`; the index of prediction accuracy (IPA) is
   ``1 - Brier(model) / Brier(null)`` with the null model the Kaplan-Meier risk of the same data.
-* Calibration slope: Cox model of the outcome on the linear predictor (:class:`lifelines.CoxPHFitter`,
-  Efron ties, as R ``coxph``).
 * Calibration-in-the-large over follow-up: Poisson GLM with the log expected cumulative hazard as offset
   (statsmodels), after Crowson et al. (Stat Methods Med Res 2016).
 
@@ -37,10 +38,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from sksurv.metrics import brier_score, concordance_index_censored, concordance_index_ipcw, cumulative_dynamic_auc
-from sksurv.nonparametric import kaplan_meier_estimator
+from sksurv.metrics import brier_score, concordance_index_ipcw, cumulative_dynamic_auc
 from sksurv.util import Surv
+
+from sonimage_utils.survival.baseline import check_survival_inputs, compute_km_risk
+from sonimage_utils.survival.measures import compute_calibration_slope, compute_harrell_c
 
 __all__ = [
     "check_survival_inputs",
@@ -53,103 +55,6 @@ __all__ = [
     "compute_brier",
     "compute_calibration_in_the_large",
 ]
-
-
-def check_survival_inputs(time, event, *others, names=()):
-    """Validate and convert survival outcome arrays (and any per-patient arrays) to numpy.
-
-    Parameters
-    ----------
-    time : array-like of float
-        Follow-up time, finite and >= 0.
-    event : array-like of {0, 1} or bool
-        1 (True) for an event, 0 for censoring.
-    *others : array-like of float
-        Further per-patient arrays (predictions), each finite and as long as ``time``.
-    names : sequence of str
-        Names of ``others`` for error messages.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``time`` (float), ``event`` (bool), then each of ``others`` (float).
-
-    Raises
-    ------
-    ValueError
-        On unequal lengths, missing or non-finite values, negative times, event codes other than 0/1,
-        or no event at all.
-
-    Examples
-    --------
-    >>> t, e = check_survival_inputs([1.0, 2.0], [1, 0])
-    >>> e.dtype
-    dtype('bool')
-    """
-    t = np.asarray(time, dtype=float).ravel()
-    e_raw = np.asarray(event).ravel()
-    if t.size == 0:
-        raise ValueError("time is empty")
-    if e_raw.size != t.size:
-        raise ValueError(f"time and event differ in length ({t.size} vs {e_raw.size})")
-    if not np.all(np.isfinite(t)):
-        raise ValueError("time has missing or non-finite values")
-    if np.any(t < 0):
-        raise ValueError("time has negative values")
-    e_num = pd.to_numeric(pd.Series(e_raw), errors="coerce").to_numpy(dtype=float)
-    if np.any(~np.isin(e_num, [0.0, 1.0])):
-        raise ValueError("event must be coded 0 (censored) or 1 (event), without missing values")
-    e = e_num.astype(bool)
-    if not e.any():
-        raise ValueError("no event in the data: performance cannot be estimated")
-    out = [t, e]
-    names = list(names) + [f"array {i + 3}" for i in range(len(names), len(others))]
-    for name, arr in zip(names, others):
-        a = np.asarray(arr, dtype=float).ravel()
-        if a.size != t.size:
-            raise ValueError(f"{name} has length {a.size}, expected {t.size}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} has missing or non-finite values")
-        out.append(a)
-    return tuple(out)
-
-
-def compute_km_risk(time, event, t: float) -> float:
-    """Kaplan-Meier cumulative risk ``1 - S(t)`` (R ``summary(survfit(...), times = t, extend = TRUE)``).
-
-    Parameters
-    ----------
-    time, event : array-like
-    t : float
-        Horizon; after the last follow-up time the last value of the curve is returned.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> compute_km_risk([1, 2, 3, 4], [1, 0, 1, 0], 3.0)
-    0.625
-    """
-    t_arr, e_arr = check_survival_inputs(time, event)
-    x, s = kaplan_meier_estimator(e_arr, t_arr)
-    i = np.searchsorted(x, t, side="right")
-    return float(1.0 - (s[i - 1] if i > 0 else 1.0))
-
-
-def compute_harrell_c(time, event, lp) -> float:
-    """Harrell's C of a linear predictor (higher = higher risk).
-
-    Pairs with tied event times are not comparable; ties in ``lp`` count 1/2 (as R ``concordance``).
-
-    Examples
-    --------
-    >>> compute_harrell_c([1, 2, 3], [1, 1, 0], [3.0, 2.0, 1.0])
-    1.0
-    """
-    t, e, x = check_survival_inputs(time, event, lp, names=["lp"])
-    return float(concordance_index_censored(e, t, x)[0])
 
 
 def compute_uno_c(time, event, lp, t: float) -> float:
@@ -221,24 +126,6 @@ def compute_observed_expected(time, event, risk, t: float) -> dict:
     half = 1.959963984540054 * np.sqrt(1.0 / d) if d > 0 else np.nan
     return {"observed": obs, "expected": exp_, "oe": oe, "oe_ci_low": oe * np.exp(-half),
             "oe_ci_high": oe * np.exp(half)}
-
-
-def compute_calibration_slope(time, event, lp) -> dict:
-    """Calibration slope: coefficient of a Cox model of the outcome on the linear predictor.
-
-    Returns
-    -------
-    dict
-        ``slope``, ``se`` (model-based), ``ci_low``, ``ci_high`` (Wald 95%).
-    """
-    t, e, x = check_survival_inputs(time, event, lp, names=["lp"])
-    if np.ptp(x) == 0:
-        raise ValueError("lp is constant: calibration slope undefined")
-    df = pd.DataFrame({"time": t, "event": e.astype(int), "lp": x})
-    fit = CoxPHFitter().fit(df, "time", "event")
-    b = float(fit.params_["lp"])
-    se = float(fit.standard_errors_["lp"])
-    return {"slope": b, "se": se, "ci_low": b - 1.959963984540054 * se, "ci_high": b + 1.959963984540054 * se}
 
 
 def compute_brier(time, event, risk, t: float) -> dict:

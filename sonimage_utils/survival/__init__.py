@@ -2,14 +2,24 @@
 hazard-ratio rows, ridge Cox and the interaction power simulation.
 """
 
+from .baseline import (
+    check_survival_inputs, compute_km_table, compute_km_at, compute_km_risk, compute_baseline_cumhaz,
+    evaluate_step,
+)
 from .cox import (
     CoxResult, build_design, fit_cox, compute_lr_test, extract_hr,
+)
+from .efron import (
+    EfronCoxResult, fit_cox_efron,
 )
 from .hazard_ratios import (
     compute_hr_rows, compute_subgroup_hrs,
 )
 from .km import (
     KaplanMeierResult, LogrankResult, fit_km, compute_logrank, compute_survival_quantile,
+)
+from .measures import (
+    compute_harrell_c, compute_calibration_slope,
 )
 from .ph import (
     PHTestResult, compute_ph_test, compute_zph,
@@ -18,15 +28,16 @@ from .power import (
     simulate_interaction_trials, fit_cox_batch, compute_interaction_power,
 )
 from .ridge_cox import (
-    RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood, compute_breslow_baseline,
-    cv_ridge_penalty, fit_ridge_cox_cv, DEFAULT_PENALTIES,
+    RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood, cv_ridge_penalty,
+    fit_ridge_cox_cv, DEFAULT_PENALTIES,
 )
 
 __all__ = [
-    'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr', 'compute_hr_rows',
-    'compute_subgroup_hrs', 'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank',
-    'compute_survival_quantile', 'PHTestResult', 'compute_ph_test', 'compute_zph',
-    'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
-    'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'compute_breslow_baseline',
-    'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
+    'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'compute_baseline_cumhaz',
+    'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr', 'EfronCoxResult',
+    'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs', 'KaplanMeierResult', 'LogrankResult', 'fit_km',
+    'compute_logrank', 'compute_survival_quantile', 'compute_harrell_c', 'compute_calibration_slope',
+    'PHTestResult', 'compute_ph_test', 'compute_zph', 'simulate_interaction_trials', 'fit_cox_batch',
+    'compute_interaction_power', 'RidgeCoxResult', 'PenaltyCVResult', 'fit_ridge_cox',
+    'compute_log_partial_likelihood', 'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
 ]

@@ -3,8 +3,10 @@
 Statistics layer only: functions return result objects holding plain DataFrames; tables are made in
 :mod:`sonimage_utils.tables.survival` and figures in :mod:`sonimage_utils.plots.survival`.
 
-The survival curve itself comes from lifelines (:class:`lifelines.KaplanMeierFitter`). Two things are
-added by hand because lifelines does them differently from R ``survfit``, the reference of the book:
+The Kaplan-Meier table (product-limit estimate and Greenwood sums) is the book's one implementation,
+:func:`sonimage_utils.survival.baseline.compute_km_table` (the product ``prod(1 - d/n)`` as R ``survfit``;
+lifelines' ``KaplanMeierFitter``, used before, sums logarithms and differs in the last bits). Two things
+follow R ``survfit``, the reference of the book, rather than lifelines:
 
 * the pointwise confidence interval uses R's default ``conf.type = "log"``
   (``S * exp(+-z * se)``, ``se`` = Greenwood standard error of the cumulative hazard, upper limit capped
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
+
+from sonimage_utils.survival.baseline import compute_km_table
 
 __all__ = ["KaplanMeierResult", "LogrankResult", "fit_km", "compute_logrank", "compute_survival_quantile"]
 
@@ -162,16 +165,9 @@ def compute_survival_quantile(time, surv, p: float = 0.5, start: float = 0.0) ->
 
 
 def _curve(t: np.ndarray, e: np.ndarray, z: float) -> pd.DataFrame:
-    km = KaplanMeierFitter().fit(t, e)
-    tab = km.event_table
-    tab = tab[(tab["removed"] > 0)]
-    n_risk = tab["at_risk"].to_numpy(float)
-    d = tab["observed"].to_numpy(float)
-    surv = km.survival_function_.loc[tab.index].to_numpy(float).ravel()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inc = np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0)
-    var = np.cumsum(inc)
-    se = np.sqrt(var)
+    tab = compute_km_table(t, e)
+    surv = tab["surv"].to_numpy(float)
+    se = np.sqrt(tab["greenwood"].to_numpy(float))
     with np.errstate(invalid="ignore", over="ignore"):
         lower = surv * np.exp(-z * se)
         upper = np.minimum(1.0, surv * np.exp(z * se))
@@ -179,8 +175,8 @@ def _curve(t: np.ndarray, e: np.ndarray, z: float) -> pd.DataFrame:
     lower[undefined] = np.nan
     upper[undefined] = np.nan
     se[~np.isfinite(se)] = np.nan
-    return pd.DataFrame({"time": tab.index.to_numpy(float), "n_risk": n_risk.astype(int),
-                         "n_event": d.astype(int), "n_censor": tab["censored"].to_numpy(int),
+    return pd.DataFrame({"time": tab["time"].to_numpy(float), "n_risk": tab["n_risk"].to_numpy(int),
+                         "n_event": tab["n_event"].to_numpy(int), "n_censor": tab["n_censor"].to_numpy(int),
                          "surv": surv, "std_err": se, "lower": lower, "upper": upper})
 
 

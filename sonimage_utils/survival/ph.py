@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sonimage_utils.survival.baseline import compute_km_table
+
 from sonimage_utils.survival.cox import CoxResult
 
 __all__ = ["PHTestResult", "compute_ph_test", "compute_zph"]
@@ -65,10 +67,8 @@ def _transform_time(time: np.ndarray, event: np.ndarray, transform: str) -> np.n
     if transform == "rank":
         return stats.rankdata(time)
     # "km": 1 - KM(t-), the left-continuous Kaplan-Meier of the pooled data
-    uniq = np.unique(time)
-    at_risk = (time[None, :] >= uniq[:, None]).sum(axis=1)
-    deaths = ((time[None, :] == uniq[:, None]) & (event[None, :] == 1)).sum(axis=1)
-    surv = np.cumprod(1.0 - deaths / at_risk)
+    tab = compute_km_table(time, event)
+    uniq, surv = tab["time"].to_numpy(), tab["surv"].to_numpy()
     before = np.searchsorted(uniq, time, side="left")  # number of distinct times strictly below t
     return 1.0 - np.concatenate([[1.0], surv])[before]
 

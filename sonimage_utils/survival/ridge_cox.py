@@ -11,6 +11,12 @@ takes well under a millisecond.
 The objective is the log partial likelihood (Breslow ties) minus ``penalty / 2 * sum(f_j * beta_j**2)``
 with ``f`` the per-feature penalty factor (0 leaves a feature, e.g. the treatment arm, unpenalised).
 This is the scale of R's ``ridge(theta = penalty, scale = FALSE)`` and of scikit-survival's ``alpha``.
+
+Why it is not the Efron engine (:mod:`sonimage_utils.survival.efron`) used for the calibration fits: the
+objective is penalised and solved along a penalty grid with warm starts inside cross-validation, and the
+frozen objective 4 model it produces (checked against R ``coxph(ridge())`` and glmnet, both Breslow) would
+change if its ties rule did. Its baseline hazard is the one Breslow step function,
+:func:`sonimage_utils.survival.baseline.compute_baseline_cumhaz`.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ __all__ = [
     "PenaltyCVResult",
     "fit_ridge_cox",
     "compute_log_partial_likelihood",
-    "compute_breslow_baseline",
     "cv_ridge_penalty",
     "fit_ridge_cox_cv",
     "DEFAULT_PENALTIES",
@@ -239,31 +244,6 @@ def compute_log_partial_likelihood(X, time, event, coef) -> float:
     """
     data = _SortedCoxData(X, time, event)
     return _loglik(data, np.asarray(coef, dtype=float))
-
-
-def compute_breslow_baseline(X, time, event, coef):
-    """Breslow estimate of the baseline cumulative hazard (at ``X = 0``) at each distinct event time.
-
-    Returns
-    -------
-    times, cumhaz : ndarray
-        Increasing distinct event times and the cumulative hazard just after each.
-
-    Examples
-    --------
-    >>> t, h = compute_breslow_baseline([[0.0], [0.0]], [1.0, 2.0], [1, 1], [0.0])
-    >>> t.tolist(), h.tolist()
-    ([1.0, 2.0], [0.5, 1.5])
-    """
-    data = _SortedCoxData(X, time, event)
-    w = np.exp(data.X @ np.asarray(coef, dtype=float))
-    s0 = np.cumsum(w)[data.last]
-    ev = data.event == 1
-    # rows are sorted by decreasing time: each distinct event time is one tie group with one S0
-    times, first = np.unique(data.time[ev], return_index=True)
-    counts = np.bincount(np.searchsorted(times, data.time[ev]), minlength=times.size)
-    d_hazard = counts / s0[ev][first]
-    return times, np.cumsum(d_hazard)
 
 
 @dataclass

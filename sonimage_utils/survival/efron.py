@@ -1,0 +1,216 @@
+"""A fast, exact, vectorised Cox fit with Efron ties, for fits inside resampling loops.
+
+Why a second Cox engine beside lifelines: the calibration slope, the spline calibration model of the
+calibration curves and the recalibration run once per bootstrap resample (thousands of fits); a
+:class:`lifelines.CoxPHFitter` costs about 60 ms of pandas, input checking and loose convergence per fit
+at n = 200, this engine about 1.5 ms (``benchmarks/calibration_slope.py``). It maximises the same Efron
+partial likelihood as R ``coxph(..., ties = "efron")`` (R's default) and lifelines, to full convergence, and agrees with R to 1e-6 or better in coefficients,
+standard errors and log likelihood (``tests/test_estimators_reference.py``). Reported model fits, whose
+``.summary`` the book prints, stay on lifelines (:func:`sonimage_utils.survival.cox.fit_cox`).
+
+The other two Cox solvers of the package remain, for reasons this engine does not cover:
+
+* :mod:`sonimage_utils.survival.ridge_cox` maximises a *penalised* Breslow partial likelihood, inside a
+  cross-validation over a penalty grid with warm starts, on data sorted once; its results are the frozen
+  objective 4 model (penalty choice, coefficients) checked against R ``coxph(ridge())`` and glmnet, which
+  use Breslow ties;
+* :func:`sonimage_utils.survival.power.fit_cox_batch` fits 1,000 simulated trials at once along a batch
+  axis; its times are continuous (no ties), where Efron and Breslow coincide.
+
+The estimator (for distinct event times ``u`` with ``d`` tied events ``D``, risk set ``R``, ``w = exp(eta)``):
+``loglik = sum_D eta - sum_u sum_{k<d} log(S0 - k/d * T0)``, ``S0 = sum_R w``, ``T0 = sum_D w``; score
+and information follow (Therneau & Grambsch 2000, section 3.3), all sums as cumulative sums over the
+rows sorted once by decreasing time.
+
+References
+----------
+Efron B. The efficiency of Cox's likelihood function for censored data. JASA 1977;72:557-65.
+Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer 2000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EfronCoxResult", "fit_cox_efron"]
+
+
+@dataclass
+class EfronCoxResult:
+    """A Cox model fitted by :func:`fit_cox_efron`.
+
+    Attributes
+    ----------
+    coef : numpy.ndarray
+        Coefficients (log hazard ratios).
+    vcov : numpy.ndarray
+        Model-based covariance (inverse observed information).
+    loglik : float
+        Efron log partial likelihood at ``coef`` (R ``fit$loglik[2]``).
+    loglik_null : float
+        At ``coef = 0`` (R ``fit$loglik[1]``).
+    n_iter : int
+    converged : bool
+    feature_names : list of str
+    """
+
+    coef: np.ndarray
+    vcov: np.ndarray
+    loglik: float
+    loglik_null: float
+    n_iter: int
+    converged: bool
+    feature_names: list = field(default_factory=list)
+
+    @property
+    def se(self) -> np.ndarray:
+        """Standard errors, ``sqrt(diag(vcov))``."""
+        return np.sqrt(np.diag(self.vcov))
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Coefficient, standard error and hazard ratio per feature."""
+        return pd.DataFrame({"coef": self.coef, "se": self.se, "hr": np.exp(self.coef)},
+                            index=pd.Index(self.feature_names, name="feature"))
+
+
+class _Sorted:
+    """Rows sorted by decreasing time, with risk-set ends and the Efron tie structure of the events."""
+
+    def __init__(self, X, time, event, offset):
+        order = np.argsort(-time, kind="stable")
+        self.X = X[order]
+        self.offset = offset[order]
+        t = time[order]
+        ev = event[order]
+        n = t.size
+        new_group = np.r_[t[1:] != t[:-1], True]
+        self.last = np.flatnonzero(new_group)[np.r_[0, np.cumsum(new_group[:-1])]]  # risk set = rows 0..last
+        self.ev = np.flatnonzero(ev)  # event rows, by decreasing time
+        te = t[self.ev]
+        # tie groups among event rows (equal times are adjacent), k = rank within group, d = group size
+        start = np.r_[True, te[1:] != te[:-1]]
+        gid = np.cumsum(start) - 1
+        first = np.flatnonzero(start)
+        self.gid = gid
+        self.n_groups = first.size
+        self.d = np.bincount(gid)
+        k = np.arange(te.size) - first[gid]
+        self.f = k / self.d[gid]
+        self.group_last = self.last[self.ev[first]]
+        self.n = n
+
+
+def _efron(s: _Sorted, beta, want_derivatives=True):
+    X = s.X
+    eta = X @ beta + s.offset
+    shift = eta.max()
+    w = np.exp(eta - shift)
+    cw = np.cumsum(w)
+    s0 = cw[s.group_last]  # per tie group
+    we = w[s.ev]
+    t0 = np.bincount(s.gid, weights=we, minlength=s.n_groups)
+    den = s0[s.gid] - s.f * t0[s.gid]  # per event row
+    loglik = float(np.sum(eta[s.ev] - shift) - np.sum(np.log(den)))
+    if not want_derivatives:
+        return loglik, None, None
+    xe = X[s.ev]
+    s1 = np.cumsum(w[:, None] * X, axis=0)[s.group_last]
+    t1 = np.column_stack([np.bincount(s.gid, weights=we * xe[:, j], minlength=s.n_groups)
+                          for j in range(X.shape[1])])
+    a = (s1[s.gid] - s.f[:, None] * t1[s.gid]) / den[:, None]
+    grad = xe.sum(axis=0) - a.sum(axis=0)
+    # sum_r S2_g / den_r = X' diag(w * c) X, c_j = sum over groups whose risk set holds j of sum_r 1/den_r;
+    # minus sum_r f_r T2_g / den_r = X_D' diag(w_D * B_g) X_D, B_g = sum_r f_r / den_r
+    a_g = np.bincount(s.gid, weights=1.0 / den, minlength=s.n_groups)
+    b_g = np.bincount(s.gid, weights=s.f / den, minlength=s.n_groups)
+    dep = np.zeros(s.n)
+    dep[s.group_last] = a_g  # one distinct risk-set end per tie group
+    c = np.cumsum(dep[::-1])[::-1]
+    info = (X * (w * c)[:, None]).T @ X - (xe * (we * b_g[s.gid])[:, None]).T @ xe - a.T @ a
+    return loglik, grad, info
+
+
+def fit_cox_efron(X, time, event, *, offset=None, init=None, tol: float = 1e-10, max_iter: int = 50,
+                  feature_names=None) -> EfronCoxResult:
+    """Fit a Cox model by Newton-Raphson on the Efron partial likelihood (R ``coxph``, ``ties = "efron"``).
+
+    Parameters
+    ----------
+    X : array-like, shape (n, p) or (n,)
+        Covariates.
+    time, event : array-like, shape (n,)
+        Follow-up time (>= 0) and event indicator (1 event, 0 censored).
+    offset : array-like, shape (n,), optional
+        Fixed part of the linear predictor (R ``offset()``).
+    init : array-like, shape (p,), optional
+        Starting coefficients (default 0).
+    tol : float
+        Convergence when the largest absolute Newton step is below ``tol * (1 + max|coef|)``; the
+        quadratic convergence of Newton's method then leaves an error far below ``tol``.
+    max_iter : int
+        Iterations; a monotone likelihood (coefficient running off to infinity) stops here with
+        ``converged = False``.
+    feature_names : list of str, optional
+
+    Returns
+    -------
+    EfronCoxResult
+
+    Raises
+    ------
+    ValueError
+        On mismatched lengths, non-finite values, event codes other than 0/1, or no event.
+
+    Examples
+    --------
+    >>> fit = fit_cox_efron([[0.0], [1.0], [0.0], [1.0]], [1.0, 1.0, 2.0, 3.0], [1, 1, 1, 0])
+    >>> round(float(fit.coef[0]), 4)  # R coxph(Surv(time, event) ~ x): -0.6931
+    -0.6931
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    time = np.asarray(time, dtype=float).ravel()
+    event = np.asarray(event, dtype=float).ravel()
+    n, p = X.shape
+    off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float).ravel()
+    if time.size != n or event.size != n or off.size != n:
+        raise ValueError("X, time, event and offset must have the same number of rows")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(time)) and np.all(np.isfinite(off))):
+        raise ValueError("X, time and offset must be finite")
+    if np.any(time < 0):
+        raise ValueError("time must be non-negative")
+    if not np.all((event == 0) | (event == 1)):
+        raise ValueError("event must be coded 0 (censored) or 1 (event)")
+    if not event.any():
+        raise ValueError("no events: the Cox model cannot be fitted")
+    s = _Sorted(X, time, event == 1, off)
+    beta = np.zeros(p) if init is None else np.array(init, dtype=float).ravel()
+    loglik_null = _efron(s, np.zeros(p), want_derivatives=False)[0]
+    loglik, grad, info = _efron(s, beta)
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        for _ in range(30):  # step halving keeps the likelihood increasing
+            new = beta + step
+            new_loglik, new_grad, new_info = _efron(s, new)
+            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12 * abs(loglik):
+                break
+            step = step / 2
+        beta, loglik, grad, info = new, new_loglik, new_grad, new_info
+        if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
+            converged = True
+            break
+    try:
+        vcov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        vcov = np.full((p, p), np.nan)
+    names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(p)]
+    return EfronCoxResult(beta, vcov, loglik, loglik_null, it, converged, names)
