@@ -3,3 +3,6 @@
 import matplotlib
 
 matplotlib.use("Agg")
+
+#: Reference scripts (run by hand to make the R fixtures) are not test modules: doctest collection skips them.
+collect_ignore_glob = ["tests/reference/*"]

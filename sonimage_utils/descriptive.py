@@ -1,7 +1,7 @@
-"""Cohort description (chapter 00): patient flow, Table 1, lesions by organ, scan quality, case mix.
+"""Cohort description (chapter 00), the counting: patient flow, lesions by organ, scan quality, follow-up.
 
-Labels come from the one label table (:mod:`sonimage_utils.tables.labels`), numbers in text from the one
-formatting layer (:mod:`sonimage_utils.tables.format`).
+The display tables built on these (Table 1, the case mix, the formatted organ and scan tables) are in
+:mod:`sonimage_utils.tables.cohort`.
 """
 
 from __future__ import annotations
@@ -9,25 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sonimage_utils.tables.format import format_count, format_number, format_percent
-from sonimage_utils.tables.labels import label
+from sonimage_utils.survival.baseline import compute_km_table
+from sonimage_utils.survival.km import compute_survival_quantile
 
 __all__ = [
-    "TABLE1_VARIABLES",
     "compute_patient_flow",
-    "compute_table1",
     "compute_lesions_by_organ",
     "compute_scan_quality",
-    "compute_case_mix",
-    "format_lesions_by_organ",
-    "format_scan_quality",
+    "compute_median_follow_up",
 ]
-
-#: Baseline characteristics in Table 1, in order (labels from :func:`sonimage_utils.tables.labels.label`).
-TABLE1_VARIABLES = ("age_years", "menopausal_status", "who_performance_status", "visceral_disease",
-                    "bone_only_disease", "de_novo_metastatic", "prior_adjuvant_endocrine", "histology", "er_percent",
-                    "fdg_pet_done", "n_lesions", "hs")
-
 
 def compute_patient_flow(analysis: pd.DataFrame) -> pd.DataFrame:
     """Patient flow from enrolment to the primary heterogeneity analysis, with reasons.
@@ -54,66 +44,6 @@ def compute_patient_flow(analysis: pd.DataFrame) -> pd.DataFrame:
         ("Primary heterogeneity analysis", n - no_lesion - no_assessable, 0),
     ]
     return pd.DataFrame(rows, columns=["step", "n", "excluded"])
-
-
-_CATEGORICAL = {"menopausal_status", "who_performance_status", "visceral_disease", "bone_only_disease",
-                "de_novo_metastatic", "prior_adjuvant_endocrine", "histology", "fdg_pet_done"}
-
-
-def compute_table1(analysis: pd.DataFrame, by: str, variables=TABLE1_VARIABLES) -> pd.DataFrame:
-    """Table 1: baseline characteristics by ``by`` and overall, with tableone.
-
-    Median [Q1, Q3] for continuous variables, n (%) for categorical ones, and a column of missing counts.
-    Patients with ``by`` missing form their own group ("not assessable"), never dropped. Variables, the
-    grouping and its levels are shown by their labels.
-
-    Parameters
-    ----------
-    analysis : DataFrame
-        From :func:`sonimage_utils.derive.analysis_sets.build_analysis_set`.
-    by : str
-        Grouping column (e.g. ``arm`` or ``het_group``).
-    variables : sequence of str
-        Columns to describe, in order (those present in ``analysis``); default :data:`TABLE1_VARIABLES`.
-
-    Returns
-    -------
-    DataFrame
-        The ``tableone`` table.
-
-    References
-    ----------
-    Pollard TJ et al. tableone: an open source Python package for producing summary statistics for research
-    papers. JAMIA Open 2018;1:26-31.
-    """
-    import warnings
-
-    from tableone import TableOne
-
-    if by not in analysis.columns:
-        raise ValueError(f"column {by!r} not in the analysis set")
-    columns = {k: label(k) for k in variables if k in analysis.columns}
-    not_assessable = label("not_assessable")
-    data = analysis[list(columns)].copy()
-    for col in set(columns) & _CATEGORICAL:  # plain labels ("yes"/"no"); missing stays NaN
-        values = data[col].astype(object)
-        data[col] = values.map(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)
-    group = label(by)
-    data[group] = analysis[by].astype(object).map(lambda v: label(str(v)), na_action="ignore")
-    data[group] = data[group].where(analysis[by].notna(), not_assessable)
-    levels = analysis[by].cat.categories if hasattr(analysis[by], "cat") else sorted(analysis[by].dropna().unique())
-    order = [label(str(g)) for g in levels if label(str(g)) in set(data[group])]
-    if not_assessable in set(data[group]):
-        order.append(not_assessable)
-    with warnings.catch_warnings():
-        # tableone computes a standard deviation for every group; a group of one warns (ddof), harmlessly.
-        warnings.filterwarnings("ignore", message="Degrees of freedom <= 0", category=RuntimeWarning)
-        # ... and the "not assessable" group has no heterogeneity score by definition (all NaN).
-        warnings.filterwarnings("ignore", message="All-NaN slice encountered", category=RuntimeWarning)
-        table = TableOne(data, columns=list(columns), categorical=sorted(set(columns) & _CATEGORICAL),
-                         nonnormal=sorted(set(columns) - _CATEGORICAL), groupby=group, order={group: order},
-                         rename=columns, missing=True, include_null=False, overall=True, pval=False)
-    return table.tableone
 
 
 def compute_lesions_by_organ(lesions: pd.DataFrame) -> pd.DataFrame:
@@ -164,84 +94,23 @@ def compute_scan_quality(scans: pd.DataFrame, uptake_windows: dict, activity_win
     return pd.DataFrame(rows)
 
 
-def _median_follow_up(a: pd.DataFrame) -> float:
-    """Median potential follow-up by the reverse Kaplan-Meier method (censoring as the event)."""
-    from lifelines import KaplanMeierFitter
+def compute_median_follow_up(time, event) -> float:
+    """Median potential follow-up by the reverse Kaplan-Meier method: censoring is the event.
 
-    km = KaplanMeierFitter().fit(a["pfs1_months"], 1 - a["pfs1_event"])
-    return float(km.median_survival_time_)
+    The one Kaplan-Meier (:func:`sonimage_utils.survival.baseline.compute_km_table`) with R's median rule
+    (:func:`sonimage_utils.survival.km.compute_survival_quantile`); NaN when the reverse curve never falls
+    to one half.
 
-
-def compute_case_mix(analyses: dict) -> pd.DataFrame:
-    """Case mix of each cohort side by side: size, events, follow-up, therapy, disease and FES features.
-
-    Parameters
+    References
     ----------
-    analyses : dict
-        Cohort name -> analysis set.
+    Schemper M, Smith TL. A note on quantifying follow-up in studies of failure time. Control Clin Trials
+    1996;17:343-6.
+
+    Examples
+    --------
+    >>> compute_median_follow_up([1, 2, 3, 4], [0, 1, 0, 0])
+    3.0
     """
-    def pct(mask):
-        return format_percent(mask.mean())
-
-    rows = {}
-    for name, a in analyses.items():
-        rows[name] = {
-            "patients": format_count(len(a)),
-            "PFS1 events": f"{format_count(a['pfs1_event'].sum())} ({pct(a['pfs1_event'] == 1)})",
-            "median follow-up, months (reverse Kaplan-Meier)": format_number(_median_follow_up(a), 1),
-            "first-line ET+CDK4/6i": pct(a["arm"] == "ET+CDK4/6i"),
-            "first-line ET alone": pct(a["arm"] == "ET"),
-            "first-line chemotherapy/other": pct(a["arm"].isin(["chemotherapy", "other"])),
-            "age, median": format_count(a["age_years"].median()),
-            "visceral disease": pct(a["visceral_disease"].fillna(False).astype(bool)),
-            "bone-only disease": pct(a["bone_only_disease"].fillna(False).astype(bool)),
-            "lesions per patient, median": format_count(a["n_lesions"].median()),
-            "FES-assessable lesions per patient, median": format_count(a["n_fes_assessable"].median()),
-            "heterogeneous (>= 1 FES-negative lesion)": pct(a["het_group"].eq("heterogeneous")),
-            "no FES-assessable lesion": pct(a["hs"].isna()),
-        }
-    return pd.DataFrame(rows)
-
-
-def format_lesions_by_organ(by_organ: pd.DataFrame) -> pd.DataFrame:
-    """Display table of :func:`compute_lesions_by_organ`: labelled columns and organs, shares as percentages.
-
-    A share or median that does not exist (no assessable lesion in an organ) reads "not estimable".
-
-    Parameters
-    ----------
-    by_organ : DataFrame
-        From :func:`compute_lesions_by_organ`.
-
-    Returns
-    -------
-    DataFrame of str
-    """
-    out = pd.DataFrame({"organ": [label(o) for o in by_organ["organ"]]})
-    for col in ("lesions", "share", "fes_assessable", "fes_positive", "share_fes_positive", "median_fes_suvmax",
-                "median_fdg_suvmax"):
-        fmt = (format_percent if col.startswith("share") else format_count if col in ("lesions", "fes_assessable",
-                                                                                      "fes_positive")
-               else format_number)
-        out[col] = [fmt(x) for x in by_organ[col]]
-    return out.rename(columns=label)
-
-
-def format_scan_quality(quality: pd.DataFrame) -> pd.DataFrame:
-    """Display table of :func:`compute_scan_quality`: labelled columns, medians with one decimal.
-
-    Parameters
-    ----------
-    quality : DataFrame
-        From :func:`compute_scan_quality`.
-
-    Returns
-    -------
-    DataFrame of str
-    """
-    out = pd.DataFrame({"tracer": quality["tracer"].astype(str)})
-    for col in ("scans", "uptake_median_min", "uptake_outside_window", "activity_median_mbq",
-                "activity_outside_window"):
-        one = (lambda x: format_number(x, 1)) if col.endswith(("_min", "_mbq")) else format_count
-        out[col] = [one(x) for x in quality[col]]
-    return out.rename(columns=label)
+    event = np.asarray(event, dtype=float)
+    km = compute_km_table(time, 1.0 - event)
+    return compute_survival_quantile(km["time"].to_numpy(), km["surv"].to_numpy(), 0.5)

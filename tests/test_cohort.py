@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from sonimage_utils import descriptive as cohort
+from sonimage_utils.tables import cohort as tcohort
 from sonimage_utils.plots import cohort as cohort_plots
 from sonimage_utils.derive.analysis_sets import build_analysis_set
 from sonimage_utils.data.load import load_cohort
@@ -32,7 +33,7 @@ def test_01_flow_counts_every_patient(analysis):
 
 def test_02_table1_keeps_patients_without_group(analysis):
     _, a = analysis
-    t = cohort.compute_table1(a, "het_group")
+    t = tcohort.format_table1(a, "het_group")
     header = [c[1] for c in t.columns]
     assert "not assessable" in header
     assert str(t.loc[("n", ""), ("Grouped by Heterogeneity group", "Overall")]) == "3"
@@ -44,7 +45,7 @@ def test_02_table1_keeps_patients_without_group(analysis):
 
 def test_03_table1_rejects_unknown_grouping(analysis):
     with pytest.raises(ValueError, match="not in the analysis set"):
-        cohort.compute_table1(analysis[1], "nope")
+        tcohort.format_table1(analysis[1], "nope")
 
 
 def test_04_lesions_by_organ(analysis):
@@ -64,21 +65,21 @@ def test_05_scan_quality_flags_outside_windows(analysis):
 
 def test_05b_display_tables_use_the_one_format_and_labels(analysis):
     c, _ = analysis
-    by_organ = cohort.compute_lesions_by_organ(derive_lesion_fes_status(c.lesions, 1.5, ["liver"]))
-    shown = cohort.format_lesions_by_organ(by_organ).set_index("Organ")
+    by_organ = cohort.compute_lesions_by_organ(derive_lesion_fes_status(c.lesions, fes_threshold=1.5, fes_excluded_organs=["liver"]))
+    shown = tcohort.format_lesions_by_organ(by_organ).set_index("Organ")
     assert shown.loc["Liver", "FES-positive among assessable"] == "not estimable"
     assert shown.loc["Liver", "Median FES SUVmax"] == "not estimable"
     share = by_organ.set_index("organ").loc["bone", "share"]
     assert shown.loc["Bone", "Share of lesions"] == f"{round(100 * share)}%"
     q = cohort.compute_scan_quality(c.scans, {"FES": (59, 61), "FDG": (55, 75)}, (200, 250))
-    table = cohort.format_scan_quality(q).set_index("Tracer")
+    table = tcohort.format_scan_quality(q).set_index("Tracer")
     assert table.loc["FES", "Uptake outside window"] == "1"
     assert table.loc["FES", "Median uptake (min)"] == f"{q.set_index('tracer').loc['FES', 'uptake_median_min']:.1f}"
 
 
 def test_06_case_mix_and_figures(analysis):
     c, a = analysis
-    mix = cohort.compute_case_mix({"sonimage": a})
+    mix = tcohort.format_case_mix({"sonimage": a})
     assert mix.loc["patients", "sonimage"] == "3"
     les = derive_lesion_fes_status(c.lesions, **FES)
     for fig in (cohort_plots.plot_suv_by_organ(les, 1.5, 5.0), cohort_plots.plot_heterogeneity_score(a),

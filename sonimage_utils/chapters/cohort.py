@@ -17,6 +17,7 @@ from sonimage_utils.derive.heterogeneity import derive_lesion_fes_status
 from sonimage_utils.imaging.quality import read_extraction_report, summarize_extraction
 from sonimage_utils.plots.imaging import plot_uptake_times
 from sonimage_utils.plots import cohort as cohort_plots
+from sonimage_utils.tables.cohort import format_case_mix, format_lesions_by_organ, format_scan_quality, format_table1
 from sonimage_utils.tables.format import format_value
 from sonimage_utils.tables.labels import label
 
@@ -46,7 +47,8 @@ def load(data_dir, *, fes_threshold: float, fes_excluded_organs, fdg_threshold) 
     het = dict(fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs, fdg_threshold=fdg_threshold)
     son = load_cohort(data_dir, "sonimage")
     return Section(data={"data_dir": data_dir, "cohort": son, "analysis": build_analysis_set(son, **het),
-                         "lesions": derive_lesion_fes_status(son.lesions, fes_threshold, fes_excluded_organs),
+                         "lesions": derive_lesion_fes_status(son.lesions, fes_threshold=fes_threshold,
+                                                                    fes_excluded_organs=fes_excluded_organs),
                          "het": het, "fes_threshold": fes_threshold})
 
 
@@ -81,8 +83,8 @@ def baseline(base: Section) -> Section:
     analysis = base.data["analysis"]
     threshold = format_value(base.data["fes_threshold"], "parameter")
     return Section(
-        tables={"by_arm": descriptive.compute_table1(analysis, "arm"),
-                "by_het": descriptive.compute_table1(analysis, "het_group")},
+        tables={"by_arm": format_table1(analysis, "arm"),
+                "by_het": format_table1(analysis, "het_group")},
         text={"by_arm": "**Table 00.2.** Baseline characteristics by first-line arm (median [Q1, Q3] or n (%)).",
               "by_het": f"**Table 00.3.** Baseline characteristics by primary heterogeneity group (FES threshold "
                         f"{threshold}); patients without an assessable lesion in their own column."})
@@ -100,7 +102,7 @@ def lesions(base: Section) -> Section:
     les, analysis = base.data["lesions"], base.data["analysis"]
     by_organ = descriptive.compute_lesions_by_organ(les)
     return Section(
-        tables={"by_organ": by_organ, "by_organ_display": descriptive.format_lesions_by_organ(by_organ)},
+        tables={"by_organ": by_organ, "by_organ_display": format_lesions_by_organ(by_organ)},
         figures={"suv": cohort_plots.plot_suv_by_organ(les, base.data["fes_threshold"],
                                                        analysis.attrs["fdg_threshold"]),
                  "hs": cohort_plots.plot_heterogeneity_score(analysis)},
@@ -127,7 +129,7 @@ def scan_quality(base: Section, *, uptake_window_fes_min, uptake_window_fdg_min,
         return Section(text={"note": "*No scans.csv in this data folder: scan quality cannot be shown.*"})
     windows = _windows(uptake_window_fes_min, uptake_window_fdg_min)
     quality = descriptive.compute_scan_quality(scans, windows, injected_activity_window_mbq)
-    return Section(tables={"quality": quality, "quality_display": descriptive.format_scan_quality(quality)},
+    return Section(tables={"quality": quality, "quality_display": format_scan_quality(quality)},
                    figures={"scans": cohort_plots.plot_scan_quality(scans, windows, injected_activity_window_mbq)},
                    text={"caption": "**Table 00.5.** PET scans per tracer against the protocol windows."})
 
@@ -169,6 +171,6 @@ def case_mix(base: Section) -> Section:
         if name in present:
             analyses[label(name)] = build_analysis_set(load_cohort(data_dir, name), **base.data["het"])
     missing = [label(c) for c in EXTERNAL_COHORTS if c not in present]
-    return Section(tables={"case_mix": descriptive.compute_case_mix(analyses)},
+    return Section(tables={"case_mix": format_case_mix(analyses)},
                    text={"caption": "**Table 00.7.** Case mix of the development and external cohorts."
                                     + (f" Absent from this data folder: {', '.join(missing)}." if missing else "")})

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sonimage_utils import descriptive
 from sonimage_utils.benefit.artifact import load_model, predict_model
 from sonimage_utils.benefit.features import FEATURE_DEFINITIONS, derive_model_features
 from sonimage_utils.chapters.section import Section
@@ -32,6 +31,7 @@ from sonimage_utils.external_validation.metrics import compute_calibration_in_th
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
 from sonimage_utils.plots.validation import (plot_auc_curve, plot_calibration, plot_decision_curve,
                                              plot_lp_distribution)
+from sonimage_utils.tables.cohort import format_case_mix
 from sonimage_utils.tables.format import format_estimate_ci, format_number, format_value
 from sonimage_utils.tables.labels import label
 from sonimage_utils.tables.validation import (format_estimate_rows, format_median_iqr, format_performance_table,
@@ -119,7 +119,8 @@ def prepare_cohort(data_dir, name: str, model: dict, *, horizon: float, fes_thre
     PreparedCohort
     """
     data = load_cohort(data_dir, name)
-    analysis = build_analysis_set(data, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs)
+    analysis = build_analysis_set(data, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
+                                  fdg_threshold=None)  # the FDG pattern is no model feature
     pred = predict_model(model, data.patients, data.lesions, horizon=horizon, feature_settings=feature_settings)
     frame = analysis[["patient_id", "arm", "pfs1_months", "pfs1_event"]].merge(pred, on="patient_id")
     return PreparedCohort(data, analysis, frame)
@@ -245,7 +246,7 @@ def flow_section(prep: Section) -> Section:
            for k, c in cohorts.items()}
     sec = Section()
     sec.tables["flow"] = pd.DataFrame(flow)
-    sec.tables["case_mix"] = descriptive.compute_case_mix({label(k): c.analysis for k, c in cohorts.items()})
+    sec.tables["case_mix"] = format_case_mix({label(k): c.analysis for k, c in cohorts.items()})
     sec.tables["predictors"] = format_predictor_summary(
         raw, {f: f"{f}: {FEATURE_DEFINITIONS.get(f, '')}" for f in features})
     sec.figures["lp"] = plot_lp_distribution({label(k): c.frame["lp"] for k, c in cohorts.items()})

@@ -5,6 +5,9 @@ from .benefit import (
     format_riley_table, format_predictor_table, format_coefficient_table, format_risk_group_table,
     format_benefit_summary, format_optimism_table, format_calibration_for_benefit_table,
 )
+from .cohort import (
+    TABLE1_VARIABLES, format_table1, format_case_mix, format_lesions_by_organ, format_scan_quality,
+)
 from .format import (
     NOT_ESTIMABLE, NOT_REACHED, Format, FORMATS, format_value, format_number, format_p, format_ci,
     format_estimate_ci, format_percent, format_count, is_missing, format_p_prose,
@@ -29,12 +32,13 @@ from .validation import (
 
 __all__ = [
     'format_riley_table', 'format_predictor_table', 'format_coefficient_table', 'format_risk_group_table',
-    'format_benefit_summary', 'format_optimism_table', 'format_calibration_for_benefit_table', 'NOT_ESTIMABLE',
-    'NOT_REACHED', 'Format', 'FORMATS', 'format_value', 'format_number', 'format_p', 'format_ci',
-    'format_estimate_ci', 'format_percent', 'format_count', 'is_missing', 'format_p_prose', 'format_columns',
-    'LABELS', 'label', 'relabel', 'format_recist_flow', 'format_fes_status_table', 'format_lesion_model_table',
-    'format_lmm_sensitivity', 'format_orr_table', 'format_bor_table', 'format_bor_no_measurable',
-    'format_recist_settings', 'format_km_table', 'format_cox_table', 'format_ph_table', 'format_hr_rows',
-    'format_power_table', 'describe_term', 'format_performance_table', 'format_estimate_rows',
-    'format_metric_frame', 'format_median_iqr', 'format_predictor_summary',
+    'format_benefit_summary', 'format_optimism_table', 'format_calibration_for_benefit_table',
+    'TABLE1_VARIABLES', 'format_table1', 'format_case_mix', 'format_lesions_by_organ', 'format_scan_quality',
+    'NOT_ESTIMABLE', 'NOT_REACHED', 'Format', 'FORMATS', 'format_value', 'format_number', 'format_p',
+    'format_ci', 'format_estimate_ci', 'format_percent', 'format_count', 'is_missing', 'format_p_prose',
+    'format_columns', 'LABELS', 'label', 'relabel', 'format_recist_flow', 'format_fes_status_table',
+    'format_lesion_model_table', 'format_lmm_sensitivity', 'format_orr_table', 'format_bor_table',
+    'format_bor_no_measurable', 'format_recist_settings', 'format_km_table', 'format_cox_table',
+    'format_ph_table', 'format_hr_rows', 'format_power_table', 'describe_term', 'format_performance_table',
+    'format_estimate_rows', 'format_metric_frame', 'format_median_iqr', 'format_predictor_summary',
 ]
