@@ -23,7 +23,8 @@ import pytest
 
 from sonimage_utils.external_validation.decision_curve import compute_net_benefit
 from sonimage_utils.external_validation.performance import survival_performance
-from sonimage_utils.external_validation.calibration import compute_rcs_basis, compute_smoothed_calibration
+from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
+from sonimage_utils.survival.design import compute_rcs_basis
 from sonimage_utils.external_validation.metrics import (
     compute_calibration_in_the_large,
     compute_cd_auc,

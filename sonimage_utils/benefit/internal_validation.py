@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sonimage_utils.survival.baseline import compute_baseline_cumhaz, evaluate_step
+from sonimage_utils.survival.design import compute_rcs_basis
 from sonimage_utils.survival.efron import fit_cox_efron
 
 __all__ = [
@@ -31,15 +32,6 @@ __all__ = [
     "bootstrap_optimism",
     "OptimismResult",
 ]
-
-
-def _rcs3(x, knots):
-    """Restricted cubic spline with 3 knots (Harrell's parameterisation): columns x and the cubic term."""
-    k1, k2, k3 = knots
-    norm = (k3 - k1) ** 2
-    pos = lambda u: np.maximum(u, 0.0) ** 3  # noqa: E731
-    term = (pos(x - k1) - pos(x - k2) * (k3 - k1) / (k3 - k2) + pos(x - k3) * (k2 - k1) / (k3 - k2)) / norm
-    return np.column_stack([x, term])
 
 
 def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndarray:
@@ -71,7 +63,7 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
         if np.min(np.diff(knots)) < 1e-8:
             design, design_grid = x[:, None], xg[:, None]
         else:
-            design, design_grid = _rcs3(x, knots), _rcs3(xg, knots)
+            design, design_grid = compute_rcs_basis(x, knots), compute_rcs_basis(xg, knots)
     if np.ptp(design) == 0:  # constant predictions: no calibration model, the baseline alone
         coef = np.zeros(design.shape[1])
     else:

@@ -7,8 +7,8 @@ from .bootstrap import (
     draw_bootstrap_indices,
 )
 from .calibration import (
-    compute_rcs_basis, choose_calibration_knots, SmoothedCalibration, compute_smoothed_calibration,
-    compute_grouped_calibration, Recalibration, fit_recalibration, compute_expected_cumhaz,
+    choose_calibration_knots, SmoothedCalibration, compute_smoothed_calibration, compute_grouped_calibration,
+    Recalibration, fit_recalibration, compute_expected_cumhaz,
 )
 from .decision_curve import (
     compute_net_benefit,
@@ -23,10 +23,9 @@ from .performance import (
 
 __all__ = [
     'BootstrapPerformance', 'bootstrap_performance', 'bootstrap_calibration_curve', 'bootstrap_auc_curve',
-    'draw_bootstrap_indices', 'compute_rcs_basis', 'choose_calibration_knots', 'SmoothedCalibration',
-    'compute_smoothed_calibration', 'compute_grouped_calibration', 'Recalibration', 'fit_recalibration',
-    'compute_expected_cumhaz', 'compute_net_benefit', 'check_survival_inputs', 'compute_km_risk',
-    'compute_harrell_c', 'compute_uno_c', 'compute_cd_auc', 'compute_observed_expected',
-    'compute_calibration_slope', 'compute_brier', 'compute_calibration_in_the_large', 'PERFORMANCE_METRICS',
-    'survival_performance',
+    'draw_bootstrap_indices', 'choose_calibration_knots', 'SmoothedCalibration', 'compute_smoothed_calibration',
+    'compute_grouped_calibration', 'Recalibration', 'fit_recalibration', 'compute_expected_cumhaz',
+    'compute_net_benefit', 'check_survival_inputs', 'compute_km_risk', 'compute_harrell_c', 'compute_uno_c',
+    'compute_cd_auc', 'compute_observed_expected', 'compute_calibration_slope', 'compute_brier',
+    'compute_calibration_in_the_large', 'PERFORMANCE_METRICS', 'survival_performance',
 ]

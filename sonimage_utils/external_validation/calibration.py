@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sonimage_utils.survival.design import compute_rcs_basis
 from sonimage_utils.survival.baseline import (check_survival_inputs, compute_baseline_cumhaz, compute_km_table,
                                               evaluate_step)
 from sonimage_utils.survival.efron import fit_cox_efron
 from sonimage_utils.survival.measures import compute_calibration_slope
 
 __all__ = [
-    "compute_rcs_basis",
     "choose_calibration_knots",
     "SmoothedCalibration",
     "compute_smoothed_calibration",
@@ -48,44 +48,6 @@ __all__ = [
 ]
 
 _EPS = 1e-12
-
-
-def compute_rcs_basis(x, knots) -> np.ndarray:
-    """Harrell's restricted cubic spline basis (R ``Hmisc::rcspline.eval(x, knots, inclx = TRUE)``).
-
-    Parameters
-    ----------
-    x : array-like of float
-    knots : array-like of float
-        At least 3 increasing knots.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, len(knots) - 1)
-        ``x`` itself, then the ``len(knots) - 2`` non-linear terms (``norm = 2`` scaling).
-
-    Raises
-    ------
-    ValueError
-        With fewer than 3 distinct knots.
-
-    Examples
-    --------
-    >>> compute_rcs_basis([0.0, 1.0, 9.0, 12.0], [0, 1, 9]).round(4)[:, 1]
-    array([0.    , 0.0123, 1.8889, 2.8889])
-    """
-    x = np.asarray(x, dtype=float).ravel()
-    k = np.unique(np.asarray(knots, dtype=float))
-    if k.size < 3:
-        raise ValueError(f"need at least 3 distinct knots, got {k.size}")
-    kd = (k[-1] - k[0]) ** (2.0 / 3.0)
-    cols = [x]
-    for j in range(k.size - 2):
-        term = (np.maximum((x - k[j]) / kd, 0) ** 3
-                + ((k[-2] - k[j]) * np.maximum((x - k[-1]) / kd, 0) ** 3
-                   - (k[-1] - k[j]) * np.maximum((x - k[-2]) / kd, 0) ** 3) / (k[-1] - k[-2]))
-        cols.append(term)
-    return np.column_stack(cols)
 
 
 def choose_calibration_knots(x) -> np.ndarray:

@@ -9,6 +9,9 @@ from .baseline import (
 from .cox import (
     CoxResult, build_design, fit_cox, compute_lr_test, extract_hr,
 )
+from .design import (
+    compute_rcs_basis,
+)
 from .efron import (
     EfronCoxResult, fit_cox_efron,
 )
@@ -34,10 +37,11 @@ from .ridge_cox import (
 
 __all__ = [
     'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'compute_baseline_cumhaz',
-    'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr', 'EfronCoxResult',
-    'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs', 'KaplanMeierResult', 'LogrankResult', 'fit_km',
-    'compute_logrank', 'compute_survival_quantile', 'compute_harrell_c', 'compute_calibration_slope',
-    'PHTestResult', 'compute_ph_test', 'compute_zph', 'simulate_interaction_trials', 'fit_cox_batch',
-    'compute_interaction_power', 'RidgeCoxResult', 'PenaltyCVResult', 'fit_ridge_cox',
-    'compute_log_partial_likelihood', 'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
+    'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr',
+    'compute_rcs_basis', 'EfronCoxResult', 'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs',
+    'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile',
+    'compute_harrell_c', 'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph',
+    'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
+    'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'cv_ridge_penalty',
+    'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
 ]

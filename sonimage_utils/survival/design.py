@@ -8,9 +8,10 @@ alphabetically; the coding here matches R's ``contr.treatment`` with the levels 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["build_design"]
+__all__ = ["build_design", "compute_rcs_basis"]
 
 
 def _parse(formula: str) -> list[tuple[str, ...]]:
@@ -117,3 +118,41 @@ def build_design(df: pd.DataFrame, formula: str, reference: dict | None = None):
         term_cols[label] = list(block.columns)
         cols.update(block.to_dict("series"))
     return pd.DataFrame(cols, index=df.index), term_cols, refs
+
+
+def compute_rcs_basis(x, knots) -> np.ndarray:
+    """Harrell's restricted cubic spline basis (R ``Hmisc::rcspline.eval(x, knots, inclx = TRUE)``).
+
+    Parameters
+    ----------
+    x : array-like of float
+    knots : array-like of float
+        At least 3 increasing knots.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, len(knots) - 1)
+        ``x`` itself, then the ``len(knots) - 2`` non-linear terms (``norm = 2`` scaling).
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 distinct knots.
+
+    Examples
+    --------
+    >>> compute_rcs_basis([0.0, 1.0, 9.0, 12.0], [0, 1, 9]).round(4)[:, 1]
+    array([0.    , 0.0123, 1.8889, 2.8889])
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    k = np.unique(np.asarray(knots, dtype=float))
+    if k.size < 3:
+        raise ValueError(f"need at least 3 distinct knots, got {k.size}")
+    kd = (k[-1] - k[0]) ** (2.0 / 3.0)
+    cols = [x]
+    for j in range(k.size - 2):
+        term = (np.maximum((x - k[j]) / kd, 0) ** 3
+                + ((k[-2] - k[j]) * np.maximum((x - k[-1]) / kd, 0) ** 3
+                   - (k[-1] - k[j]) * np.maximum((x - k[-2]) / kd, 0) ** 3) / (k[-1] - k[-2]))
+        cols.append(term)
+    return np.column_stack(cols)

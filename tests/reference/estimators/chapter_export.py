@@ -9,7 +9,8 @@ import numpy as np, pandas as pd
 from sonimage_utils.benefit.artifact import load_model, predict_model
 from sonimage_utils.data.load import load_cohort
 from sonimage_utils.derive.analysis_sets import build_analysis_set
-from sonimage_utils.external_validation.calibration import choose_calibration_knots, compute_rcs_basis, compute_smoothed_calibration
+from sonimage_utils.external_validation.calibration import choose_calibration_knots, compute_smoothed_calibration
+from sonimage_utils.survival.design import compute_rcs_basis
 from sonimage_utils.survival import compute_calibration_slope
 
 build = Path(sys.argv[1]); out = Path(sys.argv[2])
