@@ -4,6 +4,7 @@ analysis, 2 wrong usage. Bad data never produce a traceback: every problem is on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -118,12 +119,17 @@ def main(argv=None) -> int:
     from sonimage_utils.pipeline.book import BuildFailed
     from sonimage_utils.data.load import InvalidDataError
     from sonimage_utils.pipeline.execute import NotebookFailed
+    from sonimage_utils.pipeline.run import BuildFolderError, build_session
 
     args = build_parser().parse_args(argv)
     handlers = {"simulate": _cmd_simulate, "validate": _cmd_validate, "run": _cmd_run, "build": _cmd_build,
                 "extract": _cmd_extract}
-    try:
-        return handlers[args.command](args)
+    try:  # run and build hold BUILD/.lock throughout and publish their outputs together, or nothing
+        with build_session(args.build) if args.command in ("run", "build") else contextlib.nullcontext():
+            return handlers[args.command](args)
+    except BuildFolderError as exc:  # locked, read-only or full: one line, the published book untouched
+        print(f"sonimage {args.command}: {exc}", file=sys.stderr)
+        return 1
     except InvalidDataError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
