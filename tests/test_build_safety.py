@@ -65,6 +65,10 @@ def world(tmp_path_factory):
     nbs.mkdir()
     (nbs / "00_first.py").write_text(NOTEBOOK.replace("{nn}", "00").replace("{sleep}", "0"))
     (nbs / "01_second.py").write_text(NOTEBOOK.replace("{nn}", "01").replace("{sleep}", "3"))
+    boom = root / "failing"
+    boom.mkdir()
+    (boom / "00_boom.py").write_text(NOTEBOOK.replace("{nn}", "00").replace("{sleep}", "0")
+                                     + 'raise ValueError("boom")\n')
     (root / "driver.py").write_text(DRIVER)
     first = sonimage(root, "--data", root / "A", "--build", root / "published")
     assert first.returncode == 0, first.stderr
@@ -93,8 +97,8 @@ def mounted(tmp_path):
     subprocess.run(["umount", "-l", str(point)], check=True)
 
 
-def sonimage(world, *args, wait=True):
-    cmd = [sys.executable, str(world / "driver.py"), str(world / "notebooks"), "run", *map(str, args)]
+def sonimage(world, *args, wait=True, notebooks="notebooks"):
+    cmd = [sys.executable, str(world / "driver.py"), str(world / notebooks), "run", *map(str, args)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if wait:
         return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
@@ -298,3 +302,15 @@ def test_08_lock_is_refused_in_process_and_released(tmp_path):
         holder.communicate()
     with build_session(build):  # a dead holder's lock does not block
         assert (build / ".lock").read_text().strip() == str(os.getpid())
+
+
+def test_09_failed_notebook_in_a_worker_is_one_line_and_publishes_nothing(world, build):
+    before = published(build)
+    failed = sonimage(world, "--data", world / "B", "--build", build, "--jobs", "2", notebooks="failing")
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "sonimage run: notebook 00_boom failed: ValueError: boom; see the executed notebook in "
+        f"{build / 'failed' / '00_boom.ipynb'}")
+    assert "Traceback" not in failed.stderr and "BrokenProcessPool" not in failed.stderr
+    assert b"ValueError" in (build / "failed" / "00_boom.ipynb").read_bytes()
+    assert published(build) == before and not (build / ".next").exists()

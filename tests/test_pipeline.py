@@ -138,3 +138,14 @@ def test_13_normalise_removes_addresses_and_styler_ids():
     assert out["text/plain"] == "<Styler>"
     assert 'id="T_c000o0"' in out["text/html"]
     assert not re.search(r"T_[0-9a-f]{5}\b", out["text/html"])
+
+
+def test_14_notebook_failed_crosses_process_boundaries():
+    """Raised in a pool worker (--jobs 2), it must reach the parent whole, not as a broken pool."""
+    import pickle
+
+    from sonimage_utils.pipeline.execute import NotebookFailed
+
+    exc = pickle.loads(pickle.dumps(NotebookFailed("00_cohort", "ValueError: fes_threshold must be positive")))
+    assert (exc.notebook, exc.detail) == ("00_cohort", "ValueError: fes_threshold must be positive")
+    assert str(exc) == "notebook 00_cohort failed: ValueError: fes_threshold must be positive"

@@ -137,7 +137,8 @@ def main(argv=None) -> int:
               "nothing was executed", file=sys.stderr)
         return 1
     except NotebookFailed as exc:
-        print(f"sonimage {args.command}: {exc}; see the executed notebook in the build folder", file=sys.stderr)
+        print(f"sonimage {args.command}: {exc}; see the executed notebook in "
+              f"{Path(args.build) / 'failed' / (exc.notebook + '.ipynb')}", file=sys.stderr)
         return 1
     except BuildFailed as exc:
         print(exc.log, file=sys.stderr)

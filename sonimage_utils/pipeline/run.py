@@ -148,6 +148,18 @@ class _Session:
 _SESSIONS: dict = {}
 
 
+def _keep_failed(session: _Session, exc: BaseException) -> None:
+    """Keep the executed notebook of a failed notebook as ``BUILD/failed/NN_name.ipynb`` (the stage goes)."""
+    stem = getattr(exc, "notebook", None)
+    executed = session.stage / "notebooks" / f"{stem}.ipynb"
+    if stem and executed.is_file():
+        try:
+            (session.build / "failed").mkdir(exist_ok=True)
+            shutil.copy2(executed, session.build / "failed" / executed.name)
+        except OSError:  # a full disk: the message says so, the copy is a convenience
+            pass
+
+
 @contextmanager
 def build_session(build):
     """Hold ``BUILD/.lock`` for a whole build and publish its stage at the end, or nothing.
@@ -184,6 +196,7 @@ def build_session(build):
             session.commit()
     except BaseException as exc:
         if session.depth == 1:
+            _keep_failed(session, exc)
             session.discard()
             problem = _folder_error(exc, build)
             if problem is not None:
