@@ -10,7 +10,9 @@ read the data through it, never through a path another build can move), the exec
 figures, models, results and, for ``sonimage build``, the HTML book. Only when the whole build succeeded is
 the stage swapped in: a journal ``BUILD/.commit`` is written, then each folder is renamed into place; a
 build killed during the swap is finished by the next one, a build that fails or is killed before it leaves
-the published book untouched (its stage is removed by the next build).
+the published book untouched (its stage is removed by the next build). A reaper process beside the build
+kills, the moment the build ends or dies, every process that still carries the build's token in its
+environment: pool workers, kernels, the joblib workers a kernel started, the renderer.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from sonimage_utils.pipeline.params import parameter_values
 from sonimage_utils.pipeline.execute import discover_notebooks, hash_files, run_notebooks, select_notebooks, write_results
 from sonimage_utils.data.validate import validate_folder
 
-__all__ = ["RunResult", "BuildFolderError", "BuildLocked", "build_session", "current_stage", "is_synthetic",
+__all__ = ["RunResult", "BuildFolderError", "BuildLocked", "build_session", "current_stage", "on_publish",
+           "is_synthetic",
            "input_files", "ensure_demo_data", "run_analyses"]
 
 #: What a build publishes in BUILD, swapped in together from the stage (``html`` and ``.book-key`` only
@@ -64,12 +67,37 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
+#: Run beside a build: waits for the build to end (its pipe closes, also when the build is killed) and
+#: then kills every process still carrying the build's token in its environment (pool workers, kernels,
+#: the joblib workers a kernel started, a renderer): nothing of a build outlives it.
+_REAPER = """
+import os, signal, sys, time
+parent, needle = int(sys.argv[1]), ("SONIMAGE_BUILD_TOKEN=" + sys.argv[2]).encode()
+sys.stdin.buffer.read()
+for _ in range(20):
+    found = False
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in (os.getpid(), parent):
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found = True
+        except OSError:
+            pass
+    if not found:
+        break
+    time.sleep(0.05)
+"""
+
+
 class _Session:
     """One build holding ``BUILD/.lock``, staging into ``BUILD/.next``."""
 
     def __init__(self, build: Path):
         self.build, self.stage = build, build / ".next"
-        self.depth, self.fd = 0, None
+        self.depth, self.fd, self.reaper, self.saved_token = 0, None, None, None
         self.after_commit = []  # callables run once the stage is published (versions list)
 
     def open(self) -> None:
@@ -101,6 +129,7 @@ class _Session:
             for name in _CARRIED:
                 if (build / name).is_dir():
                     shutil.copytree(build / name, self.stage / name, symlinks=True)
+            self._start_reaper()
         except BaseException:
             self.discard()
             self.close()
@@ -134,12 +163,38 @@ class _Session:
         _remove(self.stage)
 
     def discard(self) -> None:
+        self._stop_reaper()  # nothing of this build may write into the stage while it goes
         try:
             _remove(self.stage)
         except OSError:  # pragma: no cover - removed by the next build
             pass
 
+    def _start_reaper(self) -> None:
+        if not Path("/proc/self/environ").exists():  # pragma: no cover - not Linux: workers watch their parent
+            return
+        import secrets
+        import subprocess
+        import sys
+
+        token = secrets.token_hex(8)
+        self.saved_token = os.environ.get("SONIMAGE_BUILD_TOKEN")
+        self.reaper = subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid()), token],
+                                       stdin=subprocess.PIPE, start_new_session=True)
+        os.environ["SONIMAGE_BUILD_TOKEN"] = token  # inherited by every process the build starts
+
+    def _stop_reaper(self) -> None:
+        if self.reaper is None:
+            return
+        if self.saved_token is None:
+            os.environ.pop("SONIMAGE_BUILD_TOKEN", None)
+        else:
+            os.environ["SONIMAGE_BUILD_TOKEN"] = self.saved_token
+        self.reaper.stdin.close()  # the reaper ends what is left of this build, then exits
+        self.reaper.wait()
+        self.reaper = None
+
     def close(self) -> None:
+        self._stop_reaper()
         if self.fd is not None:
             os.close(self.fd)  # releases the lock
             self.fd = None
