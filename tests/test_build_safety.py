@@ -40,6 +40,30 @@ time.sleep({sleep})
 record("t{nn}_n_patients", len(patients), "patients read", kind="count")
 '''
 
+#: Added to the second notebook: a detached grandchild, as joblib's workers are (not a descendant once the
+#: kernel is gone); the build's reaper must end it.
+SLEEPER = '''
+# %%
+import subprocess
+
+_ = subprocess.Popen(["sleep", "97"], start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+
+
+def sleepers(root: Path) -> list:
+    """Living ``sleep 97`` processes started by a build under ``root`` (their working folder)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes() == b"sleep\x0097\x00" and alive(int(cmdline.parent.name)) and \
+                    os.readlink(cmdline.parent / "cwd").startswith(str(root)):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 #: Driver run as a separate process: ``sonimage run`` with the tiny notebooks (the CLI's main() path).
 DRIVER = '''
 import sys
@@ -64,7 +88,9 @@ def world(tmp_path_factory):
     nbs = root / "notebooks"
     nbs.mkdir()
     (nbs / "00_first.py").write_text(NOTEBOOK.replace("{nn}", "00").replace("{sleep}", "0"))
-    (nbs / "01_second.py").write_text(NOTEBOOK.replace("{nn}", "01").replace("{sleep}", "2"))
+    parameters, body = NOTEBOOK.split("\n\n", 1)
+    (nbs / "01_second.py").write_text(parameters + "\n" + SLEEPER + "\n" + body.replace("{nn}", "01")
+                                      .replace("{sleep}", "2"))
     boom = root / "failing"
     boom.mkdir()
     (boom / "00_boom.py").write_text(NOTEBOOK.replace("{nn}", "00").replace("{sleep}", "0")
@@ -72,6 +98,7 @@ def world(tmp_path_factory):
     (root / "driver.py").write_text(DRIVER)
     first = sonimage(root, "--data", root / "A", "--build", root / "published")
     assert first.returncode == 0, first.stderr
+    assert not sleepers(root.parent)  # a build that ends leaves nothing running either
     return root
 
 
@@ -149,7 +176,7 @@ def results(build: Path) -> dict:
     return json.loads((build / "results" / "results.json").read_text())
 
 
-def test_01_kill_concurrent_and_recovery(world, build):
+def test_01_kill_concurrent_and_recovery(world, build, tmp_path):
     assert results(build) == {"t00_n_patients": 20, "t01_n_patients": 20}
     before = published(build)
     # kill points: while the first notebook runs, and after it finished while the second runs
@@ -170,6 +197,7 @@ def test_01_kill_concurrent_and_recovery(world, build):
         # workers and their kernels die with the build (they used to write on for minutes)
         assert wait_for(lambda: not any(alive(p) for p in workers), timeout=10), \
             [Path(f"/proc/{p}/cmdline").read_bytes() for p in workers if alive(p)]
+        assert wait_for(lambda: not sleepers(tmp_path.parent.parent), timeout=10)
         assert published(build) == before, stage_file  # nothing of B was published
     # the next build is not blocked by the dead one's lock, discards its stage and trusts no entry of B
     again = sonimage(world, "--data", world / "A", "--build", build)
