@@ -8,7 +8,9 @@ traceback: every problem is one line. The commands are described in the README (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from pathlib import Path
 
 from sonimage_utils.cli import extract, run, simulate, validate
 from sonimage_utils.cli.errors import UsageError
@@ -33,10 +35,15 @@ def main(argv=None) -> int:
     from sonimage_utils.data.load import InvalidDataError
     from sonimage_utils.pipeline.book import BuildFailed
     from sonimage_utils.pipeline.execute import NotebookFailed
+    from sonimage_utils.pipeline.run import BuildFolderError, build_session
 
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
+    try:  # run and build hold BUILD/.lock throughout and publish their outputs together, or nothing
+        with build_session(args.build) if args.command in ("run", "build") else contextlib.nullcontext():
+            return args.func(args)
+    except BuildFolderError as exc:  # locked, read-only or full: one line, the published book untouched
+        print(f"sonimage {args.command}: {exc}", file=sys.stderr)
+        return 1
     except InvalidDataError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -44,7 +51,8 @@ def main(argv=None) -> int:
               "nothing was executed", file=sys.stderr)
         return 1
     except NotebookFailed as exc:
-        print(f"sonimage {args.command}: {exc}; see the executed notebook in the build folder", file=sys.stderr)
+        print(f"sonimage {args.command}: {exc}; see the executed notebook in "
+              f"{Path(args.build) / 'failed' / (exc.notebook + '.ipynb')}", file=sys.stderr)
         return 1
     except BuildFailed as exc:
         print(exc.log, file=sys.stderr)

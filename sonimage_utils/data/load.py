@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sonimage_utils.data.dictionary import COHORTS
+from sonimage_utils.data.dictionary import COHORTS, load_dictionary
 from sonimage_utils.data.validate import validate_cohort
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Cohort",
     "available_cohorts",
     "load_cohort",
+    "canonical_order",
 ]
 
 #: Days per month for PFS in months (book/methods.md, section PFS1): 365.25 / 12.
@@ -48,6 +49,27 @@ def available_cohorts(data_dir) -> list[str]:
     return [c for c in COHORTS if (Path(data_dir) / c).is_dir()]
 
 
+def canonical_order(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``table`` sorted by its contract key (``primary_key`` in ``data_dictionary/NAME.yml``), index 0..n-1.
+
+    The same data in any row order give the same frame, so results cannot depend on how a centre exported
+    its rows. The key is unique in a valid table (a cross-table rule), so the order is total.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a table of the data dictionary or ``table`` lacks a key column.
+    """
+    specs = load_dictionary()
+    if name not in specs:
+        raise ValueError(f"unknown table {name!r}; expected one of {', '.join(specs)}")
+    key = list(specs[name].primary_key)
+    missing = [k for k in key if k not in table.columns]
+    if missing:
+        raise ValueError(f"{name}: key column(s) {', '.join(missing)} missing")
+    return table.sort_values(key, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
 def load_cohort(data_dir, cohort: str = "sonimage") -> Cohort:
     """Validate and load one cohort folder.
 
@@ -60,6 +82,7 @@ def load_cohort(data_dir, cohort: str = "sonimage") -> Cohort:
     Returns
     -------
     Cohort
+        Every table in canonical row order (:func:`canonical_order`), whatever the order in the files.
 
     Raises
     ------
@@ -72,4 +95,5 @@ def load_cohort(data_dir, cohort: str = "sonimage") -> Cohort:
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InvalidDataError(errors)
+    tables = {name: None if df is None else canonical_order(df, name) for name, df in tables.items()}
     return Cohort(cohort, tables["patients"], tables["lesions"], tables.get("scans"), tables.get("recist"))

@@ -1,8 +1,10 @@
 """``sonimage build``: render the executed notebooks and the prose pages into a versioned HTML book.
 
-The book is staged aside (``BUILD/.stage``) and rendered there with Sphinx warnings as errors; only a
-successful render replaces ``BUILD/html``, so a failed build leaves the previous book untouched. Each
-build is also kept as ``BUILD/versions/<version>/`` and listed in ``BUILD/versions/versions.json``.
+The book is staged in the build's stage (``BUILD/.next/.book``, see :mod:`sonimage_utils.pipeline.run`)
+and rendered there with Sphinx warnings as errors; the HTML joins the stage, and only a build that
+succeeded whole publishes it together with its notebooks, tables, figures and results, so a failed build
+leaves the previous book untouched. Each published book is also kept as ``BUILD/versions/<version>/`` and
+listed in ``BUILD/versions/versions.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import yaml
 from sonimage_utils import __version__
 from sonimage_utils.pipeline.pages import data_dictionary_page, parameter_table, provenance_page
 from sonimage_utils.pipeline.params import project_root
-from sonimage_utils.pipeline.run import RunResult, input_files
+from sonimage_utils.pipeline.run import RunResult, build_session, input_files, on_publish
 
 __all__ = ["BuildFailed", "git_state", "default_version", "stage_book", "render_book", "book_key", "build_book"]
 
@@ -67,8 +69,10 @@ def _page_requires(page: Path) -> list:
     return [str(n).zfill(2) for n in front.get("sonimage_requires", [])]
 
 
-def stage_book(run: RunResult, version: str, stage: Path) -> Path:
-    """Copy config, prose pages and executed notebooks into ``stage`` with generated parts filled in."""
+def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None = None) -> Path:
+    """Copy config, prose pages and executed notebooks (from ``notebooks``, default ``BUILD/notebooks``)
+    into ``stage`` with generated parts filled in."""
+    notebooks = Path(notebooks) if notebooks else run.build / "notebooks"
     root = project_root()
     if stage.exists():
         shutil.rmtree(stage)
@@ -90,7 +94,7 @@ def stage_book(run: RunResult, version: str, stage: Path) -> Path:
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     (src / "notebooks").mkdir()
     for stem in run.notebooks:
-        shutil.copy2(run.build / "notebooks" / f"{stem}.ipynb", src / "notebooks" / f"{stem}.ipynb")
+        shutil.copy2(notebooks / f"{stem}.ipynb", src / "notebooks" / f"{stem}.ipynb")
     commit, dirty = git_state()
     info = {"version": version, "build_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "git_commit": commit, "git_dirty": dirty, "synthetic": run.synthetic, "data_dir": run.data_dir,
@@ -128,6 +132,8 @@ def render_book(src: Path, out: Path, builder: str = "html") -> Path:
 
 
 def _record_version(build: Path, version: str, html: Path, run: RunResult) -> None:
+    from sonimage_utils.pipeline.execute import write_atomic
+
     versions = build / "versions"
     target = versions / version
     if target.exists():
@@ -140,11 +146,14 @@ def _record_version(build: Path, version: str, html: Path, run: RunResult) -> No
     index.append({"version": version, "path": version, "git_commit": commit, "git_dirty": dirty,
                   "synthetic": run.synthetic,
                   "built": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    index_path.write_text(json.dumps(index, indent=2) + "\n")
+    write_atomic(index_path, (json.dumps(index, indent=2) + "\n").encode())
 
 
-def book_key(run: RunResult, version: str) -> str:
-    """Hash of everything a rendered book depends on: version, code state, pages, notebooks, data, values."""
+def book_key(run: RunResult, version: str, outputs: Path | None = None) -> str:
+    """Hash of everything a rendered book depends on: version, code state, pages, notebooks, data, values.
+
+    ``outputs`` is the folder holding the run's ``notebooks/`` (default ``run.build``).
+    """
     import hashlib
 
     from sonimage_utils.pipeline.execute import hash_files, package_hash
@@ -152,49 +161,52 @@ def book_key(run: RunResult, version: str) -> str:
     root = project_root()
     pages = [p.relative_to(root) for p in (root / "_config.yml", root / "_toc.yml", *(root / "book").rglob("*"))
              if p.is_file()]
-    notebooks = [p.relative_to(run.build) for p in (run.build / "notebooks").glob("[0-9][0-9]_*.ipynb")]
+    outputs = Path(outputs) if outputs else run.build
+    notebooks = [p.relative_to(outputs) for p in (outputs / "notebooks").glob("[0-9][0-9]_*.ipynb")]
     return hashlib.sha256(json.dumps([version, git_state(), package_hash(), run.data_hash, run.values, run.overrides,
                                       run.synthetic, hash_files(pages, root=root),
-                                      hash_files(notebooks, root=run.build)],
+                                      hash_files(notebooks, root=outputs)],
                                      sort_keys=True, default=str).encode()).hexdigest()
 
 
 def build_book(run: RunResult, version: str | None = None, pdf: bool = False, log=print) -> Path:
-    """Stage, render and swap in ``BUILD/html``; keep the version; optionally render a PDF via LaTeX.
+    """Stage and render the book; publish ``BUILD/html`` with the run's outputs; keep the version;
+    optionally render a PDF via LaTeX.
+
+    Inside an open :func:`~sonimage_utils.pipeline.run.build_session` (``sonimage build``) the book is
+    published with the run's notebooks and results when the session ends; otherwise when this returns.
 
     Returns
     -------
     Path
         ``BUILD/html``.
+
+    Raises
+    ------
+    BuildFailed
+        If the book does not render (nothing is published).
     """
     version = version or default_version()
     build = run.build
     html = build / "html"
-    key = book_key(run, version)
-    key_file = build / "versions" / ".book-key"
-    if not pdf and html.exists() and key_file.exists() and key_file.read_text() == key:
-        log("book unchanged (same notebooks, pages, data, parameters and version): not re-rendered")
-        return html
-    stage = build / ".stage"
-    src = stage_book(run, version, stage)
-    log("rendering the book")
-    html_new = render_book(src, stage / "out")
-    old = build / ".html-old"
-    if old.exists():
-        shutil.rmtree(old)
-    if html.exists():
-        html.rename(old)
-    html_new.rename(html)
-    if old.exists():
-        shutil.rmtree(old)
-    _record_version(build, version, html, run)
-    key_file.write_text(key)
-    if pdf:
-        if shutil.which("latexmk") is None:
-            raise BuildFailed("--pdf needs LaTeX (latexmk); on Debian: apt-get install latexmk texlive-latex-extra "
-                              "texlive-fonts-extra texlive-xetex; the HTML book was built")
-        latex = render_book(src, stage / "pdf", builder="pdflatex")
-        for pdf_file in latex.glob("*.pdf"):
-            shutil.copy2(pdf_file, build / pdf_file.name)
-    shutil.rmtree(stage, ignore_errors=True)
+    if pdf and shutil.which("latexmk") is None:
+        raise BuildFailed("--pdf needs LaTeX (latexmk); on Debian: apt-get install latexmk texlive-latex-extra "
+                          "texlive-fonts-extra texlive-xetex")
+    with build_session(build) as stage:
+        key = book_key(run, version, outputs=stage)
+        key_file = build / ".book-key"
+        if not pdf and html.exists() and key_file.exists() and key_file.read_text() == key:
+            log("book unchanged (same notebooks, pages, data, parameters and version): not re-rendered")
+            return html
+        work = stage / ".book"
+        src = stage_book(run, version, work, notebooks=stage / "notebooks")
+        log("rendering the book")
+        render_book(src, work / "out").rename(stage / "html")
+        (stage / ".book-key").write_text(key)
+        on_publish(build, lambda: _record_version(build, version, html, run))
+        if pdf:  # BUILD/NAME.pdf, published with the rest
+            latex = render_book(src, work / "pdf", builder="pdflatex")
+            for pdf_file in latex.glob("*.pdf"):
+                shutil.copy2(pdf_file, stage / pdf_file.name)
+        shutil.rmtree(work, ignore_errors=True)
     return html

@@ -3,6 +3,14 @@
 A notebook is re-executed only when its cache key changes: the hash of its source, the parameters it
 receives, the input data, the package sources and the keys of the notebooks it depends on. Executed
 notebooks are normalised (fixed cell ids, no timings) so that the same inputs give byte-identical files.
+
+A notebook is trusted from the cache only when its entry in ``.cache.json`` holds both the key and the
+SHA-256 of the executed file, and the file on disk still has that hash. Before a notebook executes, its
+entry is removed on disk; the executed notebook is written to a temporary file and renamed into place, and
+only then is its entry written (again by rename), so a build killed at any point never leaves an entry
+that vouches for a missing, partial or foreign notebook. Pool workers die with the process that started
+them (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching the parent), and their kernels follow
+(ipykernel exits when its parent process goes).
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import multiprocessing as mp
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -35,6 +45,8 @@ __all__ = [
     "hash_files",
     "package_hash",
     "run_notebooks",
+    "write_atomic",
+    "file_sha256",
     "gather_results",
     "write_results",
 ]
@@ -199,22 +211,79 @@ def _stderr_to(path: Path):
         os.close(saved)
 
 
+def write_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temporary file beside it, flushed to disk, renamed.
+
+    A crash or a full disk leaves either the previous file or the new one, never a truncated file.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def _execute(src: str, out: str, params: dict, cwd: str) -> float:
+    """Execute ``src`` into ``out``: papermill writes a temporary file, normalised, then renamed to ``out``."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     log = Path(out).with_suffix(".kernel.log")  # the kernel's own log lines, kept out of the console
+    partial = Path(out).with_name(f".{Path(out).stem}.running.ipynb")
     start = time.perf_counter()
     try:
         with _stderr_to(log):
-            pm.execute_notebook(src, out, parameters=params, cwd=cwd, progress_bar=False, log_output=False,
-                                kernel_name="python3", request_save_on_cell_execute=False)
+            pm.execute_notebook(src, str(partial), parameters=params, cwd=cwd, progress_bar=False,
+                                log_output=False, kernel_name="python3", request_save_on_cell_execute=False)
     except PapermillExecutionError as exc:
+        if partial.exists():  # the failed notebook is kept where the user looks, with its error
+            os.replace(partial, out)
         raise NotebookFailed(Path(src).stem, f"{exc.ename}: {exc.evalue}") from None
-    nb = nbformat.read(out, as_version=4)
+    nb = nbformat.read(partial, as_version=4)
     _normalise(nb)
-    nbformat.write(nb, out)
+    text = nbformat.writes(nb)  # as nbformat.write would, but whole or not at all
+    write_atomic(out, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
+    partial.unlink()
     return time.perf_counter() - start
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool worker initialiser: end this worker when the process that started it ends.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``); a watch thread
+    polling the parent id covers other systems and the instant before the ``prctl`` call.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watch thread alone
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="sonimage-parent-watch", daemon=True).start()
 
 
 def _run_inline(fn, *args) -> Future:
@@ -225,6 +294,31 @@ def _run_inline(fn, *args) -> Future:
     except Exception as exc:  # noqa: BLE001 - re-raised by fut.result()
         fut.set_exception(exc)
     return fut
+
+
+def _read_cache(path: Path, log) -> dict:
+    """The cache entries (stem -> {"key", "sha256"}); an unreadable cache counts as empty, with a note."""
+    if not path.exists():
+        return {}
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        cache = None
+    if not isinstance(cache, dict):
+        log(f"  {path.name} is unreadable (an interrupted build?); every notebook is re-executed")
+        return {}
+    return {stem: entry for stem, entry in cache.items()
+            if isinstance(entry, dict) and set(entry) == {"key", "sha256"}}
+
+
+def _write_cache(path: Path, cache: dict) -> None:
+    write_atomic(path, (json.dumps(cache, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _trusted(entry, key: str, target: Path) -> bool:
+    """A cache entry vouches for ``target`` when its key matches and the file is the one it recorded."""
+    return (entry is not None and entry["key"] == key and target.is_file()
+            and file_sha256(target) == entry["sha256"])
 
 
 def gather_results(path) -> list[dict]:
@@ -271,12 +365,14 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
     work = out_dir / ".src"
     work.mkdir(parents=True, exist_ok=True)
     cache_path = out_dir / CACHE_FILE
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    link = build / "input"  # notebooks see the data as `input`, wherever it lives: same bytes everywhere
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(Path(data_dir).resolve(), target_is_directory=True)
-    base = {"data_dir": "input", "build_dir": ".", "synthetic": synthetic}
+    cache = _read_cache(cache_path, log)
+    data_dir = Path(data_dir).resolve()
+    try:  # notebooks see the data as `input`, wherever it lives: same bytes everywhere
+        data_param = data_dir.relative_to(Path(build).resolve()).as_posix()
+    except ValueError:
+        raise ValueError(f"data_dir {data_dir} must lie inside the build folder {build} "
+                         "(run_analyses gives each build its own copy, BUILD/input)") from None
+    base = {"data_dir": data_param, "build_dir": ".", "synthetic": synthetic}
     pkg = package_hash()
     selected = {nb.number for nb in notebooks}
     # critical path first: a notebook others wait for (04 before 05) starts before the independent ones
@@ -284,7 +380,9 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
     keys, done, running, timings = {}, set(), {}, {}
     pending = sorted(notebooks, key=lambda nb: (-waiting_on[nb.number], nb.number))
     # spawn, not fork: the caller may hold threads (zmq, pytest) that a forked child would inherit broken
-    pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) if jobs > 1 else nullcontext()
+    # workers die with this process (a killed build leaves no worker writing into the folder)
+    pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_die_with_parent,
+                                  initargs=(os.getpid(),)) if jobs > 1 else nullcontext()
     with pool_cm as pool:
         while pending or running:
             ready = [nb for nb in pending if all(d in done or d not in selected for d in nb.depends_on)]
@@ -296,12 +394,14 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
                     [nb.path.read_text(encoding="utf-8"), params, data_hash, pkg, upstream], sort_keys=True,
                     default=str).encode()).hexdigest()
                 target = out_dir / f"{nb.stem}.ipynb"
-                if cache.get(nb.stem) == keys[nb.number] and target.exists():
+                if _trusted(cache.get(nb.stem), keys[nb.number], target):
                     log(f"  {nb.stem}: unchanged, not re-executed")
                     done.add(nb.number)
                     continue
                 log(f"  {nb.stem}: executing")
-                cache.pop(nb.stem, None)
+                if cache.pop(nb.stem, None) is not None:  # on disk before the notebook starts to change
+                    _write_cache(cache_path, cache)
+                target.unlink(missing_ok=True)
                 args = (str(_prepare_source(nb, work)), str(target), params, str(build))
                 running[pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)] = nb
             if not running:
@@ -310,14 +410,15 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
             for fut in finished:
                 nb = running.pop(fut)
                 if fut.exception() is not None:
-                    cache_path.write_text(json.dumps(cache, indent=2, sort_keys=True) + "\n")
                     raise fut.exception()
                 timings[nb.stem] = round(fut.result(), 2)
-                cache[nb.stem] = keys[nb.number]
+                target = out_dir / f"{nb.stem}.ipynb"
+                nbformat.validate(nbformat.read(target, as_version=4))  # complete and readable, then vouched for
+                cache[nb.stem] = {"key": keys[nb.number], "sha256": file_sha256(target)}
                 done.add(nb.number)
-                cache_path.write_text(json.dumps(cache, indent=2, sort_keys=True) + "\n")
+                _write_cache(cache_path, cache)
     if timings:  # wall seconds per executed notebook, for benchmarks; not part of the reproducible outputs
-        (out_dir / "timings.json").write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+        write_atomic(out_dir / "timings.json", (json.dumps(timings, indent=2, sort_keys=True) + "\n").encode())
     results = {}
     for nb in notebooks:
         results[nb.stem] = gather_results(out_dir / f"{nb.stem}.ipynb")
@@ -333,6 +434,7 @@ def write_results(results: dict, build: Path) -> Path:
         If two notebooks record the same name.
     """
     import csv
+    import io
 
     folder = build / "results"
     folder.mkdir(parents=True, exist_ok=True)
@@ -344,9 +446,10 @@ def write_results(results: dict, build: Path) -> Path:
             flat[item["name"]] = item["value"]
             rows.append((item["name"], item["value"], stem, item["description"]))
     path = folder / "results.json"
-    path.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["name", "value", "notebook", "description"])
-        writer.writerows(sorted(rows, key=lambda r: r[0]))
+    write_atomic(path, (json.dumps(flat, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    table = io.StringIO(newline="")
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["name", "value", "notebook", "description"])
+    writer.writerows(sorted(rows, key=lambda r: r[0]))
+    write_atomic(folder / "results.csv", table.getvalue().encode("utf-8"))
     return path
