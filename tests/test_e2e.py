@@ -125,13 +125,19 @@ def test_07_unchanged_notebooks_are_not_re_executed(built, capsys):
     assert err.count("unchanged, not re-executed") == len(discover_notebooks())
 
 
-def test_08_failed_build_leaves_the_previous_book(built, tmp_path, capsys):
+def test_08_failed_build_leaves_the_previous_book(built, tmp_path, capsys, monkeypatch):
     data, build = built
     before = (build / "html" / "index.html").read_bytes()
     broken = tmp_path / "broken"
     shutil.copytree(data, broken)
     (broken / "sonimage" / "patients.csv").write_text("patient_id\n")
     assert main(["build", "--data", str(broken), "--build", str(build)]) == 1
+    # a value outside its range is refused at start (exit 2); with that check bypassed the notebook's own guard
+    # fails the build, which must leave the previous book in place
+    assert main(["build", "--data", str(data), "--build", str(build), "--only", "00",
+                 "--param", "fes_threshold=-1"]) == 2
+    from sonimage_utils.pipeline import params
+    monkeypatch.setattr(params, "check_value", lambda name, check, value: None)
     assert main(["build", "--data", str(data), "--build", str(build), "--only", "00",
                  "--param", "fes_threshold=-1"]) == 1
     err = capsys.readouterr().err

@@ -235,6 +235,71 @@ def test_rule_has_lesions_patient_without_a_lesion_row(demo):
                               f"(patient_id={pid})"]
 
 
+
+def test_rule_case_duplicates_patient_and_lesion_ids_differing_only_in_case(demo):
+    p, les = read(demo, "patients"), read(demo, "lesions")
+    twin = p.iloc[[0]].assign(patient_id=p.loc[0, "patient_id"].lower())  # 'son-001' beside 'SON-001'
+    write(demo, "patients", pd.concat([p, twin], ignore_index=True))
+    lesion = les.iloc[[0]].assign(lesion_id=les.loc[0, "lesion_id"].lower())
+    les = pd.concat([les, lesion], ignore_index=True)
+    write(demo, "lesions", les)
+    pid, lid = p.loc[0, "patient_id"], les.loc[0, "lesion_id"]
+    found = problems(demo)
+    assert (f"sonimage/patients.csv:{line(len(p))}: patient_id: warning: patient_id {pid.lower()!r} differs only in "
+            f"case from {pid!r} on line 2 (patient_id={pid.lower()})") in found
+    assert (f"sonimage/lesions.csv:{line(len(les) - 1)}: lesion_id: warning: patient_id + lesion_id "
+            f"'{pid} + {lid.lower()}' differs only in case from '{pid} + {lid}' on line 2 (patient_id={pid})") in found
+    # the twin has no lesion of her own: that error is the has_lesions rule's, and the only error
+    assert [f for f in found if ": warning: " not in f] == [
+        f"sonimage/patients.csv:{line(len(p))}: patient_id: patient has no row in lesions.csv "
+        f"(patient_id={pid.lower()})"]
+
+
+def test_rule_future_dates_pfs1_date_after_today_is_a_warning(demo):
+    p = read(demo, "patients")
+    p.loc[1, "pfs1_date"] = "2098-06-01"  # a 79-year PFS
+    write(demo, "patients", p)
+    today = pd.Timestamp.today().normalize()
+    assert problems(demo) == [f"sonimage/patients.csv:3: pfs1_date: warning: pfs1_date 2098-06-01 is in the future "
+                              f"(after {today:%Y-%m-%d}) (patient_id={p.loc[1, 'patient_id']})"]
+
+
+def test_rule_assessment_after_death_recist_row_after_a_death_event(demo):
+    p, rec = read(demo, "patients"), read(demo, "recist")
+    pid = "SON-003"
+    dates = sorted(rec.loc[rec["patient_id"].eq(pid), "assessment_date"].unique())
+    assert len(dates) >= 3
+    death = shift(dates[-2], 1)  # dies a day after the second-to-last CT: the last CT comes after her death
+    row = p.index[p["patient_id"].eq(pid)][0]
+    p.loc[row, ["pfs1_date", "pfs1_event", "pfs1_event_type"]] = [death, "1", "death"]
+    write(demo, "patients", p)
+    first = rec.index[rec["patient_id"].eq(pid) & rec["assessment_date"].eq(dates[-1])][0]
+    assert problems(demo) == [f"sonimage/recist.csv:{line(first)}: assessment_date: warning: assessment on "
+                              f"{dates[-1]} is after the patient's death (pfs1_date {death}, pfs1_event_type death) "
+                              f"(patient_id={pid})"]
+
+
+def test_rule_implausible_diameter_follow_up_diameter_of_4000_mm(demo):
+    rec = read(demo, "recist")
+    i = rec.index[~baseline_rows(rec) & rec["lesion_kind"].eq("target") & rec["diameter_mm"].ne("")][0]
+    rec.loc[i, "diameter_mm"] = "4000"
+    edge = rec.index[~baseline_rows(rec) & rec["lesion_kind"].eq("target") & rec["diameter_mm"].ne("")][1]
+    rec.loc[edge, "diameter_mm"] = "300"  # at the bound: plausible
+    write(demo, "recist", rec)
+    assert problems(demo) == [f"sonimage/recist.csv:{line(i)}: diameter_mm: warning: diameter_mm 4000 mm is "
+                              f"implausible (above 300 mm); check the unit (patient_id={rec.loc[i, 'patient_id']})"]
+
+
+def test_rule_has_recist_patient_with_lesions_but_no_recist_rows(demo):
+    pid = "SON-005"
+    rec = read(demo, "recist")
+    write(demo, "recist", rec[rec["patient_id"].ne(pid)])
+    p = read(demo, "patients")
+    row = p.index[p["patient_id"].eq(pid)][0]
+    assert problems(demo) == [f"sonimage/patients.csv:{line(row)}: patient_id: warning: patient has lesions but no "
+                              "row in recist.csv; she is left out of the RECIST analyses (objective 3) "
+                              f"(patient_id={pid})"]
+
 # --- the rules file, the kinds and the tests agree ----------------------------------------------------------
 
 def test_every_rule_id_has_an_implementation_and_a_test():

@@ -8,7 +8,7 @@ from the notebook's parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -49,6 +49,9 @@ class LesionData:
     settings : dict
         The study values of the run (``fes_threshold``, ``recist_sd_min_days``, ``recist_confirm``,
         ``lesion_response_threshold_pct``).
+    no_recist : list of str
+        Patients of the analysis set with lesions but no RECIST row (left out of every RECIST analysis; counted
+        in Table 03.1).
     """
 
     analysis: pd.DataFrame
@@ -57,6 +60,7 @@ class LesionData:
     lesions: pd.DataFrame
     organ_dummies: list
     settings: dict
+    no_recist: list = field(default_factory=list)
 
 
 def prepare_lesion_data(data_dir, *, fes_threshold: float, fes_excluded_organs, fdg_threshold,
@@ -90,7 +94,9 @@ def prepare_lesion_data(data_dir, *, fes_threshold: float, fes_excluded_organs, 
     dummies = [c for c in les.columns if c.startswith("organ_") and c != "organ_group"]
     settings = {"fes_threshold": fes_threshold, "recist_sd_min_days": recist_sd_min_days,
                 "recist_confirm": recist_confirm, "lesion_response_threshold_pct": lesion_response_threshold_pct}
-    return LesionData(analysis, res, best, les, dummies, settings)
+    assessed = set(son.recist["patient_id"])
+    no_recist = sorted(pid for pid in analysis["patient_id"] if pid not in assessed)
+    return LesionData(analysis, res, best, les, dummies, settings, no_recist)
 
 
 def section_assessable(d: LesionData) -> Section:
@@ -115,12 +121,16 @@ def section_assessable(d: LesionData) -> Section:
           "count")
     s.add("obj3_n_lesions_no_ct_before_pd", n_targets - n_analysed,
           "Target lesions without a CT before the patient's first PD (progression at the first CT)", "count")
+    flow = {"Patients in the cohort": len(analysis)}
+    if d.no_recist:  # shown only when there are any, so the table of a complete cohort is unchanged
+        flow["without RECIST assessments (left out)"] = len(d.no_recist)
     s.tables["flow"] = format_recist_flow({
-        "Patients in the cohort": len(analysis), "with RECIST assessments": n_recist,
+        **flow, "with RECIST assessments": n_recist,
         "with measurable (target) disease": n_meas, "without measurable disease": n_recist - n_meas,
         "of whom bone-only disease": n_bone_only, "Target lesions at baseline": n_targets,
         "with a CT before the patient's first PD": n_analysed})
-    s.text["caption"] = "**Table 03.1.** Patients and target lesions in the RECIST analyses."
+    s.text["caption"] = "**Table 03.1.** Patients and target lesions in the RECIST analyses." + (
+        f" Patients with lesions but no RECIST assessment, left out: {', '.join(d.no_recist)}." if d.no_recist else "")
     return s
 
 

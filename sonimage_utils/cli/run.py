@@ -39,11 +39,12 @@ def add_subparser(subparsers) -> tuple[argparse.ArgumentParser, argparse.Argumen
 
 def _run(args):
     from sonimage_utils.pipeline.execute import discover_notebooks, select_notebooks
-    from sonimage_utils.pipeline.params import load_parameters, parse_overrides
+    from sonimage_utils.pipeline.params import load_parameters, parameter_values, parse_overrides
     from sonimage_utils.pipeline.run import run_analyses
 
     try:
         overrides = parse_overrides(args.param, set(load_parameters()))
+        parameter_values(overrides)  # every value in its type and range, before any notebook runs
         select_notebooks(discover_notebooks(), args.only)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

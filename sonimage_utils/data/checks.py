@@ -207,6 +207,97 @@ def rule_has_lesions(tables, cohort, params):
     return _rows(p, mask, cohort, "patients", "patient_id", "patient has no row in lesions.csv")
 
 
+def _warnings(problems: list) -> list:
+    return [replace(p, level="warning") for p in problems]
+
+
+def rule_case_duplicates(tables, cohort, params):
+    """Rows of ``params['tables']`` whose primary key equals an earlier row's when upper/lower case is ignored,
+    but not exactly (exact repeats are :func:`rule_unique_keys`); a warning."""
+    out = []
+    for name in params["tables"]:
+        df, key = tables.get(name), list(load_dictionary()[name].primary_key)
+        if df is None or not set(key) <= set(df.columns):
+            continue
+        d = df.dropna(subset=key)
+        folded = [tuple(v.casefold() if isinstance(v, str) else v for v in k) for k in d[key].to_numpy()]
+        exact = [tuple(k) for k in d[key].to_numpy()]
+        first_row, first_key = {}, {}
+        for idx, f, k in zip(d.index, folded, exact):
+            first_row.setdefault(f, idx)
+            first_key.setdefault(f, k)
+        # only rows whose key differs in case from the first one: exact repeats are rule unique_keys
+        earlier = pd.Series([first_row[f] for f in folded], index=d.index)
+        mask = pd.Series([first_key[f] != k for f, k in zip(folded, exact)], index=d.index, dtype=bool)
+        what = " + ".join(key)
+        out += _rows(d, mask, cohort, name, key[-1],
+                     lambda x, d=d, key=key, what=what, earlier=earlier: (
+                         f"{what} {' + '.join(str(x[k]) for k in key)!r} differs only in case from "
+                         f"{' + '.join(str(d.at[earlier[x.name], k]) for k in key)!r} on line "
+                         f"{line_of(earlier[x.name])}"))
+    return _warnings(out)
+
+
+def _today() -> pd.Timestamp:
+    """The day of validation (a function, so that a test can move it)."""
+    return pd.Timestamp.today().normalize()
+
+
+def rule_future_dates(tables, cohort, params):
+    """Dates in the columns ``params['columns'][table]`` after today; a warning."""
+    today, out = _today(), []
+    for name, columns in params["columns"].items():
+        df = tables.get(name)
+        for column in columns:
+            if df is None or column not in df.columns:
+                continue
+            out += _rows(df, df[column] > today, cohort, name, column,
+                         lambda x, c=column: f"{c} {x[c]:%Y-%m-%d} is in the future (after {today:%Y-%m-%d})")
+    return _warnings(out)
+
+
+def rule_assessment_after_death(tables, cohort, params):
+    """RECIST assessments after pfs1_date of patients whose pfs1_event_type is ``params['death_type']`` (one line
+    per patient and date); a warning."""
+    p, r = tables["patients"], tables["recist"]
+    dead = p[p["pfs1_event_type"].eq(params["death_type"])].dropna(subset=["patient_id"])
+    died = dead.drop_duplicates("patient_id").set_index("patient_id")["pfs1_date"]
+    r = r.dropna(subset=["patient_id", "assessment_date"])
+    death = r["patient_id"].map(died)
+    mask = (r["assessment_date"] > death) & ~r.duplicated(["patient_id", "assessment_date"])
+    return _warnings(_rows(r, mask.fillna(False), cohort, "recist", "assessment_date",
+                           lambda x: f"assessment on {x['assessment_date']:%Y-%m-%d} is after the patient's death "
+                                     f"(pfs1_date {death[x.name]:%Y-%m-%d}, pfs1_event_type "
+                                     f"{params['death_type']})"))
+
+
+def rule_implausible_diameter(tables, cohort, params):
+    """Diameters in ``params['columns'][table]`` above ``params['max_mm']`` mm; a warning."""
+    most, out = params["max_mm"], []
+    for name, columns in params["columns"].items():
+        df = tables.get(name)
+        for column in columns:
+            if df is None or column not in df.columns:
+                continue
+            out += _rows(df, (df[column] > most).fillna(False), cohort, name, column,
+                         lambda x, c=column: f"{c} {x[c]:g} mm is implausible (above {most:g} mm); check the unit")
+    return _warnings(out)
+
+
+def rule_has_recist(tables, cohort, params):
+    """Patients with lesions.csv rows but no recist.csv row, in the cohorts of ``params['cohorts']``; a
+    warning."""
+    if cohort not in params["cohorts"]:
+        return []
+    p = tables["patients"]
+    with_lesions = set(tables["lesions"]["patient_id"].dropna())
+    assessed = set(tables["recist"]["patient_id"].dropna())
+    mask = p["patient_id"].isin(with_lesions - assessed)
+    return _warnings(_rows(p, mask, cohort, "patients", "patient_id",
+                           "patient has lesions but no row in recist.csv; she is left out of the RECIST analyses "
+                           "(objective 3)"))
+
+
 #: Rule kind (``kind`` in data_dictionary/rules.yml) -> (implementation, {table: columns it needs}).
 RULES = {
     "foreign_key": (rule_foreign_key, {"patients": ["patient_id"]}),
@@ -221,6 +312,12 @@ RULES = {
     "target_limits": (rule_target_limits, {"recist": ["patient_id", "lesion_id", "lesion_kind"]}),
     "recist_fields": (rule_recist_fields, {"recist": ["patient_id", "lesion_id", "assessment_date", "lesion_kind", "diameter_mm", "status"]}),
     "has_lesions": (rule_has_lesions, {"patients": ["patient_id"], "lesions": ["patient_id"]}),
+    "case_duplicates": (rule_case_duplicates, {}),
+    "future_dates": (rule_future_dates, {}),
+    "assessment_after_death": (rule_assessment_after_death, {"patients": ["patient_id", "pfs1_date", "pfs1_event_type"],
+                                                             "recist": ["patient_id", "assessment_date"]}),
+    "implausible_diameter": (rule_implausible_diameter, {}),
+    "has_recist": (rule_has_recist, {"patients": ["patient_id"], "lesions": ["patient_id"], "recist": ["patient_id"]}),
 }
 
 def check_rules(tables: dict, cohort: str) -> list:

@@ -209,6 +209,11 @@ RULE_KINDS = {
     "target_limits": {"max_per_patient": RuleParam("int", min=1), "max_per_organ": RuleParam("int", min=1)},
     "recist_fields": {"status": RuleParam("list_map")},
     "has_lesions": {"cohorts": RuleParam("list", choices=COHORTS)},
+    "case_duplicates": {"tables": RuleParam("list", choices=_TABLES)},
+    "future_dates": {"columns": RuleParam("list_map")},
+    "assessment_after_death": {"death_type": RuleParam("str")},
+    "implausible_diameter": {"max_mm": RuleParam("number", min=0), "columns": RuleParam("list_map")},
+    "has_recist": {"cohorts": RuleParam("list", choices=COHORTS)},
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from sonimage_utils.data.dictionary import COHORTS, load_dictionary
-from sonimage_utils.data.validate import validate_cohort
+from sonimage_utils.data.validate import cohort_path_problem, validate_cohort
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -45,7 +45,17 @@ class Cohort:
 
 
 def available_cohorts(data_dir) -> list[str]:
-    """Cohort folders present in ``data_dir``, in contract order."""
+    """Cohort folders present in ``data_dir``, in contract order.
+
+    Raises
+    ------
+    InvalidDataError
+        If a cohort's path is there but is no readable folder (a file, a dangling symbolic link, a link loop):
+        such a cohort is reported, never dropped as if absent.
+    """
+    bad = [p for p in (cohort_path_problem(data_dir, c) for c in COHORTS) if p is not None]
+    if bad:
+        raise InvalidDataError(bad)
     return [c for c in COHORTS if (Path(data_dir) / c).is_dir()]
 
 
@@ -89,11 +99,15 @@ def load_cohort(data_dir, cohort: str = "sonimage") -> Cohort:
     InvalidDataError
         If the cohort's folder is absent or has any error (warnings are allowed).
     """
+    bad = cohort_path_problem(data_dir, cohort)
+    if bad is not None:
+        raise InvalidDataError([bad])
     if not (Path(data_dir) / cohort).is_dir():
         raise InvalidDataError([f"{cohort}/: cohort folder is missing in {data_dir}"])
     tables, problems = validate_cohort(Path(data_dir), cohort)
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InvalidDataError(errors)
+    # validation indexes rows by their CSV line; canonical_order sorts by the contract key and renumbers 0..n-1
     tables = {name: None if df is None else canonical_order(df, name) for name, df in tables.items()}
     return Cohort(cohort, tables["patients"], tables["lesions"], tables.get("scans"), tables.get("recist"))

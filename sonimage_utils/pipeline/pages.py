@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sonimage_utils.data.dictionary import COHORTS, SIDE_FILES, load_dictionary, load_rules
-from sonimage_utils.pipeline.params import load_parameters
+from sonimage_utils.pipeline.params import describe_check, load_parameters
 
 __all__ = ["KEY_PACKAGES", "parameter_table", "data_dictionary_page", "provenance_page", "md_cell"]
 
@@ -33,14 +33,15 @@ def _value(v) -> str:
 
 
 def parameter_table(overrides=None) -> str:
-    """The SAP parameters as a Markdown table: name, value, rationale (overrides marked)."""
+    """The SAP parameters as a Markdown table: name, value, type and range, rationale (overrides marked)."""
     overrides = overrides or {}
-    lines = ["| parameter | value | rationale |", "|---|---|---|"]
+    lines = ["| parameter | value | type and range | rationale |", "|---|---|---|---|"]
     for name, entry in load_parameters().items():
         value = _value(overrides.get(name, entry["value"]))
         if name in overrides:
             value += f" *overridden* (plan: {_value(entry['value'])})"
-        lines.append(f"| `{name}` | {md_cell(value)} | {md_cell(entry['rationale'])} |")
+        lines.append(f"| `{name}` | {md_cell(value)} | {md_cell(describe_check(entry['check']))} | "
+                     f"{md_cell(entry['rationale'])} |")
     return "\n".join(lines)
 
 
