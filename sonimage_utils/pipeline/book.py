@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,12 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
              ("book/provenance.md", "frozen-sap", statement + f" Deviations listed: {len(sap['deviations'])} "
               "(see {doc}`deviations`)."),
              ("book/provenance.md", "provenance", provenance_page(info))]
+    for page in (src / "book").glob("*.md"):  # a page may glue from a chapter left out (--only): say so instead
+        body = page.read_text(encoding="utf-8")
+        cut = _ABSENT_GLUE.sub(lambda m: m.group(0) if m.group(1) in numbers else
+                               f"*(chapter {m.group(1)} not in this build)*", body)
+        if cut != body:
+            page.write_text(cut, encoding="utf-8")
     for page, marker, text in fills:
         path = src / page
         if not path.exists():  # a page left out of _toc.yml is not filled
@@ -123,6 +130,10 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
             raise BuildFailed(f"{page} lacks the marker {tag}")
         path.write_text(body.replace(tag, text), encoding="utf-8")
     return src
+
+
+#: A glue from a chapter's notebook in a prose page: ``{glue:text}`../notebooks/NN_name.ipynb::key```.
+_ABSENT_GLUE = re.compile(r"\{glue:text\}`\.\./notebooks/(\d\d)_[^`:]*\.ipynb::[^`]*`")
 
 
 def _read_json(path: Path, default):
