@@ -25,21 +25,22 @@ def test_01_every_sub_command_is_a_module_with_add_subparser_and_do_command():
     for module in SUB_COMMANDS:
         assert callable(module.add_subparser) and callable(module.do_command), module.__name__
     choices = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert list(choices) == ["simulate", "validate", "run", "build", "extract"]
+    assert list(choices) == ["simulate", "validate", "run", "build", "extract", "sap"]
 
 
 def test_02_parsed_arguments_reach_their_command():
     parser = build_parser()
     for argv, module in ((["simulate", "out"], "simulate"), (["validate", "d"], "validate"),
                          (["run"], "run"), (["build"], "run"),
-                         (["extract", "--dicom", "a", "--vois", "b", "--mapping", "c", "--out", "d"], "extract")):
+                         (["extract", "--dicom", "a", "--vois", "b", "--mapping", "c", "--out", "d"], "extract"),
+                         (["sap", "freeze"], "sap")):
         assert parser.parse_args(argv).func.__module__ == f"sonimage_utils.cli.{module}"
     args = parser.parse_args(["simulate", "out"])
     assert (args.seed, args.n_patients) == (20191205, 100)          # the documented defaults
 
 
 def test_03_help_of_each_command_works_without_a_traceback(capsys):
-    for command in ("validate", "simulate", "extract", "run", "build"):
+    for command in ("validate", "simulate", "extract", "run", "build", "sap"):
         with pytest.raises(SystemExit) as exc:
             main([command, "--help"])
         assert exc.value.code == 0 and f"usage: sonimage {command}" in capsys.readouterr().out

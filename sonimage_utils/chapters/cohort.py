@@ -58,7 +58,8 @@ def patient_flow(base: Section) -> Section:
     Returns
     -------
     Section
-        ``tables["flow"]``; results ``cohort_n_*``.
+        ``tables["flow"]``; results ``cohort_n_*`` and the median follow-up (reverse Kaplan-Meier), overall
+        and by arm (``cohort_median_followup_months[_et|_et_cdk46i]``).
     """
     analysis, son = base.data["analysis"], base.data["cohort"]
     s = Section(tables={"flow": descriptive.compute_patient_flow(analysis)},
@@ -69,6 +70,14 @@ def patient_flow(base: Section) -> Section:
           "Patients without an FES-assessable lesion (no heterogeneity score)", "count")
     s.add("cohort_n_heterogeneity_analysis", int(analysis["hs"].notna().sum()),
           "Patients in the primary heterogeneity analysis", "count")
+    s.add("cohort_median_followup_months",
+          descriptive.compute_median_follow_up(analysis["pfs1_months"], analysis["pfs1_event"]),
+          "Median follow-up for PFS1, reverse Kaplan-Meier (censoring as the event), months", "months")
+    for arm, key in (("ET", "et"), ("ET+CDK4/6i", "et_cdk46i")):
+        rows = analysis[analysis["arm"] == arm]
+        s.add(f"cohort_median_followup_months_{key}",
+              descriptive.compute_median_follow_up(rows["pfs1_months"], rows["pfs1_event"]) if len(rows) else None,
+              f"Median follow-up for PFS1 in arm {arm}, reverse Kaplan-Meier, months", "months")
     return s
 
 

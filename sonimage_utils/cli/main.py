@@ -12,13 +12,13 @@ import contextlib
 import sys
 from pathlib import Path
 
-from sonimage_utils.cli import extract, run, simulate, validate
+from sonimage_utils.cli import extract, run, sap, simulate, validate
 from sonimage_utils.cli.errors import UsageError
 
 __all__ = ["SUB_COMMANDS", "main", "build_parser", "UsageError"]
 
 #: The sub-command modules, in the order ``sonimage --help`` lists them.
-SUB_COMMANDS = (simulate, validate, run, extract)
+SUB_COMMANDS = (simulate, validate, run, extract, sap)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from pathlib import Path
 import yaml
 
 from sonimage_utils import __version__
-from sonimage_utils.pipeline.pages import data_dictionary_page, parameter_table, provenance_page
+from sonimage_utils.pipeline.pages import data_dictionary_page, parameter_table, provenance_page, summary_page
 from sonimage_utils.pipeline.params import project_root
+from sonimage_utils.pipeline.sap import deviations_page, frozen_sap_statement
 from sonimage_utils.pipeline.run import RunResult, build_session, input_files, on_publish
 
 __all__ = ["BuildFailed", "git_state", "default_version", "stage_book", "render_book", "book_key", "build_book"]
@@ -100,17 +102,42 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
             "git_commit": commit, "git_dirty": dirty, "synthetic": run.synthetic, "data_dir": run.data_dir,
             "files": input_files(run.data_dir), "values": run.values, "overrides": run.overrides,
             "notebooks": run.notebooks}
-    fills = {"book/sap.md": ("parameters", parameter_table(run.overrides)),
-             "book/data_dictionary.md": ("data-dictionary", data_dictionary_page()),
-             "book/provenance.md": ("provenance", provenance_page(info))}
-    for page, (marker, text) in fills.items():
+    results = notebooks.parent / "results"
+    sap = _read_json(results / "deviations.json", {"frozen_sap": None, "deviations": []})
+    registry = _read_json(results / "results.json", {})
+    statement = frozen_sap_statement(sap["frozen_sap"])
+    fills = [("book/sap.md", "parameters", parameter_table(run.overrides)),
+             ("book/sap.md", "frozen-sap", statement),
+             ("book/deviations.md", "deviations", deviations_page(sap["frozen_sap"], sap["deviations"])),
+             ("book/summary.md", "summary", summary_page(registry, run.notebooks)),
+             ("book/data_dictionary.md", "data-dictionary", data_dictionary_page()),
+             ("book/provenance.md", "frozen-sap", statement + f" Deviations listed: {len(sap['deviations'])} "
+              "(see {doc}`deviations`)."),
+             ("book/provenance.md", "provenance", provenance_page(info))]
+    for page in (src / "book").glob("*.md"):  # a page may glue from a chapter left out (--only): say so instead
+        body = page.read_text(encoding="utf-8")
+        cut = _ABSENT_GLUE.sub(lambda m: m.group(0) if m.group(1) in numbers else
+                               f"*(chapter {m.group(1)} not in this build)*", body)
+        if cut != body:
+            page.write_text(cut, encoding="utf-8")
+    for page, marker, text in fills:
         path = src / page
+        if not path.exists():  # a page left out of _toc.yml is not filled
+            continue
         body = path.read_text(encoding="utf-8")
         tag = f"<!-- sonimage:{marker} -->"
         if tag not in body:
             raise BuildFailed(f"{page} lacks the marker {tag}")
         path.write_text(body.replace(tag, text), encoding="utf-8")
     return src
+
+
+#: A glue from a chapter's notebook in a prose page: ``{glue:text}`../notebooks/NN_name.ipynb::key```.
+_ABSENT_GLUE = re.compile(r"\{glue:text\}`\.\./notebooks/(\d\d)_[^`:]*\.ipynb::[^`]*`")
+
+
+def _read_json(path: Path, default):
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
 
 def render_book(src: Path, out: Path, builder: str = "html") -> Path:
@@ -163,9 +190,11 @@ def book_key(run: RunResult, version: str, outputs: Path | None = None) -> str:
              if p.is_file()]
     outputs = Path(outputs) if outputs else run.build
     notebooks = [p.relative_to(outputs) for p in (outputs / "notebooks").glob("[0-9][0-9]_*.ipynb")]
+    # the generated pages read the registry and the deviations (which depend on the frozen SAP in sap/)
+    notebooks += [p.relative_to(outputs) for p in (outputs / "results").glob("*.json") if p.name != "run.json"]
     return hashlib.sha256(json.dumps([version, git_state(), package_hash(), run.data_hash, run.values, run.overrides,
                                       run.synthetic, hash_files(pages, root=root),
-                                      hash_files(notebooks, root=outputs)],
+                                      hash_files(notebooks, root=outputs), run.notebooks],
                                      sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from sonimage_utils.data.dictionary import COHORTS, SIDE_FILES, load_dictionary, load_rules
 from sonimage_utils.pipeline.params import describe_check, load_parameters
+from sonimage_utils.tables.summary import format_results_summary
 
-__all__ = ["KEY_PACKAGES", "parameter_table", "data_dictionary_page", "provenance_page", "md_cell"]
+__all__ = ["KEY_PACKAGES", "parameter_table", "data_dictionary_page", "provenance_page", "summary_page", "md_cell"]
 
 #: Packages whose versions the provenance page lists.
 KEY_PACKAGES = ("sonimage-utils", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "scikit-survival",
@@ -119,4 +120,23 @@ def provenance_page(info: dict) -> str:
     lines += ["", "## Parameter values\n", "| parameter | value |", "|---|---|"]
     lines += [f"| `{k}` | {md_cell(_value(v))}{' *overridden*' if k in info['overrides'] else ''} |"
               for k, v in sorted(info["values"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def summary_page(registry: dict, notebooks: list) -> str:
+    """The results summary: per objective, the primary estimate, its label and the sentence the numbers choose.
+
+    Parameters
+    ----------
+    registry : dict
+        The run's ``results.json``.
+    notebooks : list of str
+        Stems of the notebooks the run executed (a chapter not run says so).
+    """
+    table = format_results_summary(registry, ran=[stem[:2] for stem in notebooks])
+    lines = ["| objective | primary analysis | label | estimate (95% CI) | p |", "|---|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        lines.append(f"| {md_cell(r.objective)} | {md_cell(r[1])} | **{r.label}** | {md_cell(r[3])} | {md_cell(r.p)} |")
+    lines += ["", "## Conclusions, as the numbers read", ""]
+    lines += [f"- **{md_cell(r.objective)}** ({r.label}). {r.conclusion}" for r in table.itertuples(index=False)]
     return "\n".join(lines) + "\n"

@@ -15,12 +15,14 @@ from IPython.display import Markdown, display
 
 from sonimage_utils.tables.format import format_value
 
-__all__ = ["record", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
+__all__ = ["record", "record_deviation", "DEVIATION_MIME", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
            "RESULT_MIME",
            "to_number"]
 
 #: MIME type of the hidden output that carries a result's name, value and description.
 RESULT_MIME = "application/vnd.sonimage.result+json"
+#: MIME type of the hidden output that carries a deviation from the SAP a notebook reports.
+DEVIATION_MIME = "application/vnd.sonimage.deviation+json"
 
 
 def to_number(value):
@@ -91,6 +93,31 @@ def record(name: str, value, description: str, *, kind: str, missing: str | None
     glue(name, number if number is not None else text, display=False)
     glue(f"{name}_text", text, display=False)
     display({RESULT_MIME: {"name": name, "value": number, "description": description}}, raw=True)
+
+
+def record_deviation(text: str) -> None:
+    """Report that an analysis was realised differently from the plan, in one line.
+
+    The run gathers every reported deviation onto the book's page "Deviations from the SAP" and counts it in
+    ``sap_n_deviations`` (see :mod:`sonimage_utils.pipeline.sap`). Report, for instance, a model that did not
+    converge or was not estimable, quantile groups collapsed by ties, an analysis set smaller than planned.
+    Nothing is shown in the chapter.
+
+    Parameters
+    ----------
+    text : str
+        One sentence naming the analysis and what happened, with its numbers, e.g. "HS quartiles: ties left
+        3 groups instead of 4". Markdown allowed.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is empty.
+    """
+    text = " ".join(str(text).split())
+    if not text:
+        raise ValueError("record_deviation needs a sentence saying what differs from the plan, got an empty text")
+    display({DEVIATION_MIME: {"text": text}}, raw=True)
 
 
 def save_figure(fig, name: str, build_dir, *, dpi: int = 200):

@@ -383,6 +383,25 @@ def _extract_demo_dicom(build: Path, data: Path, seed: int, n_patients: int = 4)
     shutil.copy2(folder / "extracted" / "extraction_report.csv", data / "sonimage" / "extraction_report.csv")
 
 
+def _deviations(notebooks, notebooks_dir, values: dict, overrides: dict, stage: Path) -> dict:
+    """Compare the run with the frozen SAP; write ``results/deviations.json``; return ``sap_n_deviations``."""
+    from sonimage_utils.pipeline.execute import write_atomic
+    from sonimage_utils.pipeline.sap import (compute_deviations, deviation_count_result, gather_deviations,
+                                             latest_frozen_sap)
+
+    ran = {nb.stem for nb in notebooks}
+    left_out = [nb.stem for nb in discover_notebooks(notebooks_dir) if nb.stem not in ran]
+    reported = {stem: found for stem in sorted(ran)
+                if (found := gather_deviations(stage / "notebooks" / f"{stem}.ipynb"))}
+    frozen = latest_frozen_sap()
+    deviations = compute_deviations(frozen, values, overrides, left_out, reported)
+    about = None if frozen is None else {k: frozen[k] for k in ("date", "path", "sap_sha256", "git_commit", "git_dirty")}
+    (stage / "results").mkdir(parents=True, exist_ok=True)
+    write_atomic(stage / "results" / "deviations.json", (json.dumps(
+        {"frozen_sap": about, "deviations": deviations}, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return deviation_count_result(deviations)
+
+
 def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=None, log=print,
                  notebooks_dir=None) -> RunResult:
     """Validate ``data_dir`` and execute the selected notebooks into ``build``.
@@ -437,6 +456,7 @@ def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=Non
         synthetic = is_synthetic(inputs)
         results = run_notebooks(notebooks, values, inputs, stage, jobs=jobs, data_hash=data_hash,
                                 synthetic=synthetic, log=log)
+        results["sap"] = [_deviations(notebooks, notebooks_dir, values, overrides or {}, stage)]
         write_results(results, stage)
         write_atomic(stage / "results" / "run.json", (json.dumps({
             "data_dir": str(data_dir), "synthetic": synthetic, "data_hash": data_hash,
