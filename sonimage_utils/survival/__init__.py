@@ -1,5 +1,5 @@
 """L2, time-to-event statistics, each estimator once: Kaplan-Meier, Cox, proportional hazards,
-hazard-ratio rows, ridge Cox and the interaction power simulation.
+hazard-ratio rows, restricted mean survival time, piecewise hazard ratios, ridge Cox and the interaction power simulation.
 """
 
 from .baseline import (
@@ -27,8 +27,14 @@ from .measures import (
 from .ph import (
     PHTestResult, compute_ph_test, compute_zph,
 )
+from .piecewise import (
+    PiecewiseHRResult, derive_episodes, fit_piecewise_cox, format_interval,
+)
 from .power import (
     simulate_interaction_trials, fit_cox_batch, compute_interaction_power,
+)
+from .rmst import (
+    compute_rmst_km, compute_rmst_difference,
 )
 from .ridge_cox import (
     RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood, cv_ridge_penalty,
@@ -43,5 +49,6 @@ __all__ = [
     'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph',
     'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
     'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'cv_ridge_penalty',
-    'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
+    'fit_ridge_cox_cv', 'DEFAULT_PENALTIES', 'PiecewiseHRResult', 'derive_episodes', 'fit_piecewise_cox',
+    'format_interval', 'compute_rmst_km', 'compute_rmst_difference',
 ]

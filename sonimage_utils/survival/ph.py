@@ -233,6 +233,10 @@ def compute_ph_test(result: CoxResult, *, transform: str, terms: bool = True) ->
     >>> list(compute_ph_test(fit_cox(d, "arm"), transform="km").summary["term"])
     ['arm', 'GLOBAL']
     """
+    des = result.design
+    if result.ok and ("_entry" in des or any(c.startswith("_stratum") for c in des)):
+        raise ValueError("compute_ph_test handles one stratum without entry times; this model has strata or "
+                         "(start, stop] rows")
     if not result.ok:
         empty = pd.DataFrame(columns=["term", "chisq", "df", "p"])
         return PHTestResult(empty, pd.DataFrame(), {}, transform,
@@ -242,6 +246,5 @@ def compute_ph_test(result: CoxResult, *, transform: str, terms: bool = True) ->
         term_idx = {lab: [names.index(c) for c in cols] for lab, cols in result.terms.items()}
     else:
         term_idx = {nm: [j] for j, nm in enumerate(names)}
-    des = result.design
     return compute_zph(des["_time"], des["_event"], des[names].to_numpy(float), result.summary["coef"].to_numpy(),
                        ties="efron", transform=transform, terms=term_idx, names=names)
