@@ -88,3 +88,14 @@ def test_cox_stratified_by_centre_matches_r_and_survives_a_stratum_without_event
     assert fit.ok and fit.n == ref["n"].iloc[0]
     assert fit.summary["coef"].to_numpy() == pytest.approx(ref["coef"].to_numpy(), rel=1e-6)
     assert fit.summary["se"].to_numpy() == pytest.approx(ref["se"].to_numpy(), rel=1e-6)
+
+
+@pytest.mark.parametrize("term", ["het_group", "arm"])
+def test_schoenfeld_band_is_r_lm_natural_spline_fit_and_se(term):
+    from sonimage_utils.survival.ph import compute_ph_test, compute_zph_smooth
+    ph = compute_ph_test(fit_cox(DEMO, "het_group + arm", reference=REFERENCE), transform="km")
+    ref = pd.read_csv(REF / "zph_band" / "ref_band.csv").query("term == @term")
+    got = compute_zph_smooth(ph, term, df=4)
+    assert got["fit"].to_numpy() == pytest.approx(ref["fit"].to_numpy(), rel=1e-9, abs=1e-12)
+    assert got["se"].to_numpy() == pytest.approx(ref["se"].to_numpy(), rel=1e-9)
+    assert (got["upper"] - got["fit"]).to_numpy() == pytest.approx(2 * got["se"].to_numpy())

@@ -25,7 +25,7 @@ from .measures import (
     compute_harrell_c, compute_concordance_counts, compute_calibration_slope,
 )
 from .ph import (
-    PHTestResult, compute_ph_test, compute_zph,
+    PHTestResult, compute_ph_test, compute_zph, compute_zph_smooth,
 )
 from .piecewise import (
     PiecewiseHRResult, derive_episodes, fit_piecewise_cox, format_interval,
@@ -46,7 +46,7 @@ __all__ = [
     'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr',
     'compute_rcs_basis', 'EfronCoxResult', 'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs',
     'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile',
-    'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph',
+    'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph', 'compute_zph_smooth',
     'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
     'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'cv_ridge_penalty',
     'fit_ridge_cox_cv', 'DEFAULT_PENALTIES', 'PiecewiseHRResult', 'derive_episodes', 'fit_piecewise_cox',
