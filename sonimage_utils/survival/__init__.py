@@ -19,7 +19,7 @@ from .hazard_ratios import (
     compute_hr_rows, compute_subgroup_hrs,
 )
 from .km import (
-    KaplanMeierResult, LogrankResult, fit_km, compute_logrank, compute_survival_quantile,
+    KaplanMeierResult, LogrankResult, fit_km, compute_logrank, compute_survival_quantile, compute_km_crossings,
 )
 from .measures import (
     compute_harrell_c, compute_concordance_counts, compute_calibration_slope,
@@ -45,7 +45,7 @@ __all__ = [
     'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'compute_baseline_cumhaz',
     'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr',
     'compute_rcs_basis', 'EfronCoxResult', 'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs',
-    'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile',
+    'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile', 'compute_km_crossings',
     'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph', 'compute_zph_smooth',
     'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
     'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'cv_ridge_penalty',
