@@ -152,8 +152,8 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2, group_labels: dict | Non
     rows : pandas.DataFrame
         Columns ``label``, ``n``, ``n_events``, ``hr``, ``hr_ci_low``, ``hr_ci_high``, ``p``, ``status``,
         ``message``; optional ``analysis``, ``comparison``, ``group_counts`` (list of ``(level, patients,
-        events)``, from :func:`~sonimage_utils.survival.compute_hr_rows`) and ``role`` (confirmatory or
-        exploratory).
+        events)``, from :func:`~sonimage_utils.survival.compute_hr_rows`), ``role`` (confirmatory or
+        exploratory) and ``set`` (the analysis set).
     digits : int
     group_labels : dict, optional
         Level -> display label for ``group_counts``.
@@ -161,7 +161,7 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2, group_labels: dict | Non
     Returns
     -------
     pandas.DataFrame
-        Text columns ``Analysis`` and ``Type`` (when given), ``Comparison``, ``Patients``, ``Events``,
+        Text columns ``Analysis``, ``Type`` and ``Analysis set`` (when given), ``Comparison``, ``Patients``, ``Events``,
         ``Patients (events) by group`` (when counts are given), ``HR (95% CI)``, ``p``, ``Note``.
     """
     out = pd.DataFrame()
@@ -169,6 +169,8 @@ def format_hr_rows(rows: pd.DataFrame, digits: int = 2, group_labels: dict | Non
         out["Analysis"] = rows["analysis"].astype(str)
     if "role" in rows:
         out["Type"] = rows["role"].astype(str)
+    if "set" in rows:
+        out["Analysis set"] = rows["set"].astype(str)
     out["Comparison"] = rows["comparison"] if "comparison" in rows else rows["label"]
     out["Patients"] = [format_count(x) for x in rows["n"]]
     out["Events"] = [format_count(x) for x in rows["n_events"]]
