@@ -130,10 +130,10 @@ else:
     show_markdown(ph.text["caption"])
     show(ph.tables["ph"].style.hide(axis="index").set_uuid("ph"))
     show_markdown(ph.text["reading"])
+    show_markdown(ph.text["figure"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 01.2. Scaled Schoenfeld residuals of the primary model against time with a regression-spline smoother and its pointwise band (the note above the figure gives the method, the analysis set and n); the dashed line is the fitted coefficient. A flat smoother is what proportional hazards predicts; the title gives the score test.", "name": "fig-01-schoenfeld"}}
 if "schoenfeld" in ph.figures:
-    show_markdown(ph.text["figure"])
     save_figure(ph.figures["schoenfeld"], "01_schoenfeld", build_dir)
 
 # %% [markdown]
@@ -167,9 +167,9 @@ if tv.text["explanation"]:
 # positive, mixed, all negative), the combined FES/FDG pattern of Kurland et al. (FDG high at the cohort median
 # `fdg_threshold`, and at the fixed cut-off `fdg_threshold_fixed`), the heterogeneity score as a continuous
 # variable (per 10 points more FES-positive lesions, so an HR below 1 favours homogeneity), the mean FES SUVmax
-# of the assessable lesions, the other FES thresholds (`fes_thresholds_sensitivity`), and the primary model
+# of the assessable lesions, the other FES thresholds (`fes_thresholds_sensitivity`), the primary model
 # adjusted for clinical factors (visceral disease, de novo metastatic disease, prior adjuvant endocrine
-# therapy, WHO performance status 1 or more vs 0; status 2 is too rare to estimate on its own), and the primary
+# therapy, WHO performance status 1 or more vs 0; status 2 is too rare to estimate on its own) and the primary
 # model stratified by centre (a baseline hazard per centre). Every model is adjusted for the arm.
 
 # %% tags=["remove-input"]
@@ -190,7 +190,7 @@ for key in ("caution", "thresholds", "strata"):
 # factors, heterogeneous vs homogeneous {glue:text}`obj1_hr_heterogeneous_adjusted_text`
 # ({glue:text}`obj1_hr_heterogeneous_adjusted_ci_low_text` to
 # {glue:text}`obj1_hr_heterogeneous_adjusted_ci_high_text`; complete cases,
-# {glue:text}`obj1_n_clinical_complete_cases_text` patients). All of Table 01.6 is exploratory. The full clinical
+# {glue:text}`obj1_n_clinical_complete_cases_text` patients). Apart from its first row, Table 01.6 is exploratory. The full clinical
 # model follows (Table 01.7).
 
 # %% tags=["remove-input"]

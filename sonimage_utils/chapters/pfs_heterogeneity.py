@@ -125,7 +125,8 @@ def sensitivity_specs(pfs, fixed, alternatives: dict, *, fdg_threshold_fixed: fl
         grouped = alt[alt["het_group"].notna()]
         specs.append({"analysis": f"FES threshold {format_value(t, 'parameter')}", "data": grouped,
                       "formula": "het_group + arm", "report": _HETEROGENEOUS, "group": "het_group",
-                      "set": f"with a group at threshold {format_value(t, 'parameter')} ({len(grouped)})"})
+                      "set": f"with a group at threshold {format_value(t, 'parameter')} "
+                             f"({len(grouped)} of {len(alt)})"})
     clinical = pfs.dropna(subset=list(CLINICAL_FACTORS))
     specs.append({"analysis": "Adjusted for clinical factors", "data": pfs,
                   "formula": " + ".join(["het_group", "arm", *CLINICAL_FACTORS]), "report": _HETEROGENEOUS,
@@ -260,7 +261,7 @@ def proportional_hazards(primary: Section, *, transform: str, alpha: float) -> S
             f"{_ZPH_SPLINE_DF} degrees of freedom (as R `plot.cox.zph`) and its pointwise band of +/- 2 standard "
             "errors of the least-squares fit (residual variance from the residuals; about 95%)") if smooths else \
         "a lowess line (too few events for the spline band)"
-    s.text["figure"] = (f"**Figure 01.2.** Scaled Schoenfeld residuals of the primary model against time, with "
+    s.text["figure"] = (f"*Figure 01.2, method.* Scaled Schoenfeld residuals of the primary model against time, with "
                         f"{band}; the dashed line is the fitted coefficient, which a constant hazard ratio would "
                         f"follow. Objective-1 set, {fit.n} patients, {fit.n_events} events (one point per event).")
     level = format_value(alpha, "parameter")
@@ -465,10 +466,10 @@ def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sen
         "different patients, not the same comparison measured again.")
     strata = ", ".join(label(c).lower() for c in STRATA)
     s.text["strata"] = (
-        f"The data contract records one stratification variable, {strata}; SONIA's other stratification "
-        "factor, the planned CDK4/6 inhibitor, is not in these data, so the stratified model (the row "
-        "*Stratified by centre*) is the only one the data allow. A centre without events contributes nothing to "
-        "a stratified model and does not stop it.")
+        f"The data contract records no randomisation stratification factor except {strata}; the choice of "
+        "CDK4/6 inhibitor, a stratification factor of SONIA, is not in these data, so the model stratified by "
+        f"{strata} (the row *Stratified by centre*) is the only stratified model the data allow. A centre "
+        "without events contributes nothing to a stratified model and does not stop it.")
     cc = "" if clinical.n == len(pfs) else f" ({len(pfs) - clinical.n} with a missing clinical factor left out)"
     s.text["clinical"] = (f"**Table 01.7.** Exploratory: Cox model of PFS1 adjusted for clinical factors. Complete "
                           f"cases of the clinical factors: {clinical.n} of {len(pfs)} patients{cc}, "
