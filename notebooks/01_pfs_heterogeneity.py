@@ -33,6 +33,8 @@ fes_thresholds_sensitivity = [1.8, 2.0]
 landmark_months = [12, 24]
 ph_transform = "km"
 ph_alpha = 0.05
+piecewise_cutpoints_months = [12]
+rmst_horizon_months = 36.0
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import pfs_heterogeneity as chapter
@@ -64,7 +66,8 @@ record_section(chapter.who_is_analysed(base))
 #
 # ## Kaplan-Meier estimates
 #
-# The curves show the raw comparison, before any adjustment; medians and landmark survival summarise them.
+# The curves show the raw comparison, before any adjustment (descriptive); medians and landmark survival
+# summarise them, each at one point of the curve.
 # Confidence intervals are R's default for `survfit` (log transform), and the median's interval is where the
 # confidence band crosses 50% (Brookmeyer-Crowley), so "not reached" means the band had not fallen to 50%.
 
@@ -77,7 +80,7 @@ show(km.tables["km"].style.hide(axis="index").set_uuid("km"))
 if km.text["logrank"]:
     show_markdown(km.text["logrank"])
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Kaplan-Meier estimates of PFS1 by primary heterogeneity group, with pointwise 95% confidence bands (log) and censoring marks; number at risk below the axis.", "name": "fig-01-km"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 01.1. Kaplan-Meier estimates of PFS1 by primary heterogeneity group, with pointwise 95% confidence bands (log) and censoring marks; number at risk below the axis. Descriptive; objective-1 set (patients with a heterogeneity group; patients and events per group in Table 01.1).", "name": "fig-01-km"}}
 save_figure(km.figures["km"], "01_km_heterogeneity", build_dir)
 
 # %% [markdown]
@@ -86,11 +89,11 @@ save_figure(km.figures["km"], "01_km_heterogeneity", build_dir)
 # {glue:text}`obj1_median_pfs_homogeneous_ci_high_text`) in ER-homogeneous and
 # {glue:text}`obj1_median_pfs_heterogeneous_text` (95% CI {glue:text}`obj1_median_pfs_heterogeneous_ci_low_text` to
 # {glue:text}`obj1_median_pfs_heterogeneous_ci_high_text`) in ER-heterogeneous patients; log-rank
-# p = {glue:text}`obj1_logrank_p_text`.
+# p = {glue:text}`obj1_logrank_p_text` (exploratory: unadjusted for the arm). Figure 01.1 shows the curves.
 #
 # ## The registered analysis: Cox model adjusted for treatment
 #
-# The protocol's analysis is a Cox model of PFS1 on the heterogeneity group adjusted for the randomised arm
+# **Confirmatory.** The protocol's analysis is a Cox model of PFS1 on the heterogeneity group adjusted for the randomised arm
 # (Efron ties, Wald 95% CIs), because the arm is the strongest known determinant of PFS1 in SONIA and the
 # groups need not be balanced on it.
 
@@ -108,13 +111,14 @@ if primary.text["warning"]:
 # HR {glue:text}`obj1_hr_heterogeneous_text` (95% CI {glue:text}`obj1_hr_heterogeneous_ci_low_text` to
 # {glue:text}`obj1_hr_heterogeneous_ci_high_text`; p = {glue:text}`obj1_hr_heterogeneous_p_text`); for
 # ET+CDK4/6i vs ET, HR {glue:text}`obj1_hr_arm_text` ({glue:text}`obj1_hr_arm_ci_low_text` to
-# {glue:text}`obj1_hr_arm_ci_high_text`).
+# {glue:text}`obj1_hr_arm_ci_high_text`) (Table 01.2).
 #
 # ## Proportional hazards
 #
-# A hazard ratio summarises the whole follow-up only if it is constant over time. The check is the score test
-# of R's `cox.zph` (survival 3), per term and global, on the Kaplan-Meier time scale (`ph_transform`), and
-# the scaled Schoenfeld residuals, whose smoothed trend estimates how the log hazard ratio moves over time.
+# A hazard ratio summarises the whole follow-up only if it is constant over time. That is assessed, not
+# presumed: the score test of R's `cox.zph` (survival 3), per term and global, on the Kaplan-Meier time scale
+# (`ph_transform`), the scaled Schoenfeld residuals, whose smoothed trend estimates how the log hazard ratio
+# moves over time (Figure 01.2), and the pre-specified time-varying analyses of the next section.
 
 # %% tags=["remove-input"]
 ph = chapter.proportional_hazards(primary, transform=ph_transform, alpha=ph_alpha)
@@ -126,22 +130,47 @@ else:
     show_markdown(ph.text["caption"])
     show(ph.tables["ph"].style.hide(axis="index").set_uuid("ph"))
     show_markdown(ph.text["reading"])
+    show_markdown(ph.text["figure"])
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Scaled Schoenfeld residuals of the primary model against time, with a lowess smoother; the dashed line is the fitted coefficient. A flat smoother is what proportional hazards predicts; the title gives the score test.", "name": "fig-01-schoenfeld"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 01.2. Scaled Schoenfeld residuals of the primary model against time with a regression-spline smoother and its pointwise band (the note above the figure gives the method, the analysis set and n); the dashed line is the fitted coefficient. A flat smoother is what proportional hazards predicts; the title gives the score test.", "name": "fig-01-schoenfeld"}}
 if "schoenfeld" in ph.figures:
     save_figure(ph.figures["schoenfeld"], "01_schoenfeld", build_dir)
 
 # %% [markdown]
+# ## Time-varying sensitivity analysis
+#
+# **Exploratory, pre-specified.** Two analyses that do not assume a constant hazard ratio: the hazard ratio
+# within each interval between the cut-points (`piecewise_cutpoints_months`), from one Cox model on the
+# follow-up split at those times, and the restricted mean PFS1 up to the horizon (`rmst_horizon_months`),
+# the area under each Kaplan-Meier curve, which needs no assumption about the hazards.
+
+# %% tags=["remove-input"]
+tv = chapter.time_varying(base, km, primary, cutpoints=piecewise_cutpoints_months, horizon=rmst_horizon_months)
+record_section(tv)
+for key, name in (("piecewise", "01_piecewise_hr"), ("rmst", "01_rmst")):
+    save_table(tv.tables[key], name, build_dir)
+    show_markdown(tv.text[key])
+    show(tv.tables[key].style.hide(axis="index").set_uuid(key))
+if tv.text["explanation"]:
+    show_markdown(tv.text["explanation"])
+
+# %% [markdown]
+# Up to {glue:text}`obj1_rmst_horizon_months_text` months, the restricted mean PFS1 of ER-heterogeneous minus
+# that of ER-homogeneous patients was {glue:text}`obj1_rmst_difference_text` months (95% CI
+# {glue:text}`obj1_rmst_difference_ci_low_text` to {glue:text}`obj1_rmst_difference_ci_high_text`; Table 01.5);
+# a negative difference means less time free of progression with heterogeneous disease.
+
+# %% [markdown]
 # ## Sensitivity analyses
 #
-# Each row changes one choice of the primary analysis and keeps the rest: the three-level grouping (all
+# **Exploratory**, except the first row (the registered analysis, repeated for reference). Each row changes one choice of the primary analysis and keeps the rest: the three-level grouping (all
 # positive, mixed, all negative), the combined FES/FDG pattern of Kurland et al. (FDG high at the cohort median
 # `fdg_threshold`, and at the fixed cut-off `fdg_threshold_fixed`), the heterogeneity score as a continuous
 # variable (per 10 points more FES-positive lesions, so an HR below 1 favours homogeneity), the mean FES SUVmax
-# of the assessable lesions, the other FES thresholds (`fes_thresholds_sensitivity`), and the primary model
+# of the assessable lesions, the other FES thresholds (`fes_thresholds_sensitivity`), the primary model
 # adjusted for clinical factors (visceral disease, de novo metastatic disease, prior adjuvant endocrine
-# therapy, WHO performance status 1 or more vs 0; status 2 is too rare to estimate on its own). Every model is
-# adjusted for the arm.
+# therapy, WHO performance status 1 or more vs 0; status 2 is too rare to estimate on its own) and the primary
+# model stratified by centre (a baseline hazard per centre). Every model is adjusted for the arm.
 
 # %% tags=["remove-input"]
 sens = chapter.sensitivity(base, fdg_threshold_fixed=fdg_threshold_fixed,
@@ -150,13 +179,19 @@ record_section(sens)
 save_table(sens.tables["sensitivity"], "01_sensitivity", build_dir)
 show_markdown(sens.text["sensitivity"])
 show(sens.tables["sensitivity"].style.hide(axis="index").set_uuid("sens"))
+for key in ("caution", "thresholds", "strata"):
+    show_markdown(sens.text[key])
 
 # %% [markdown]
-# Per 10 points higher heterogeneity score the HR was {glue:text}`obj1_hr_hs10_text`
+# Stratified by centre, heterogeneous vs homogeneous HR {glue:text}`obj1_hr_heterogeneous_stratified_text`
+# ({glue:text}`obj1_hr_heterogeneous_stratified_ci_low_text` to
+# {glue:text}`obj1_hr_heterogeneous_stratified_ci_high_text`). Per 10 points higher heterogeneity score the HR was {glue:text}`obj1_hr_hs10_text`
 # ({glue:text}`obj1_hr_hs10_ci_low_text` to {glue:text}`obj1_hr_hs10_ci_high_text`); adjusted for the clinical
 # factors, heterogeneous vs homogeneous {glue:text}`obj1_hr_heterogeneous_adjusted_text`
 # ({glue:text}`obj1_hr_heterogeneous_adjusted_ci_low_text` to
-# {glue:text}`obj1_hr_heterogeneous_adjusted_ci_high_text`). The full clinical model follows.
+# {glue:text}`obj1_hr_heterogeneous_adjusted_ci_high_text`; complete cases,
+# {glue:text}`obj1_n_clinical_complete_cases_text` patients). Apart from its first row, Table 01.6 is exploratory. The full clinical
+# model follows (Table 01.7).
 
 # %% tags=["remove-input"]
 save_table(sens.tables["clinical"], "01_cox_clinical", build_dir)

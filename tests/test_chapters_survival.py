@@ -41,10 +41,13 @@ def test_02_sensitivity_specs_are_the_registered_list():
                                                 who_performance_status=0))
     specs = ch01.sensitivity_specs(d, d, {1.8: d, 2.0: d}, fdg_threshold_fixed=5.0)
     names = [s["analysis"] for s in specs]
-    assert names == ["Primary (2 groups)", "3 groups", "FES/FDG pattern (FDG at median)",
+    assert names == ["Primary (2 groups)", "Stratified by centre", "3 groups", "FES/FDG pattern (FDG at median)",
                      "FES/FDG pattern (FDG >= 5)", "Heterogeneity score", "Mean FES SUVmax", "FES threshold 1.8",
                      "FES threshold 2", "Adjusted for clinical factors"]
-    assert all({"analysis", "data", "formula", "report"} <= set(s) for s in specs)
+    assert all({"analysis", "data", "formula", "report", "set"} <= set(s) for s in specs)
+    assert specs[1]["strata"] == ["center"] and specs[1]["formula"] == specs[0]["formula"]
+    # complete-case sets are named with their n
+    assert re.search(r"complete cases of the clinical factors \(\d+ of \d+\)", specs[-1]["set"])
     assert all(s["formula"].split(" + ")[1] == "arm" for s in specs)  # every model adjusted for the arm
     assert specs[-1]["formula"] == ("het_group + arm + visceral_disease + de_novo_metastatic + "
                                     "prior_adjuvant_endocrine + who_ps_1plus")
@@ -92,4 +95,25 @@ def test_05_forest_writes_the_one_interval_style():
     rows = pd.DataFrame([{"label": "All", "n": 10, "n_events": 5, "hr": 0.5, "hr_ci_low": 0.25, "hr_ci_high": 1.0}])
     fig = plot_forest(rows)
     assert "0.50 (0.25 to 1.00)" in [t.get_text() for t in fig.axes[0].texts]
+    assert not plt.get_fignums()
+
+
+def test_05_chapter_01_never_reads_a_non_significant_ph_test_as_evidence_and_explains_discordance():
+    from pathlib import Path
+    from sonimage_utils.chapters.section import Section
+    demo = pd.read_csv(Path(__file__).parent / "reference" / "rmst" / "data_demo.csv")
+    base = Section(data={"pfs": demo})
+    primary = ch01.primary_cox(base)
+    ph = ch01.proportional_hazards(primary, transform="km", alpha=0.05)
+    reading = ph.text["reading"]
+    assert "not evidence that the hazards are proportional" in reading and "75 events" in reading
+    km = ch01.kaplan_meier(base, landmark_months=[12, 24])
+    tv = ch01.time_varying(base, km, primary, cutpoints=[12], horizon=36.0)
+    # demo: medians 18.2 (heterogeneous) vs 17.0 months with HR 1.35: the text says why
+    assert tv.text["explanation"].startswith("The medians point the other way from the hazard ratio")
+    assert "-2.5 months" in tv.text["explanation"]
+    assert tv.value("obj1_rmst_difference") == pytest.approx(17.7145734865881757 - 20.2112552129991485, rel=1e-12)
+    assert {r.name for r in tv.results} >= {"obj1_rmst_difference_ci_low", "obj1_rmst_difference_ci_high",
+                                            "obj1_piecewise_hr_0_12", "obj1_piecewise_hr_12plus"}
+    _kinds_known(tv)
     assert not plt.get_fignums()

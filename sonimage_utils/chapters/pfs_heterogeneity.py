@@ -17,14 +17,17 @@ from sonimage_utils.derive.covariates import derive_model_covariates
 from sonimage_utils.plots.survival import plot_km, plot_schoenfeld
 from sonimage_utils.survival.cox import extract_hr, fit_cox
 from sonimage_utils.survival.hazard_ratios import compute_hr_rows
-from sonimage_utils.survival.km import compute_logrank, fit_km
-from sonimage_utils.survival.ph import compute_ph_test
-from sonimage_utils.tables.format import format_p, format_value
+from sonimage_utils.survival.km import compute_km_crossings, compute_logrank, fit_km
+from sonimage_utils.survival.ph import compute_ph_test, compute_zph_smooth
+from sonimage_utils.survival.piecewise import fit_piecewise_cox
+from sonimage_utils.survival.rmst import compute_rmst_difference
+from sonimage_utils.tables.format import format_number, format_p, format_value
 from sonimage_utils.tables.labels import LABELS, label
-from sonimage_utils.tables.survival import format_cox_table, format_hr_rows, format_km_table, format_ph_table
+from sonimage_utils.tables.survival import (format_cox_table, format_hr_rows, format_km_table, format_ph_table,
+                                            format_piecewise_table, format_rmst_table)
 
-__all__ = ["GROUPS", "REFERENCE", "CLINICAL_FACTORS", "load", "analysis_set", "sensitivity_specs", "who_is_analysed",
-           "kaplan_meier", "primary_cox", "proportional_hazards", "sensitivity"]
+__all__ = ["GROUPS", "REFERENCE", "CLINICAL_FACTORS", "STRATA", "load", "analysis_set", "sensitivity_specs",
+           "who_is_analysed", "kaplan_meier", "primary_cox", "proportional_hazards", "time_varying", "sensitivity"]
 
 #: The primary heterogeneity groups, reference first.
 GROUPS = ("homogeneous", "heterogeneous")
@@ -34,9 +37,21 @@ REFERENCE = {"het_group": "homogeneous", "arm": "ET",
              "fes_fdg_pattern": ["fdg_low", "fdg_high_fes_homogeneous", "fdg_high_fes_heterogeneous"]}
 #: The clinical factors of the adjusted sensitivity analysis (WHO status 2 is too rare on its own).
 CLINICAL_FACTORS = ("visceral_disease", "de_novo_metastatic", "prior_adjuvant_endocrine", "who_ps_1plus")
+#: Stratification variables in the data contract (``data_dictionary/patients.yml``): only the centre. SONIA's
+#: other stratification factor, the planned CDK4/6 inhibitor, is not recorded in these data.
+STRATA = ("center",)
+#: Degrees of freedom of the Schoenfeld residual smoother, R ``plot.cox.zph``'s default (a property of the
+#: method, not a study value).
+_ZPH_SPLINE_DF = 4
+#: Nominal level of the count of sensitivity p-values in the multiplicity caution (not a decision rule).
+_NOMINAL = 0.05
 #: How the comparison of each binary clinical factor reads in the clinical model's table.
 _BINARY_CONTRASTS = {"visceral_disease": "yes vs no", "de_novo_metastatic": "yes vs no",
                      "prior_adjuvant_endocrine": "yes vs no", "who_ps_1plus": "1 or 2 vs 0"}
+#: Short group labels for the patients (events) column of the sensitivity table.
+_GROUP_SHORT = {"homogeneous": "homog.", "heterogeneous": "heterog.", "homogeneous_positive": "all pos.",
+                "mixed": "mixed", "homogeneous_negative": "all neg.", "fdg_low": "FDG low",
+                "fdg_high_fes_homogeneous": "FDG high/homog.", "fdg_high_fes_heterogeneous": "FDG high/heterog."}
 _HETEROGENEOUS = {"het_group[heterogeneous]": "heterogeneous vs homogeneous"}
 _PATTERN = {"fes_fdg_pattern[fdg_high_fes_homogeneous]": "FDG high, FES homogeneous vs FDG low",
             "fes_fdg_pattern[fdg_high_fes_heterogeneous]": "FDG high, FES heterogeneous vs FDG low"}
@@ -81,28 +96,42 @@ def sensitivity_specs(pfs, fixed, alternatives: dict, *, fdg_threshold_fixed: fl
     Returns
     -------
     list of dict
-        ``analysis``, ``data``, ``formula`` and ``report``, in the order of the table.
+        ``analysis``, ``data``, ``formula``, ``report``, ``set`` (the analysis set, named with its n where it
+        is a complete-case subset) and, where there are groups, ``group``; ``strata`` for the stratified
+        model. In the order of the table; the first is the registered (confirmatory) analysis.
     """
+    fdg = pfs.dropna(subset=["fes_fdg_pattern"])
+    fdg_fixed = fixed.dropna(subset=["fes_fdg_pattern", "het_group"])
+    fdg_set = f"with FDG-PET (complete cases, {len(fdg)} of {len(pfs)})"
     specs = [
-        {"analysis": "Primary (2 groups)", "data": pfs, "formula": "het_group + arm", "report": _HETEROGENEOUS},
-        {"analysis": "3 groups", "data": pfs, "formula": "het_group3 + arm",
+        {"analysis": "Primary (2 groups)", "data": pfs, "formula": "het_group + arm", "report": _HETEROGENEOUS,
+         "group": "het_group", "set": "objective-1 set"},
+        {"analysis": "Stratified by centre", "data": pfs, "formula": "het_group + arm", "report": _HETEROGENEOUS,
+         "group": "het_group", "strata": list(STRATA), "set": "objective-1 set"},
+        {"analysis": "3 groups", "data": pfs, "formula": "het_group3 + arm", "group": "het_group3",
          "report": {"het_group3[mixed]": "mixed vs all positive",
-                    "het_group3[homogeneous_negative]": "all negative vs all positive"}},
-        {"analysis": "FES/FDG pattern (FDG at median)", "data": pfs.dropna(subset=["fes_fdg_pattern"]),
-         "formula": "fes_fdg_pattern + arm", "report": _PATTERN},
+                    "het_group3[homogeneous_negative]": "all negative vs all positive"}, "set": "objective-1 set"},
+        {"analysis": "FES/FDG pattern (FDG at median)", "data": fdg, "formula": "fes_fdg_pattern + arm",
+         "report": _PATTERN, "group": "fes_fdg_pattern", "set": fdg_set},
         {"analysis": f"FES/FDG pattern (FDG >= {format_value(fdg_threshold_fixed, 'parameter')})",
-         "data": fixed.dropna(subset=["fes_fdg_pattern", "het_group"]), "formula": "fes_fdg_pattern + arm",
-         "report": _PATTERN},
+         "data": fdg_fixed, "formula": "fes_fdg_pattern + arm", "report": _PATTERN, "group": "fes_fdg_pattern",
+         "set": f"with FDG-PET (complete cases, {len(fdg_fixed)} of {len(pfs)})"},
         {"analysis": "Heterogeneity score", "data": pfs, "formula": "hs10 + arm",
-         "report": {"hs10": "per 10 points higher"}},
+         "report": {"hs10": "per 10 points higher"}, "set": "objective-1 set"},
         {"analysis": "Mean FES SUVmax", "data": pfs, "formula": "mean_fes_suvmax + arm",
-         "report": {"mean_fes_suvmax": "per 1 unit higher"}},
+         "report": {"mean_fes_suvmax": "per 1 unit higher"}, "set": "objective-1 set"},
     ]
     for t, alt in alternatives.items():
-        specs.append({"analysis": f"FES threshold {format_value(t, 'parameter')}",
-                      "data": alt[alt["het_group"].notna()], "formula": "het_group + arm", "report": _HETEROGENEOUS})
+        grouped = alt[alt["het_group"].notna()]
+        specs.append({"analysis": f"FES threshold {format_value(t, 'parameter')}", "data": grouped,
+                      "formula": "het_group + arm", "report": _HETEROGENEOUS, "group": "het_group",
+                      "set": f"with a group at threshold {format_value(t, 'parameter')} "
+                             f"({len(grouped)} of {len(alt)})"})
+    clinical = pfs.dropna(subset=list(CLINICAL_FACTORS))
     specs.append({"analysis": "Adjusted for clinical factors", "data": pfs,
-                  "formula": " + ".join(["het_group", "arm", *CLINICAL_FACTORS]), "report": _HETEROGENEOUS})
+                  "formula": " + ".join(["het_group", "arm", *CLINICAL_FACTORS]), "report": _HETEROGENEOUS,
+                  "group": "het_group",
+                  "set": f"complete cases of the clinical factors ({len(clinical)} of {len(pfs)})"})
     return specs
 
 
@@ -122,6 +151,11 @@ def who_is_analysed(base: Section) -> Section:
     return s
 
 
+def _set_label(pfs) -> str:
+    n, ev = len(pfs), int(pfs["pfs1_event"].sum())
+    return f"objective-1 set: patients with a heterogeneity group, n = {n}, {ev} events"
+
+
 def kaplan_meier(base: Section, *, landmark_months) -> Section:
     """Kaplan-Meier medians and landmark PFS1 per group, and the log-rank test.
 
@@ -129,13 +163,15 @@ def kaplan_meier(base: Section, *, landmark_months) -> Section:
     -------
     Section
         ``tables["km"]``, ``figures["km"]``, ``text["caption"]`` and ``text["logrank"]`` (the log-rank
-        test's message, empty when it was computed).
+        test's message, empty when it was computed); ``data["km"]`` (the fit) and ``data["crossings"]``
+        (times the heterogeneous curve crosses the homogeneous one).
     """
     pfs = base.data["pfs"]
     km = fit_km(pfs, group="het_group", landmarks=landmark_months)
     logrank = compute_logrank(pfs, "het_group")
     med = km.summary.set_index("group")
-    s = Section()
+    crossings = compute_km_crossings(km, *GROUPS) if all(g in km.curves for g in GROUPS) else []
+    s = Section(data={"km": km, "crossings": crossings})
     for g in GROUPS:
         m = med.loc[g] if g in med.index else {"median": math.nan, "median_ci_low": math.nan,
                                                "median_ci_high": math.nan}
@@ -151,12 +187,14 @@ def kaplan_meier(base: Section, *, landmark_months) -> Section:
     s.add("obj1_logrank_chisq", logrank.statistic, "Log-rank chi-square, heterogeneity groups", "estimate",
           missing="not computed")
     s.add("obj1_logrank_p", logrank.p, "Log-rank p-value, heterogeneity groups", "p_value", missing="not computed")
+    s.add("obj1_km_n_crossings", len(crossings), "Times the Kaplan-Meier curves of the two groups cross "
+          "(sign changes of the difference up to the earlier last follow-up)", "count")
     s.tables["km"] = format_km_table(km, LABELS)
     s.figures["km"] = plot_km(km, labels=LABELS, annotation=f"Log-rank p = {format_p(logrank.p)}",
                               legend_title=label("het_group"))
     s.text["caption"] = ("**Table 01.1.** PFS1 by heterogeneity group: median and PFS1 at the landmark times, "
                          "Kaplan-Meier estimates with 95% confidence intervals (a limit the curve does not reach "
-                         "reads \"not reached\").")
+                         f"reads \"not reached\"). Descriptive; {_set_label(pfs)}.")
     s.text["logrank"] = f"*{logrank.message}*" if logrank.message else ""
     return s
 
@@ -180,8 +218,10 @@ def primary_cox(base: Section) -> Section:
         s.add(f"obj1_hr_{key}_ci_high", row["hr_ci_high"], f"Upper 95% CI, HR {what}", "ratio")
         s.add(f"obj1_hr_{key}_p", row["p"], f"Wald p, HR {what}", "p_value")
     s.tables["cox"] = format_cox_table(primary, variable_labels=LABELS)
-    s.text["caption"] = (f"**Table 01.2.** Cox model of PFS1 on heterogeneity group and arm ({primary.n} patients, "
-                         f"{primary.n_events} events); hazard ratios with Wald 95% CIs.")
+    s.text["caption"] = (f"**Table 01.2.** Confirmatory: the registered Cox model of PFS1 on heterogeneity group "
+                         f"and arm; hazard ratios with Wald 95% CIs. Objective-1 set, {primary.n} patients, "
+                         f"{primary.n_events} events. The heterogeneity hazard ratio is the one registered test; "
+                         "the arm's hazard ratio is an adjustment term, not a test of this study.")
     s.text["warning"] = ("" if primary.ok else
                          f":::{{warning}}\nThe primary model could not be estimated: {primary.message}\n:::")
     return s
@@ -193,11 +233,13 @@ def proportional_hazards(primary: Section, *, transform: str, alpha: float) -> S
     Returns
     -------
     Section
-        Where the test was computed: results, ``tables["ph"]``, ``figures["schoenfeld"]``,
-        ``text["caption"]`` and ``text["reading"]`` (which terms depart at level ``alpha``); otherwise only
-        ``text["message"]``.
+        Where the test was computed: results, ``tables["ph"]``, ``figures["schoenfeld"]`` (with the
+        regression-spline smoother and its +/- 2 SE band), ``text["caption"]``, ``text["figure"]`` and
+        ``text["reading"]`` (generated from the p-values and the number of events: a non-significant test is
+        never read as evidence of proportional hazards); otherwise only ``text["message"]``.
     """
-    ph = compute_ph_test(primary.data["fit"], transform=transform)
+    fit = primary.data["fit"]
+    ph = compute_ph_test(fit, transform=transform)
     if ph.message:
         return Section(text={"message": f"*{ph.message}*"})
     s = Section()
@@ -206,37 +248,157 @@ def proportional_hazards(primary: Section, *, transform: str, alpha: float) -> S
           missing="not computed")
     s.add("obj1_ph_het_group_p", ph_p["het_group"], "Proportional-hazards score test p, heterogeneity group",
           "p_value", missing="not computed")
+    terms = [t for t in ph.summary["term"] if t != "GLOBAL"]
+    smooths = {t: compute_zph_smooth(ph, t, df=_ZPH_SPLINE_DF) for t in terms
+               if len(ph.residuals) > _ZPH_SPLINE_DF + 1}
     s.tables["ph"] = format_ph_table(ph, LABELS)
     s.figures["schoenfeld"] = plot_schoenfeld(ph, labels={"het_group": "Heterogeneous vs homogeneous (log HR)",
-                                                          "arm": "ET+CDK4/6i vs ET (log HR)"})
-    s.text["caption"] = f"**Table 01.3.** Score test of proportional hazards (transform `{transform}`)."
+                                                          "arm": "ET+CDK4/6i vs ET (log HR)"}, smooths=smooths)
+    s.text["caption"] = (f"**Table 01.3.** Score test of proportional hazards of the primary model (R `cox.zph`, "
+                         f"transform `{transform}`). Exploratory check of an assumption; objective-1 set, "
+                         f"{fit.n} patients, {fit.n_events} events.")
+    band = ("a natural cubic regression spline with "
+            f"{_ZPH_SPLINE_DF} degrees of freedom (as R `plot.cox.zph`) and its pointwise band of +/- 2 standard "
+            "errors of the least-squares fit (residual variance from the residuals; about 95%)") if smooths else \
+        "a lowess line (too few events for the spline band)"
+    s.text["figure"] = (f"*Figure 01.2, method.* Scaled Schoenfeld residuals of the primary model against time, with "
+                        f"{band}; the dashed line is the fitted coefficient, which a constant hazard ratio would "
+                        f"follow. Objective-1 set, {fit.n} patients, {fit.n_events} events (one point per event).")
     level = format_value(alpha, "parameter")
+    events = format_value(fit.n_events, "count")
+    p_het = format_p(ph_p["het_group"])
     failing = ph.summary[(ph.summary["term"] != "GLOBAL") & (ph.summary["p"] < alpha)]
     if failing.empty:
-        s.text["reading"] = (f"No term departs from proportional hazards at the {level} level, so each hazard "
-                             "ratio above is read as the effect over the whole follow-up.")
-    else:
         s.text["reading"] = (
-            f"Proportional hazards is in doubt for {', '.join(failing['term'])} (p < {level}). The hazard "
+            f"No term departs from proportional hazards at the {level} level (heterogeneity group p = {p_het}). "
+            f"That is not evidence that the hazards are proportional: with {events} events the test has little "
+            "power against a hazard ratio that changes over follow-up (Figure 01.2 shows the estimated log hazard "
+            "ratio over time with its band). The pre-specified time-varying analyses below (hazard ratios before and after the cut-points, and the "
+            "restricted mean PFS1) show how much the comparison depends on the assumption.")
+    else:
+        names = ", ".join(label(t) for t in failing["term"])
+        s.text["reading"] = (
+            f"Proportional hazards is in doubt for {names} (p < {level}, {events} events). The hazard "
             "ratio of such a term is then an average over follow-up weighted by the events, not a constant "
-            "effect; the Kaplan-Meier curves and the landmark survival in Table 01.1 describe the comparison "
-            "over time, and the residual plot shows when the effect changes.")
+            "effect; the Kaplan-Meier curves, the landmark survival in Table 01.1, and the piecewise hazard "
+            "ratios and restricted mean PFS1 below describe the comparison over time.")
     return s
 
 
-def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sensitivity) -> Section:
-    """The sensitivity analyses of the primary hazard ratio and the full clinical model.
+def _key(interval: str) -> str:
+    return interval.replace("-", "_").replace("+", "plus")
+
+
+def time_varying(base: Section, km: Section, primary: Section, *, cutpoints, horizon: float) -> Section:
+    """The pre-specified time-varying sensitivity analysis: piecewise hazard ratios at the cut-points and the
+    restricted mean PFS1 difference (heterogeneous minus homogeneous) up to the horizon; and, where the
+    medians point the other way from the hazard ratio or the curves cross, a sentence that says why.
 
     Returns
     -------
     Section
-        ``tables["sensitivity"]``, ``tables["clinical"]`` and their captions in ``text``.
+        ``tables["piecewise"]``, ``tables["rmst"]``, ``text["piecewise"]``, ``text["rmst"]`` (captions) and
+        ``text["explanation"]`` (empty when medians, curves and hazard ratio agree).
+    """
+    pfs = base.data["pfs"]
+    s = Section()
+    pw = fit_piecewise_cox(pfs, "het_group", GROUPS, cutpoints, adjust=["arm"], reference=REFERENCE)
+    for _, r in pw.summary.iterrows():
+        k = _key(r["interval"])
+        s.add(f"obj1_piecewise_hr_{k}", r["hr"], f"HR heterogeneous vs homogeneous in months {r['interval']} "
+              "(episode-split Cox, adjusted for arm)", "ratio")
+        s.add(f"obj1_piecewise_hr_{k}_ci_low", r["hr_ci_low"], f"Lower 95% CI, piecewise HR {r['interval']}", "ratio")
+        s.add(f"obj1_piecewise_hr_{k}_ci_high", r["hr_ci_high"], f"Upper 95% CI, piecewise HR {r['interval']}",
+              "ratio")
+    rm = compute_rmst_difference(pfs, "het_group", GROUPS, horizon).set_index("group")
+    s.add("obj1_rmst_horizon_months", horizon, "Horizon of the restricted mean PFS1 (SAP rmst_horizon_months)",
+          "parameter")
+    for g in GROUPS:
+        s.add(f"obj1_rmst_{g}", rm.loc[g, "rmst"], f"Restricted mean PFS1 to the horizon (months), {g}", "months")
+    s.add("obj1_rmst_difference", rm.loc["difference", "rmst"], "Restricted mean PFS1 to the horizon, "
+          "heterogeneous minus homogeneous (months; Kaplan-Meier)", "months")
+    s.add("obj1_rmst_difference_ci_low", rm.loc["difference", "ci_low"], "Lower 95% CI, restricted mean difference",
+          "months")
+    s.add("obj1_rmst_difference_ci_high", rm.loc["difference", "ci_high"], "Upper 95% CI, restricted mean difference",
+          "months")
+    s.add("obj1_rmst_difference_p", rm.loc["difference", "p"], "Wald p, restricted mean difference", "p_value")
+    names = tuple(label(g) for g in GROUPS)
+    s.tables["piecewise"] = format_piecewise_table(pw.summary, names)
+    s.tables["rmst"] = format_rmst_table(rm.reset_index(), {**LABELS, "difference": f"{names[1]} minus {names[0]}"})
+    fit = pw.fit
+    s.text["piecewise"] = (
+        "**Table 01.4.** Exploratory (pre-specified sensitivity analysis): hazard ratio of ER-heterogeneous vs "
+        "ER-homogeneous disease within each interval of follow-up, from one Cox model on the follow-up split at "
+        f"the SAP's cut-points (R `survSplit`), adjusted for the arm; Efron ties, Wald 95% CIs. Objective-1 set, "
+        f"{len(pfs)} patients, {fit.n_events} events." + (f" {fit.message}" if fit.message else ""))
+    hz = format_value(horizon, "parameter")
+    ext = " The horizon lies beyond a group's last follow-up: its curve is carried flat, an extrapolation." \
+        if rm["extended"].any() else ""
+    s.text["rmst"] = (
+        f"**Table 01.5.** Exploratory (pre-specified sensitivity analysis): restricted mean PFS1 up to {hz} months, "
+        "the area under each Kaplan-Meier curve, with R `survfit`'s standard error; the difference has a Wald "
+        f"95% CI. Objective-1 set, {len(pfs)} patients; not adjusted for the arm.{ext}")
+    s.text["explanation"] = _explain_discordance(km, primary, rm, horizon)
+    return s
+
+
+def _explain_discordance(km: Section, primary: Section, rm, horizon: float) -> str:
+    """A sentence chosen from the numbers when the medians and the hazard ratio point different ways or the
+    curves cross; empty otherwise."""
+    med = {g: km.value(f"obj1_median_pfs_{g}") for g in GROUPS}
+    hr = primary.value("obj1_hr_heterogeneous")
+    crossings = km.data["crossings"]
+    if any(v is None or not math.isfinite(v) for v in [*med.values(), hr]):
+        return ""
+    medians_favour_het = med["heterogeneous"] > med["homogeneous"]
+    discordant = (hr > 1) == medians_favour_het and med["heterogeneous"] != med["homogeneous"] and hr != 1
+    if not discordant and not crossings:
+        return ""
+    m_het = format_value(med["heterogeneous"], "median_months")
+    m_hom = format_value(med["homogeneous"], "median_months")
+    parts = []
+    if discordant:
+        worse = "shorter" if not medians_favour_het else "longer"
+        parts.append(
+            f"The medians point the other way from the hazard ratio: median PFS1 was {m_het} months in "
+            f"ER-heterogeneous and {m_hom} months in ER-homogeneous patients ({worse} with heterogeneity), while "
+            f"the adjusted hazard ratio is {format_value(hr, 'ratio')}. A median describes one point of each curve, "
+            "the time at which it crosses 50%; the hazard ratio averages the hazard over the whole follow-up, "
+            "weighted by the events, and is adjusted for the arm.")
+    if crossings:
+        times = format_value(crossings[-1], "months")
+        parts.append(f"The Kaplan-Meier curves cross {format_value(len(crossings), 'count')} "
+                     f"{'time' if len(crossings) == 1 else 'times'}, the last at {times} months, so no single "
+                     "summary describes the whole comparison.")
+    diff = rm.loc["difference"]
+    parts.append(
+        "Over the whole curve up to the horizon, the restricted mean PFS1 to "
+        f"{format_value(horizon, 'parameter')} months differed by {format_value(diff['rmst'], 'months')} months "
+        f"(heterogeneous minus homogeneous; 95% CI {format_value(diff['ci_low'], 'months')} to "
+        f"{format_value(diff['ci_high'], 'months')}); the landmark estimates in Table 01.1 and the piecewise "
+        "hazard ratios in Table 01.4 show where in follow-up the groups differ.")
+    return " ".join(parts)
+
+
+def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sensitivity) -> Section:
+    """The sensitivity analyses of the primary hazard ratio (including the model stratified by centre) and the
+    full clinical model.
+
+    Returns
+    -------
+    Section
+        ``tables["sensitivity"]``, ``tables["clinical"]``, their captions in ``text`` (``sensitivity``,
+        ``clinical``), ``text["caution"]`` (how many of the exploratory p-values fall below 0.05, unadjusted)
+        and ``text["strata"]`` (which stratification variables the data hold).
     """
     son, het, pfs = base.data["cohort"], base.data["het"], base.data["pfs"]
     fixed = analysis_set(son, **{**het, "fdg_threshold": fdg_threshold_fixed})
     alternatives = {t: analysis_set(son, **{**het, "fes_threshold": t}) for t in fes_thresholds_sensitivity}
     specs = sensitivity_specs(pfs, fixed, alternatives, fdg_threshold_fixed=fdg_threshold_fixed)
     sens, fits = compute_hr_rows(specs, reference=REFERENCE)
+    sets = {sp["analysis"]: sp["set"] for sp in specs}
+    sens["set"] = sens["analysis"].map(sets)
+    sens["role"] = ["confirmatory" if a == specs[0]["analysis"] else "exploratory" for a in sens["analysis"]]
     s = Section()
     for t in fes_thresholds_sensitivity:
         row = sens[sens["analysis"] == f"FES threshold {format_value(t, 'parameter')}"].iloc[0]
@@ -248,12 +410,68 @@ def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sen
         s.add(key, row["hr"], f"HR, sensitivity analysis: {name}", "ratio")
         s.add(f"{key}_ci_low", row["hr_ci_low"], f"Lower 95% CI, {name}", "ratio")
         s.add(f"{key}_ci_high", row["hr_ci_high"], f"Upper 95% CI, {name}", "ratio")
+    row = sens[sens["analysis"] == "Stratified by centre"].iloc[0]
+    s.add("obj1_hr_heterogeneous_stratified", row["hr"], "HR heterogeneous vs homogeneous, Cox PFS1 ~ group + arm "
+          "stratified by centre (Efron)", "ratio")
+    s.add("obj1_hr_heterogeneous_stratified_ci_low", row["hr_ci_low"], "Lower 95% CI, HR stratified by centre",
+          "ratio")
+    s.add("obj1_hr_heterogeneous_stratified_ci_high", row["hr_ci_high"], "Upper 95% CI, HR stratified by centre",
+          "ratio")
+    s.add("obj1_hr_heterogeneous_stratified_p", row["p"], "Wald p, HR stratified by centre", "p_value")
     clinical = fits["Adjusted for clinical factors"]
-    s.tables["sensitivity"] = format_hr_rows(sens)
+    s.add("obj1_n_clinical_complete_cases", clinical.n, "Patients in the clinical-factor model (complete cases)",
+          "count")
+    exploratory = sens[sens["role"] == "exploratory"]
+    n_nominal = int((exploratory["p"] < _NOMINAL).sum())
+    s.add("obj1_sensitivity_n_comparisons", len(exploratory), "Exploratory comparisons in the sensitivity table",
+          "count")
+    s.add("obj1_sensitivity_n_p_below_005", n_nominal, "Exploratory sensitivity comparisons with p < 0.05 "
+          "(unadjusted)", "count")
+    s.tables["sensitivity"] = format_hr_rows(sens, group_labels={**LABELS, **_GROUP_SHORT})
     s.tables["clinical"] = format_cox_table(clinical, variable_labels=LABELS, labels=_BINARY_CONTRASTS)
-    s.text["sensitivity"] = ("**Table 01.4.** Sensitivity analyses of the primary hazard ratio; every model adjusted "
-                             "for the arm (Cox, Efron ties, Wald 95% CIs). A model that cannot be estimated says why "
-                             "in *Note*.")
-    s.text["clinical"] = (f"**Table 01.5.** Cox model of PFS1 adjusted for clinical factors ({clinical.n} patients, "
-                          f"{clinical.n_events} events)." + (f" {clinical.message}" if clinical.message else ""))
+    s.text["sensitivity"] = (
+        "**Table 01.6.** Sensitivity analyses of the primary hazard ratio; every model adjusted for the arm (Cox, "
+        "Efron ties, Wald 95% CIs). The first row is the registered (confirmatory) analysis, every other row is "
+        "exploratory and unadjusted for multiplicity. *Patients* and *Events* are each row's own analysis set "
+        "(named in *Analysis set*), and each group's patients (events) are shown beside them. A model that cannot "
+        "be estimated says why in *Note*.")
+    n_rows = format_value(len(exploratory), "count")
+    if n_nominal == 0:
+        s.text["caution"] = (f"None of the {n_rows} exploratory comparisons has p < 0.05. That is no evidence "
+                             "that the choices they vary do not matter: each is estimated with the precision of "
+                             "the primary analysis or less.")
+    else:
+        which = "; ".join(f"{a}, {c}: p = {format_p(p)}" for a, c, p in
+                          exploratory.loc[exploratory["p"] < _NOMINAL, ["analysis", "comparison", "p"]]
+                          .itertuples(index=False))
+        s.text["caution"] = (
+            f"{format_value(n_nominal, 'count')} of the {n_rows} exploratory comparisons "
+            f"{'has' if n_nominal == 1 else 'have'} p < 0.05 ({which}). These p-values are unadjusted and "
+            f"exploratory: with {n_rows} tests and no effect at all, about {format_number(len(exploratory) * _NOMINAL, 1)} "
+            "would be expected below 0.05 by chance, so a nominally significant row among many is a hypothesis "
+            "for another study, not a finding.")
+    shares = []
+    for t, alt in alternatives.items():
+        grouped = alt[alt["het_group"].notna()]
+        n_het = int((grouped["het_group"] == "heterogeneous").sum())
+        shares.append(f"{format_value(n_het, 'count')} of {format_value(len(grouped), 'count')} "
+                      f"({format_value(n_het / len(grouped) if len(grouped) else math.nan, 'percent')}) at threshold "
+                      f"{format_value(t, 'parameter')}")
+    n_het0 = int((pfs["het_group"] == "heterogeneous").sum())
+    s.text["thresholds"] = (
+        "The FES threshold decides who counts as heterogeneous: "
+        f"{format_value(n_het0, 'count')} of {format_value(len(pfs), 'count')} "
+        f"({format_value(n_het0 / len(pfs), 'percent')}) at the primary threshold, " + ", ".join(shares) +
+        ". A higher threshold calls more lesions FES-negative, so the groups compared at another threshold are "
+        "different patients, not the same comparison measured again.")
+    strata = ", ".join(label(c).lower() for c in STRATA)
+    s.text["strata"] = (
+        f"The data contract records no randomisation stratification factor except {strata}; the choice of "
+        "CDK4/6 inhibitor, a stratification factor of SONIA, is not in these data, so the model stratified by "
+        f"{strata} (the row *Stratified by centre*) is the only stratified model the data allow. A centre "
+        "without events contributes nothing to a stratified model and does not stop it.")
+    cc = "" if clinical.n == len(pfs) else f" ({len(pfs) - clinical.n} with a missing clinical factor left out)"
+    s.text["clinical"] = (f"**Table 01.7.** Exploratory: Cox model of PFS1 adjusted for clinical factors. Complete "
+                          f"cases of the clinical factors: {clinical.n} of {len(pfs)} patients{cc}, "
+                          f"{clinical.n_events} events." + (f" {clinical.message}" if clinical.message else ""))
     return s

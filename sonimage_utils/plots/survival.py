@@ -159,12 +159,13 @@ def plot_km_panels(panels: dict, *, labels: dict | None = None, colors: dict | N
 
 
 def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months since randomisation",
-                    frac: float = 2 / 3, figsize=None):
-    """Scaled Schoenfeld residuals against time, one panel per term, with a lowess smoother.
+                    frac: float = 2 / 3, figsize=None, smooths: dict | None = None):
+    """Scaled Schoenfeld residuals against time, one panel per term, with a smoother and its band.
 
     A flat smoother at the fitted coefficient (dashed line) is what proportional hazards predicts; the
-    panel title gives the score test of :func:`~sonimage_utils.survival.ph.compute_ph_test`. R smooths with a
-    natural spline on the transformed time scale; lowess (statsmodels) is used here and only guides the eye.
+    panel title gives the score test of :func:`~sonimage_utils.survival.ph.compute_ph_test`. With
+    ``smooths`` (term -> :func:`~sonimage_utils.survival.ph.compute_zph_smooth`), the regression-spline fit
+    and its pointwise band are drawn, as R ``plot.cox.zph``; without, a lowess line (no band) guides the eye.
 
     Parameters
     ----------
@@ -173,8 +174,10 @@ def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months sin
         Term -> display label.
     xlabel : str
     frac : float
-        Lowess span.
+        Lowess span (only without ``smooths``).
     figsize : tuple, optional
+    smooths : dict of str to pandas.DataFrame, optional
+        Term -> ``time``, ``fit``, ``lower``, ``upper``.
 
     Returns
     -------
@@ -187,8 +190,14 @@ def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months sin
     r = ph.residuals
     for ax, term in zip(axes[0], terms):
         ax.scatter(r["time"], r[term], s=12, color="#555555", alpha=0.7, lw=0)
-        sm = lowess(r[term], r["time"], frac=frac, return_sorted=True)
-        ax.plot(sm[:, 0], sm[:, 1], color=PALETTE[0], lw=2, label="lowess")
+        if smooths and term in smooths:
+            sm = smooths[term]
+            ax.fill_between(sm["time"], sm["lower"], sm["upper"], color=PALETTE[0], alpha=0.18, lw=0,
+                            label="spline +/- 2 SE")
+            ax.plot(sm["time"], sm["fit"], color=PALETTE[0], lw=2, label="regression spline")
+        else:
+            sm = lowess(r[term], r["time"], frac=frac, return_sorted=True)
+            ax.plot(sm[:, 0], sm[:, 1], color=PALETTE[0], lw=2, label="lowess")
         ax.axhline(ph.coef[term], color=PALETTE[1], ls="--", lw=1.2, label="fitted coefficient")
         p = tests.loc[term, "p"]
         ax.set_title(f"{labels.get(term, term)}\nPH test p = {p:.3f}" if p >= 0.001 else

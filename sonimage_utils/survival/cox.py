@@ -161,7 +161,8 @@ def _empty_cells(data: pd.DataFrame, event: str, interactions: list) -> list:
 
 
 def fit_cox(df: pd.DataFrame, formula: str, *, time: str = "pfs1_months", event: str = "pfs1_event",
-            reference: dict | None = None, conf_level: float = 0.95, max_steps: int = 50) -> CoxResult:
+            reference: dict | None = None, conf_level: float = 0.95, max_steps: int = 50,
+            strata: str | list | None = None, entry: str | None = None) -> CoxResult:
     """Fit a Cox model with Efron ties; never raises for data problems, reports them in ``status``.
 
     Parameters
@@ -179,6 +180,13 @@ def fit_cox(df: pd.DataFrame, formula: str, *, time: str = "pfs1_months", event:
         Level of the Wald confidence intervals.
     max_steps : int
         Newton-Raphson iterations before the fit is declared not converged.
+    strata : str or list of str, optional
+        Stratification column(s): a separate baseline hazard per stratum, common coefficients (R
+        ``+ strata(centre)``). A stratum without events contributes nothing and does not stop the fit.
+    entry : str, optional
+        Entry-time column for counting-process ``(entry, time]`` rows (R ``Surv(tstart, tstop, event)``),
+        e.g. the episodes of :func:`~sonimage_utils.survival.piecewise.derive_episodes`; ``n`` then counts
+        rows, not patients.
 
     Returns
     -------
@@ -204,10 +212,12 @@ def fit_cox(df: pd.DataFrame, formula: str, *, time: str = "pfs1_months", event:
     if not 0 < conf_level < 1:
         raise ValueError("conf_level must lie between 0 and 1")
     variables = sorted({v for t in _parse(formula) for v in t})
-    for c in [time, event, *variables]:
+    strata = [strata] if isinstance(strata, str) else list(strata or [])
+    extra = ([entry] if entry is not None else []) + [c for c in strata if c not in variables]
+    for c in [time, event, *variables, *extra]:
         if c not in df.columns:
             raise ValueError(f"column {c!r} is not in the data")
-    data = df[[time, event, *variables]].dropna()
+    data = df[[time, event, *variables, *extra]].dropna()
     messages = []
     if len(data) < len(df):
         messages.append(f"{len(df) - len(data)} patients with missing values were left out.")
@@ -221,6 +231,14 @@ def fit_cox(df: pd.DataFrame, formula: str, *, time: str = "pfs1_months", event:
     empty = pd.DataFrame({"term": [lab for lab, cs in terms.items() for _ in cs], "name": names,
                           **{k: np.nan for k in ["coef", "se", "hr", "hr_ci_low", "hr_ci_high", "z", "p"]}})
     frame = design.assign(_time=t, _event=e)
+    fit_args = {}
+    if entry is not None:
+        frame["_entry"] = data[entry].to_numpy(float)
+        fit_args["entry_col"] = "_entry"
+    if strata:
+        for j, c in enumerate(strata):
+            frame[f"_stratum{j}"] = data[c].astype(str).to_numpy()
+        fit_args["strata"] = [f"_stratum{j}" for j in range(len(strata))]
     base = dict(formula=formula, n=len(data), n_events=int(e.sum()), terms=terms, design=frame, reference=refs,
                 conf_level=conf_level)
     if e.sum() == 0:
@@ -234,7 +252,7 @@ def fit_cox(df: pd.DataFrame, formula: str, *, time: str = "pfs1_months", event:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            cph.fit(frame, duration_col="_time", event_col="_event",
+            cph.fit(frame, duration_col="_time", event_col="_event", **fit_args,
                     fit_options={"precision": 1e-20, "r_precision": 1e-15, "max_steps": max_steps})
         except (ConvergenceError, np.linalg.LinAlgError) as err:
             return CoxResult(empty, "not_converged", messages + [f"The model did not converge: {err}".split("\n")[0]],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sonimage_utils.survival.cox import CoxResult, extract_hr, fit_cox
+from sonimage_utils.survival.design import _parse
 
 __all__ = ["compute_hr_rows", "compute_subgroup_hrs"]
 
@@ -24,7 +25,10 @@ def compute_hr_rows(specs: list, *, time: str = "pfs1_months", event: str = "pfs
     ----------
     specs : list of dict
         Each with ``analysis`` (row label), ``data`` (DataFrame), ``formula`` and ``report`` (dict of design
-        column -> comparison label, e.g. ``{"het_group[heterogeneous]": "heterogeneous vs homogeneous"}``).
+        column -> comparison label, e.g. ``{"het_group[heterogeneous]": "heterogeneous vs homogeneous"}``);
+        optional ``strata`` (column(s) passed to :func:`~sonimage_utils.survival.cox.fit_cox`) and ``group``
+        (a categorical column whose patients and events per level, in the model's complete cases, are
+        reported in ``group_counts``).
     time, event : str
     reference : dict, optional
         Reference levels passed to :func:`~sonimage_utils.survival.cox.fit_cox`.
@@ -33,7 +37,8 @@ def compute_hr_rows(specs: list, *, time: str = "pfs1_months", event: str = "pfs
     -------
     rows : pandas.DataFrame
         ``analysis``, ``comparison``, ``name``, ``n``, ``n_events``, ``hr``, ``hr_ci_low``, ``hr_ci_high``,
-        ``p``, ``status``, ``message``.
+        ``p``, ``status``, ``message``, ``group_counts`` (list of ``(level, patients, events)``, empty
+        without ``group``).
     fits : dict
         ``analysis`` -> :class:`~sonimage_utils.survival.cox.CoxResult`.
 
@@ -47,11 +52,22 @@ def compute_hr_rows(specs: list, *, time: str = "pfs1_months", event: str = "pfs
         missing = {"analysis", "data", "formula", "report"} - set(spec)
         if missing:
             raise ValueError(f"spec {spec.get('analysis', '?')!r} lacks {sorted(missing)}")
-        fit = fit_cox(spec["data"], spec["formula"], time=time, event=event, reference=reference)
+        fit = fit_cox(spec["data"], spec["formula"], time=time, event=event, reference=reference,
+                      strata=spec.get("strata"))
         fits[spec["analysis"]] = fit
+        counts = []
+        if spec.get("group"):
+            used = sorted({v for t in _parse(spec["formula"]) for v in t} | {spec["group"]}
+                          | set([spec["strata"]] if isinstance(spec.get("strata"), str) else spec.get("strata") or []))
+            cc = spec["data"].dropna(subset=[time, event, *used])
+            col = cc[spec["group"]]
+            levels = ([c for c in col.cat.categories if (col == c).any()]
+                      if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.unique().tolist(), key=str))
+            counts = [(str(lv), int((col == lv).sum()), int(cc.loc[col == lv, event].sum())) for lv in levels]
         for name, comparison in spec["report"].items():
             row = extract_hr(fit, name, comparison)
-            rows.append({"analysis": spec["analysis"], "comparison": row.pop("label"), "name": name, **row})
+            rows.append({"analysis": spec["analysis"], "comparison": row.pop("label"), "name": name, **row,
+                         "group_counts": counts})
     return pd.DataFrame(rows), fits
 
 

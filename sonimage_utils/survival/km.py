@@ -32,7 +32,8 @@ from scipy import stats
 
 from sonimage_utils.survival.baseline import compute_km_table
 
-__all__ = ["KaplanMeierResult", "LogrankResult", "fit_km", "compute_logrank", "compute_survival_quantile"]
+__all__ = ["KaplanMeierResult", "LogrankResult", "fit_km", "compute_logrank", "compute_survival_quantile",
+           "compute_km_crossings"]
 
 #: R ``quantile.survfit`` default tolerance, ``sqrt(.Machine$double.eps)``.
 _TOL = float(np.sqrt(np.finfo(float).eps))
@@ -301,3 +302,54 @@ def compute_logrank(df: pd.DataFrame, group: str, time: str = "pfs1_months",
         expected.append(float((d_t * n_t[:, mask].sum(axis=1) / n_t.sum(axis=1)).sum()))
     summary = pd.DataFrame(base).assign(expected=expected)
     return LogrankResult(summary, float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value))
+
+
+def compute_km_crossings(km: KaplanMeierResult, reference: str, comparison: str) -> list:
+    """Times at which the Kaplan-Meier curve of ``comparison`` crosses that of ``reference``.
+
+    The curves are compared at every distinct time of either group up to the earlier of the two last
+    follow-up times (after it one curve is not estimated). A crossing is a change in the sign of
+    ``S_comparison - S_reference``; times where the curves are equal do not count.
+
+    Parameters
+    ----------
+    km : KaplanMeierResult
+    reference, comparison : str
+        Groups of ``km.curves``.
+
+    Returns
+    -------
+    list of float
+        The first time of each new sign after the first (empty when the curves do not cross).
+
+    Raises
+    ------
+    ValueError
+        If a group has no curve.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"pfs1_months": [1, 4, 5, 2, 3, 6], "pfs1_event": [1, 1, 1, 1, 1, 1],
+    ...                   "g": list("aaabbb")})
+    >>> compute_km_crossings(fit_km(d, group="g"), "a", "b")
+    [3.0, 5.0]
+    """
+    for g in (reference, comparison):
+        if g not in km.curves:
+            raise ValueError(f"no Kaplan-Meier curve for group {g!r}; groups: {list(km.curves)}")
+    a, b = km.curves[reference], km.curves[comparison]
+    end = min(a["time"].max(), b["time"].max())
+    grid = np.unique(np.r_[a["time"], b["time"]])
+    grid = grid[grid <= end]
+
+    def at(curve):
+        k = np.searchsorted(curve["time"].to_numpy(float), grid, side="right")
+        return np.r_[1.0, curve["surv"].to_numpy(float)][k]
+
+    sign = np.sign(at(b) - at(a))
+    nonzero = np.flatnonzero(sign != 0)
+    crossings = []
+    for i, j in zip(nonzero[:-1], nonzero[1:]):
+        if sign[j] != sign[i]:
+            crossings.append(float(grid[j]))
+    return crossings

@@ -27,8 +27,9 @@ from scipy import stats
 from sonimage_utils.survival.baseline import compute_km_table
 
 from sonimage_utils.survival.cox import CoxResult
+from sonimage_utils.survival.design import compute_rcs_basis
 
-__all__ = ["PHTestResult", "compute_ph_test", "compute_zph"]
+__all__ = ["PHTestResult", "compute_ph_test", "compute_zph", "compute_zph_smooth"]
 
 _TRANSFORMS = ("km", "identity", "log", "rank")
 
@@ -233,6 +234,10 @@ def compute_ph_test(result: CoxResult, *, transform: str, terms: bool = True) ->
     >>> list(compute_ph_test(fit_cox(d, "arm"), transform="km").summary["term"])
     ['arm', 'GLOBAL']
     """
+    des = result.design
+    if result.ok and ("_entry" in des or any(c.startswith("_stratum") for c in des)):
+        raise ValueError("compute_ph_test handles one stratum without entry times; this model has strata or "
+                         "(start, stop] rows")
     if not result.ok:
         empty = pd.DataFrame(columns=["term", "chisq", "df", "p"])
         return PHTestResult(empty, pd.DataFrame(), {}, transform,
@@ -242,6 +247,57 @@ def compute_ph_test(result: CoxResult, *, transform: str, terms: bool = True) ->
         term_idx = {lab: [names.index(c) for c in cols] for lab, cols in result.terms.items()}
     else:
         term_idx = {nm: [j] for j, nm in enumerate(names)}
-    des = result.design
     return compute_zph(des["_time"], des["_event"], des[names].to_numpy(float), result.summary["coef"].to_numpy(),
                        ties="efron", transform=transform, terms=term_idx, names=names)
+
+
+def compute_zph_smooth(ph: PHTestResult, term: str, *, df: int, width: float = 2.0) -> pd.DataFrame:
+    """Regression-spline smooth of a term's scaled Schoenfeld residuals with a pointwise band.
+
+    As R ``plot.cox.zph``: a natural cubic spline with ``df`` degrees of freedom (intercept included) in the
+    transformed time ``x`` of the test, drawn at +/- ``width`` pointwise standard errors. The spline is
+    Harrell's restricted cubic spline (:func:`~sonimage_utils.survival.design.compute_rcs_basis`, ``df``
+    knots at his default quantiles). The standard error is that of the least-squares fit with the residual
+    variance estimated from the residuals themselves (R uses the model-based variance of the scaled
+    residuals); the band is pointwise, about 95% for ``width`` 2, and shows where the estimated log hazard
+    ratio could lie at each time, not a test.
+
+    Parameters
+    ----------
+    ph : PHTestResult
+    term : str
+        A term of ``ph.residuals``.
+    df : int
+        Degrees of freedom of the spline (R's default 4), 3 to 6.
+    width : float
+        Band half-width in standard errors (R: 2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event, by time: ``time``, ``x``, ``fit``, ``se``, ``lower``, ``upper``.
+
+    Raises
+    ------
+    ValueError
+        If ``term`` has no residuals, ``df`` is out of range or there are too few events for ``df``.
+    """
+    if term not in ph.residuals:
+        raise ValueError(f"no scaled residuals for term {term!r}; terms: {list(ph.residuals.columns[2:])}")
+    quantiles = {3: [0.1, 0.5, 0.9], 4: [0.05, 0.35, 0.65, 0.95], 5: [0.05, 0.275, 0.5, 0.725, 0.95],
+                 6: [0.05, 0.23, 0.41, 0.59, 0.77, 0.95]}
+    if df not in quantiles:
+        raise ValueError(f"df must be 3 to 6, got {df!r}")
+    r = ph.residuals.sort_values("time", kind="stable")
+    x, y = r["x"].to_numpy(float), r[term].to_numpy(float)
+    if len(y) <= df + 1:
+        raise ValueError(f"{len(y)} events are too few for a spline with {df} degrees of freedom")
+    knots = np.quantile(x, quantiles[df])
+    B = np.column_stack([np.ones_like(x), compute_rcs_basis(x, knots)])
+    coef, *_ = np.linalg.lstsq(B, y, rcond=None)
+    fit = B @ coef
+    sigma2 = float(np.sum((y - fit) ** 2) / (len(y) - B.shape[1]))
+    xtx_inv = np.linalg.pinv(B.T @ B)
+    se = np.sqrt(sigma2 * np.einsum("ij,jk,ik->i", B, xtx_inv, B))
+    return pd.DataFrame({"time": r["time"].to_numpy(float), "x": x, "fit": fit, "se": se,
+                         "lower": fit - width * se, "upper": fit + width * se})

@@ -24,6 +24,7 @@ from .lesions import (
 )
 from .survival import (
     format_km_table, format_cox_table, format_ph_table, format_hr_rows, format_power_table, describe_term,
+    format_piecewise_table, format_rmst_table,
 )
 from .validation import (
     format_performance_table, format_estimate_rows, format_metric_frame, format_median_iqr,
@@ -39,6 +40,7 @@ __all__ = [
     'format_columns', 'LABELS', 'label', 'relabel', 'format_recist_flow', 'format_fes_status_table',
     'format_lesion_model_table', 'format_lmm_sensitivity', 'format_orr_table', 'format_bor_table',
     'format_bor_no_measurable', 'format_recist_settings', 'format_km_table', 'format_cox_table',
-    'format_ph_table', 'format_hr_rows', 'format_power_table', 'describe_term', 'format_performance_table',
+    'format_ph_table', 'format_hr_rows', 'format_power_table', 'describe_term',
+    'format_piecewise_table', 'format_rmst_table', 'format_performance_table',
     'format_estimate_rows', 'format_metric_frame', 'format_median_iqr', 'format_predictor_summary',
 ]

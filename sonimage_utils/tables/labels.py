@@ -28,6 +28,7 @@ LABELS: dict[str, str] = {
     "age_years": "Age, years",
     "menopausal_status": "Menopausal status",
     "centre": "Centre",
+    "center": "Centre",
     "n_lesions": "Baseline lesions",
     "pfs1_months": "PFS1, months",
     "pfs1_event": "PFS1 event",

@@ -14,7 +14,7 @@ from sonimage_utils.tables.format import (NOT_ESTIMABLE, NOT_REACHED, format_cou
                                           format_number, format_p, format_percent)
 
 __all__ = ["format_km_table", "format_cox_table", "format_ph_table", "format_hr_rows", "format_power_table",
-           "describe_term"]
+           "describe_term", "format_piecewise_table", "format_rmst_table"]
 
 
 def _est_ci(est, low, high, digits=1) -> str:
@@ -144,28 +144,40 @@ def format_ph_table(ph, labels: dict | None = None) -> pd.DataFrame:
                          "p": [format_p(x) for x in ph.summary["p"]]})
 
 
-def format_hr_rows(rows: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+def format_hr_rows(rows: pd.DataFrame, digits: int = 2, group_labels: dict | None = None) -> pd.DataFrame:
     """Format rows from :func:`~sonimage_utils.survival.cox.extract_hr` (sensitivity analyses, subgroups).
 
     Parameters
     ----------
     rows : pandas.DataFrame
         Columns ``label``, ``n``, ``n_events``, ``hr``, ``hr_ci_low``, ``hr_ci_high``, ``p``, ``status``,
-        ``message``; optional ``analysis`` and ``comparison``.
+        ``message``; optional ``analysis``, ``comparison``, ``group_counts`` (list of ``(level, patients,
+        events)``, from :func:`~sonimage_utils.survival.compute_hr_rows`), ``role`` (confirmatory or
+        exploratory) and ``set`` (the analysis set).
     digits : int
+    group_labels : dict, optional
+        Level -> display label for ``group_counts``.
 
     Returns
     -------
     pandas.DataFrame
-        Text columns ``Analysis`` (when given), ``Comparison``, ``Patients``, ``Events``, ``HR (95% CI)``,
-        ``p``, ``Note``.
+        Text columns ``Analysis``, ``Type`` and ``Analysis set`` (when given), ``Comparison``, ``Patients``, ``Events``,
+        ``Patients (events) by group`` (when counts are given), ``HR (95% CI)``, ``p``, ``Note``.
     """
     out = pd.DataFrame()
     if "analysis" in rows:
         out["Analysis"] = rows["analysis"].astype(str)
+    if "role" in rows:
+        out["Type"] = rows["role"].astype(str)
+    if "set" in rows:
+        out["Analysis set"] = rows["set"].astype(str)
     out["Comparison"] = rows["comparison"] if "comparison" in rows else rows["label"]
     out["Patients"] = [format_count(x) for x in rows["n"]]
     out["Events"] = [format_count(x) for x in rows["n_events"]]
+    if "group_counts" in rows and any(len(c) for c in rows["group_counts"]):
+        names = group_labels or {}
+        out["Patients (events) by group"] = ["; ".join(f"{names.get(lv, lv)} {format_count(n)} ({format_count(e)})"
+                                                       for lv, n, e in c) for c in rows["group_counts"]]
     out["HR (95% CI)"] = [_hr_ci(h, lo, hi, digits) for h, lo, hi in zip(rows["hr"], rows["hr_ci_low"],
                                                                            rows["hr_ci_high"])]
     out["p"] = [format_p(p, missing="") for p in rows["p"]]
@@ -194,4 +206,60 @@ def format_power_table(power: pd.DataFrame) -> pd.DataFrame:
         "Mean events": [format_number(x, 1) for x in power["mean_events"]],
         "Power (MC SE)": [f"{format_percent(p, 1)} ({format_percent(s, 1)})"
                           for p, s in zip(power["power"], power["power_mc_se"])],
+    })
+
+
+def format_piecewise_table(summary: pd.DataFrame, labels: tuple, digits: int = 2) -> pd.DataFrame:
+    """Hazard ratio per follow-up interval (:func:`~sonimage_utils.survival.fit_piecewise_cox`).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``PiecewiseHRResult.summary``.
+    labels : tuple of str
+        Display labels of the (reference, comparison) groups.
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Months since randomisation``, ``At risk at start`` and ``Events in interval`` (each "reference /
+        comparison"), ``HR (95% CI)``, ``p``.
+    """
+    ref, comp = labels
+    return pd.DataFrame({
+        "Months since randomisation": [str(x) for x in summary["interval"]],
+        f"At risk at start ({ref} / {comp})": [f"{format_count(a)} / {format_count(b)}" for a, b in
+                                              zip(summary["n_at_risk_reference"], summary["n_at_risk_comparison"])],
+        f"Events in interval ({ref} / {comp})": [f"{format_count(a)} / {format_count(b)}" for a, b in
+                                                zip(summary["n_events_reference"], summary["n_events_comparison"])],
+        "HR (95% CI)": [_hr_ci(h, lo, hi, digits) for h, lo, hi in
+                        zip(summary["hr"], summary["hr_ci_low"], summary["hr_ci_high"])],
+        "p": [format_p(p, missing="") for p in summary["p"]],
+    })
+
+
+def format_rmst_table(rmst: pd.DataFrame, labels: dict | None = None, digits: int = 1) -> pd.DataFrame:
+    """Restricted mean PFS per group and their difference (:func:`~sonimage_utils.survival.compute_rmst_difference`).
+
+    Parameters
+    ----------
+    rmst : pandas.DataFrame
+    labels : dict, optional
+        Group -> display label (``difference`` included).
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Group``, ``Patients``, ``Events to the horizon``, ``Restricted mean, months (95% CI)``, ``p``.
+    """
+    labels = labels or {}
+    return pd.DataFrame({
+        "Group": [labels.get(g, g) for g in rmst["group"]],
+        "Patients": [format_count(x) for x in rmst["n"]],
+        "Events to the horizon": [format_count(x) for x in rmst["n_events"]],
+        "Restricted mean, months (95% CI)": [format_estimate_ci(m, lo, hi, digits) for m, lo, hi in
+                                             zip(rmst["rmst"], rmst["ci_low"], rmst["ci_high"])],
+        "p": [format_p(p, missing="") for p in rmst["p"]],
     })
