@@ -450,8 +450,9 @@ def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Secti
         raise ValueError(f"{path}: the frozen model does not reproduce the in-memory predictions")
     s.data["path"] = path
     s.text["obj4_data_sha256_short_text"] = data_hash[:12]
-    s.text["json"] = ("The file itself (JSON, for software rather than for reading): "
-                      "{download}`models/benefit_model.json <../models/benefit_model.json>`.")
+    # the rendered page is BUILD/html/notebooks/04_benefit_model.html; the file BUILD/models/benefit_model.json
+    s.text["json"] = ("The file itself, for software rather than for reading: "
+                      '<a href="../../models/benefit_model.json">models/benefit_model.json</a> in the build folder.')
     model = d.fit["model"]
     rows = []
     for part, label in (("prognostic", "prognostic (risk) model"), ("risk_benefit", "risk-based benefit model"),
