@@ -317,8 +317,8 @@ show_markdown(bm.section_conclusion(p, riley, cfb).text["conclusion"])
 #   exploratory. The sensitivity analysis above shows what a larger model would lose to overfitting.
 # - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with
 #   {glue:text}`obj4_n_patients_text` patients the
-#   corrected C and slope remain imprecise; the c-for-benefit and calibration for benefit are apparent values
-#   on the development data with wide intervals.
+#   corrected C remains imprecise and the corrected slope may not be estimable at all (stability rule above);
+#   the c-for-benefit is optimism-corrected but its interval is wide, and calibration for benefit is apparent.
 # - **What external data can validate.** Neither external cohort randomised a CDK4/6 inhibitor: they can
 #   validate the prognostic part of the model (chapter 05, external validation), not its predicted benefit.
 # - **Missing predictors.** Missing predictor values are imputed with the development mean (a simple choice,

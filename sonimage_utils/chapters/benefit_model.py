@@ -251,7 +251,8 @@ def section_risk_model(d: BenefitData, p: BenefitSettings) -> Section:
     s.tables["risk_groups"] = groups
     s.tables["risk_groups_display"] = format_risk_group_table(groups, p.horizon)
     s.text["caption_risk_groups"] = (
-        "**Table 04.4.** Effect of ET+CDK4/6i by risk group (quantiles of the prognostic linear predictor); PFS at "
+        "**Table 04.4.** Effect of ET+CDK4/6i by risk group (tie-aware quantile groups of the prognostic linear "
+        "predictor, sizes n); PFS at "
         f"{format_value(p.horizon, 'parameter')} months by Kaplan-Meier; predicted = mean risk-based predicted benefit.")
     s.figures["risk_groups"] = benefit_plots.plot_risk_group_effects(groups, t=p.horizon)
     return s
@@ -313,10 +314,11 @@ def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
     s.add("obj4_n_boot_failed", boot.n_failed, "Bootstrap resamples where the procedure failed", "count")
     s.add("obj4_c_apparent", boot.apparent["c"], "Apparent Harrell C of the prognostic model", "estimate")
     s.add("obj4_c_corrected", stab.loc["c", "reported"], "Optimism-corrected Harrell C (null when the bootstrap "
-          "optimism is unstable, benefit_optimism_sd_max)", "estimate", _missing(stab, "c"))
+          "optimism is unstable, benefit_optimism_sd_max)" + _why(stab, "c"), "estimate", _missing(stab, "c"))
     s.add("obj4_slope_apparent", boot.apparent["slope"], "Apparent calibration slope", "estimate")
     s.add("obj4_slope_corrected", stab.loc["slope", "reported"], "Optimism-corrected calibration slope (null when "
-          "the bootstrap optimism is unstable, benefit_optimism_sd_max)", "estimate", _missing(stab, "slope"))
+          "the bootstrap optimism is unstable, benefit_optimism_sd_max)" + _why(stab, "slope"), "estimate",
+          _missing(stab, "slope"))
     s.add("obj4_slope_optimism_sd", stab.loc["slope", "optimism_sd"], "SD of the per-resample bootstrap optimism of "
           "the calibration slope", "estimate")
     ci = np.nanquantile(boot.resamples["test_share_below"], [0.025, 0.975])
@@ -353,9 +355,11 @@ def section_sensitivity(d: BenefitData, p: BenefitSettings) -> Section:
     s.add("obj4_c_apparent_all", boot_all.apparent["c"], "Apparent C, all candidates (sensitivity)", "estimate")
     stab_all = compute_optimism_stability(boot_all, p.optimism_sd_max).set_index("measure")
     s.add("obj4_c_corrected_all", stab_all.loc["c", "reported"], "Optimism-corrected C, all candidates "
-          "(sensitivity; null when the bootstrap optimism is unstable)", "estimate", _missing(stab_all, "c"))
+          "(sensitivity; null when the bootstrap optimism is unstable)" + _why(stab_all, "c"), "estimate",
+          _missing(stab_all, "c"))
     s.add("obj4_slope_corrected_all", stab_all.loc["slope", "reported"], "Optimism-corrected slope, all candidates "
-          "(null when the bootstrap optimism is unstable)", "estimate", _missing(stab_all, "slope"))
+          "(null when the bootstrap optimism is unstable)" + _why(stab_all, "slope"), "estimate",
+          _missing(stab_all, "slope"))
     s.add("obj4_slope_optimism_sd_all", stab_all.loc["slope", "optimism_sd"], "SD of the per-resample bootstrap "
           "optimism of the calibration slope, all candidates", "estimate")
     both = pd.concat([d.fit["stability"].reset_index().assign(model=f"{len(d.features)} predictor(s) (Riley)"),
@@ -388,9 +392,11 @@ def section_c_for_benefit(d: BenefitData, p: BenefitSettings) -> Section:
           "CI, upper", "estimate")
     stab = d.fit["stability"]
     s.add("obj4_c_for_benefit_corrected", stab.loc["c_for_benefit", "reported"], "Optimism-corrected c-for-benefit "
-          "of the risk-based model (the internal-validation bootstrap)", "estimate", _missing(stab, "c_for_benefit"))
+          "of the risk-based model (the internal-validation bootstrap)" + _why(stab, "c_for_benefit"), "estimate",
+          _missing(stab, "c_for_benefit"))
     s.add("obj4_c_for_benefit_effect_corrected", stab.loc["c_for_benefit_effect", "reported"], "Optimism-corrected "
-          "c-for-benefit of the effect model (the internal-validation bootstrap)", "estimate",
+          "c-for-benefit of the effect model (the internal-validation bootstrap)" + _why(stab, "c_for_benefit_effect"),
+          "estimate",
           _missing(stab, "c_for_benefit_effect"))
     het = derive_patient_heterogeneity(d.cohort.lesions, fes_threshold=p.fes_threshold,
                                        fes_excluded_organs=p.fes_excluded_organs, fdg_threshold=None)
@@ -579,9 +585,15 @@ def _describe_risk_group_direction(groups: pd.DataFrame, model: dict, horizon: f
 
 
 def _missing(stab: pd.DataFrame, measure: str) -> str | None:
-    """The registry's word for a corrected value the stability rule withholds: "not estimable: <reason>"."""
+    """The registry's word for a corrected value the stability rule withholds: "not estimable (<reason>)"."""
     reason = stab.loc[measure, "reason"]
     return f"not estimable ({reason})" if reason else None
+
+
+def _why(stab: pd.DataFrame, measure: str) -> str:
+    """A suffix for a registry description: the reason a corrected value is null ("" when reported)."""
+    reason = stab.loc[measure, "reason"]
+    return f"; null: {reason}" if reason else ""
 
 
 def _stability_sentence(stab: pd.DataFrame, measures) -> str:
