@@ -137,6 +137,10 @@ show(risk.tables["coefficients_display"])
 save_figure(risk.figures["penalty"], "04_penalty_cv", build_dir)
 
 # %% [markdown]
+# The risk-based benefit model adds the arm to the shrunk prognostic linear predictor, kept as an offset
+# (coefficient fixed at 1, Cox with Efron ties), so the ridge shrinkage carries into every predicted benefit
+# rather than being undone by a refit of its slope; Table 04.10 lists its coefficients.
+#
 # The treatment effect is then estimated within quantile groups of the prognostic linear predictor: the
 # hazard ratio (Cox, Efron ties) and the absolute difference in Kaplan-Meier PFS at
 # {glue:text}`obj4_horizon_text` months. The likelihood-ratio test of arm x linear predictor gives p =

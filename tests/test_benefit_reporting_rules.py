@@ -106,3 +106,30 @@ def test_corrected_effect_model_c_for_benefit_centres_on_half_without_true_inter
                                        with_benefit_discrimination=True)
     assert boot.corrected["c_for_benefit_effect"] == pytest.approx(0.5, abs=0.03)
     assert boot.apparent["c_for_benefit_effect"] > boot.corrected["c_for_benefit_effect"]
+
+
+def test_risk_benefit_model_keeps_the_shrunk_lp_as_an_offset_and_agrees_with_r_coxph():
+    """coxph(Surv ~ treated + offset(lp)), Efron ties: coefficient to 1e-8, baseline survival to 1e-8."""
+    from sonimage_utils.benefit.procedure import compute_survival_at
+    from sonimage_utils.survival.efron import fit_cox_efron
+    from sonimage_utils.survival.baseline import compute_baseline_cumhaz
+
+    folder = Path(__file__).parent / "reference" / "risk_benefit_offset"
+    d = pd.read_csv(folder / "data.csv")
+    ref = pd.read_csv(folder / "risk_benefit_offset.csv").set_index("quantity")["value"]
+    fit = fit_cox_efron(d[["treated"]].to_numpy(float), d["time"], d["event"], offset=d["lp"].to_numpy())
+    assert fit.coef[0] == pytest.approx(ref["coef_treated"], abs=1e-8)
+    t, h = compute_baseline_cumhaz(d["time"], d["event"], fit.coef[0] * d["treated"] + d["lp"], ties="efron")
+    base = {"time": t.tolist(), "cumhaz": h.tolist()}
+    for m in (12, 24, 36):
+        assert compute_survival_at(base, [0.0], float(m))[0] == pytest.approx(ref[f"S0_{m}"], abs=1e-8)
+
+
+def test_risk_benefit_model_in_the_procedure_fixes_the_lp_coefficient_at_one():
+    from sonimage_utils.benefit.procedure import fit_benefit_procedure
+
+    d = pd.read_csv(Path(__file__).parent / "reference" / "risk_benefit_offset" / "data.csv")
+    m = fit_benefit_procedure(d.rename(columns={"lp": "x"}), ["x"], n_folds=5, seed=3, fit_effect=False)
+    rb = m["risk_benefit"]
+    assert rb["coefficients"]["lp"] == 1.0 and rb["offset"] == ["lp"] and rb["ties"] == "efron"
+    assert np.isfinite(rb["coefficients"]["treated"])

@@ -4,8 +4,9 @@ One job: from a development frame (raw predictors, PFS1 time in months, event, C
 
 1. the **prognostic (risk) model**: ridge Cox on the standardised predictors, blinded to arm (both arms
    pooled), penalty chosen by cross-validated partial likelihood;
-2. the **risk-based benefit model**: Cox of PFS1 on the CDK4/6i indicator and the prognostic linear
-   predictor (a constant relative effect applied to each patient's baseline risk; PATH risk modelling);
+2. the **risk-based benefit model**: Cox of PFS1 (Efron ties) on the CDK4/6i indicator with the shrunk
+   prognostic linear predictor as an offset (coefficient fixed at 1, so the ridge shrinkage survives): a
+   constant relative effect applied to each patient's baseline risk (PATH risk modelling);
 3. the **effect model** (secondary): ridge Cox with the arm, the predictors and arm x predictor
    interactions, the arm term unpenalised, penalty chosen by cross-validated partial likelihood;
 
@@ -25,6 +26,7 @@ from sonimage_utils.benefit.internal_validation import bootstrap_optimism, compu
 from sonimage_utils.benefit.features import apply_preprocessing, fit_preprocessing
 from sonimage_utils.benefit.metrics import c_for_benefit
 from sonimage_utils.survival.baseline import compute_baseline_cumhaz
+from sonimage_utils.survival.efron import fit_cox_efron
 from sonimage_utils.survival.measures import compute_calibration_slope, compute_harrell_c
 from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResult, _SortedCoxData, cv_ridge_penalty,
                                               fit_ridge_cox)
@@ -34,8 +36,8 @@ __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_a
            "derive_penalty_cv_table"]
 
 
-def _baseline(X, time, event, coef):
-    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float))
+def _baseline(X, time, event, coef, ties="breslow"):
+    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float), ties=ties)
     return {"time": [float(v) for v in t], "cumhaz": [float(v) for v in h]}
 
 
@@ -111,12 +113,16 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
             "baseline": _baseline(Z, time, event, prog.coef),
         },
     }
-    Xrb = np.column_stack([treated, lp])
-    rb = fit_ridge_cox(Xrb, time, event, 0.0)
+    # the shrunk prognostic linear predictor enters as an offset (coefficient fixed at 1): refitting its slope
+    # on the development data would undo the ridge shrinkage the cross-validation chose (issue 12, item 2)
+    rb = fit_cox_efron(treated[:, None], time, event, offset=lp)
+    coef_rb = np.array([float(rb.coef[0]), 1.0])
     model["risk_benefit"] = {
-        "coefficients": {"treated": float(rb.coef[0]), "lp": float(rb.coef[1])},
+        "coefficients": {"treated": float(rb.coef[0]), "lp": 1.0},
+        "offset": ["lp"],
+        "ties": "efron",
         "converged": bool(rb.converged),
-        "baseline": _baseline(Xrb, time, event, rb.coef),
+        "baseline": _baseline(np.column_stack([treated, lp]), time, event, coef_rb, ties="efron"),
     }
     if fit_effect:
         Xe = np.column_stack([treated, Z, treated[:, None] * Z])
