@@ -43,6 +43,10 @@ benefit_cv_folds = 10
 benefit_n_boot = 500
 benefit_sensitivity_n_boot = 200
 benefit_cfb_n_boot = 500
+benefit_optimism_sd_max = {"c": 0.25, "slope": 0.5, "c_for_benefit": 0.25, "c_for_benefit_effect": 0.25}
+benefit_calibration_min_spread = 0.05
+benefit_riley_risk_margin = 0.05
+benefit_baseline_report_months = [12, 24, 36]
 benefit_n_jobs = 2
 benefit_dask_scheduler = None
 
@@ -58,7 +62,10 @@ p = bm.BenefitSettings(
     horizon_months=benefit_horizon_months, rmst_horizon_months=benefit_rmst_horizon_months,
     threshold=benefit_threshold, risk_groups=benefit_risk_groups, calibration_groups=benefit_calibration_groups,
     cv_folds=benefit_cv_folds, n_boot=benefit_n_boot, sensitivity_n_boot=benefit_sensitivity_n_boot,
-    cfb_n_boot=benefit_cfb_n_boot, n_jobs=benefit_n_jobs, dask_scheduler=benefit_dask_scheduler)
+    cfb_n_boot=benefit_cfb_n_boot, optimism_sd_max=benefit_optimism_sd_max,
+    calibration_min_spread=benefit_calibration_min_spread, riley_risk_margin=benefit_riley_risk_margin,
+    baseline_report_months=benefit_baseline_report_months, n_jobs=benefit_n_jobs,
+    dask_scheduler=benefit_dask_scheduler)
 d = bm.prepare_benefit_data(data_dir, p)
 
 # %% tags=["remove-input"]
@@ -71,16 +78,17 @@ synthetic_notice(synthetic)
 # Before any model is fitted, Riley's criteria {cite}`riley2019,riley2020` say how many candidate parameters a
 # Cox prediction model can estimate from this cohort without harmful overfitting: expected shrinkage of at
 # least {glue:text}`obj4_shrinkage_target_text` (criterion 1) and a small gap between apparent and adjusted
-# R² (criterion 2). The event rate and mean follow-up are this cohort's own; the anticipated Cox-Snell R²
+# R² (criterion 2); criterion 3 asks for the overall risk at the horizon within ±{glue:text}`obj4_riley_risk_margin_text`.
+# The event rate and mean follow-up are this cohort's own; the anticipated Cox-Snell R²
 # is a parameter ({glue:text}`obj4_r2cs_anticipated_text`; its rationale is on the SAP page). The
 # implementation reproduces the published worked example of {cite}`riley2020` (a test of the package).
 
 # %% tags=["remove-input"]
-sec = bm.section_sample_size(d, p)
-record_section(sec)
-save_table(sec.tables["riley"], "04_riley_sample_size", build_dir)
-show_markdown(sec.text["caption"])
-show(sec.tables["riley"].style.hide(axis="index"))
+riley = bm.section_sample_size(d, p)
+record_section(riley)
+save_table(riley.tables["riley"], "04_riley_sample_size", build_dir)
+show_markdown(riley.text["caption"])
+show(riley.tables["riley"].style.hide(axis="index"))
 
 # %% [markdown]
 # This cohort supports {glue:text}`obj4_max_parameters_text` candidate parameter(s); the
@@ -113,7 +121,8 @@ bm.fit_development_model(d, p)
 # (obj4-risk-model)=
 # ## Risk modelling (primary): a prognostic model blinded to arm
 #
-# The prognostic model is a ridge-penalised Cox model (Breslow ties) on both arms without the arm term, the
+# The prognostic model is a ridge-penalised Cox model (Breslow ties in the ridge solver; see the SAP
+# deviations below) on both arms without the arm term, the
 # penalty chosen by {glue:text}`obj4_cv_folds_text`-fold cross-validated partial likelihood
 # {cite}`verweij1993`. The chosen penalty was {glue:text}`obj4_penalty_text`.
 
@@ -128,13 +137,17 @@ show(risk.tables["coefficients_display"])
 save_figure(risk.figures["penalty"], "04_penalty_cv", build_dir)
 
 # %% [markdown]
+# The risk-based benefit model adds the arm to the shrunk prognostic linear predictor, kept as an offset
+# (coefficient fixed at 1, Cox with Efron ties), so the ridge shrinkage carries into every predicted benefit
+# rather than being undone by a refit of its slope; Table 04.10 lists its coefficients.
+#
 # The treatment effect is then estimated within quantile groups of the prognostic linear predictor: the
 # hazard ratio (Cox, Efron ties) and the absolute difference in Kaplan-Meier PFS at
-# {glue:text}`obj4_horizon_text` months. A constant hazard ratio still means a larger absolute benefit where
-# the baseline risk is higher; the likelihood-ratio test of arm x linear predictor gives p =
-# {glue:text}`obj4_risk_interaction_p_text`.
+# {glue:text}`obj4_horizon_text` months. The likelihood-ratio test of arm x linear predictor gives p =
+# {glue:text}`obj4_risk_interaction_p_text` (a large p is not evidence that the relative effect is constant).
 
 # %% tags=["remove-input"]
+show_markdown(risk.text["risk_groups_note"] + " " + risk.text["risk_groups_direction"])
 save_table(risk.tables["risk_groups"], "04_risk_groups", build_dir)
 show_markdown(risk.text["caption_risk_groups"])
 show(risk.tables["risk_groups_display"])
@@ -183,15 +196,14 @@ save_figure(ben.figures["benefit"], "04_benefit_distribution", build_dir)
 # (obj4-internal-validation)=
 # ## Internal validation: bootstrap optimism correction
 #
-# The whole procedure (preprocessing, penalty choice by cross-validation, prognostic and risk-based benefit
-# models) is refitted in each of {glue:text}`obj4_n_boot_text` bootstrap resamples {cite}`harrell1996`; the
+# The whole procedure (preprocessing, penalty choice by cross-validation, prognostic, risk-based benefit and
+# effect models) is refitted in each of {glue:text}`obj4_n_boot_text` bootstrap resamples {cite}`harrell1996`; the
 # mean difference between its performance in the resample and on the original data is the optimism. The
-# apparent C of {glue:text}`obj4_c_apparent_text` becomes {glue:text}`obj4_c_corrected_text` after correction,
-# and the calibration slope {glue:text}`obj4_slope_corrected_text` ({glue:text}`obj4_n_boot_failed_text`
-# resamples failed). A corrected slope far from 1 together with a C near 0.5 says that the predictors carry
-# little signal, and the slope is then poorly determined: the median and SD of the per-resample optimism in
-# the table show how stable Harrell's mean is. A check on simulated cohorts with known truth (tests) confirms that the corrected C lies
-# closer than the apparent C to the C on a large independent cohort.
+# apparent C of {glue:text}`obj4_c_apparent_text` becomes {glue:text}`obj4_c_corrected_text` after correction;
+# the calibration slope, apparent {glue:text}`obj4_slope_apparent_text`, is after correction
+# {glue:text}`obj4_slope_corrected_text` (per-resample optimism SD {glue:text}`obj4_slope_optimism_sd_text`;
+# {glue:text}`obj4_n_boot_failed_text` resamples failed). A check on simulated cohorts with known truth (tests)
+# confirms that the corrected C lies closer than the apparent C to the C on a large independent cohort.
 
 # %% tags=["remove-cell"]
 iv = bm.section_internal_validation(d, p)
@@ -199,6 +211,7 @@ iv = bm.section_internal_validation(d, p)
 # %% tags=["remove-input"]
 record_section(iv)
 save_table(iv.tables["performance"], "04_internal_validation", build_dir)
+show_markdown(iv.text["stability"])
 show_markdown(iv.text["caption"])
 show(iv.tables["performance_display"])
 
@@ -212,11 +225,13 @@ save_figure(iv.figures["calibration"], "04_calibration", build_dir)
 # ridge model, the penalty alone guarding against overfitting? The same bootstrap
 # ({glue:text}`obj4_sensitivity_n_boot_text` resamples) shows the price: apparent C
 # {glue:text}`obj4_c_apparent_all_text`, corrected {glue:text}`obj4_c_corrected_all_text`, corrected
-# calibration slope {glue:text}`obj4_slope_corrected_all_text`.
+# calibration slope {glue:text}`obj4_slope_corrected_all_text` (per-resample optimism SD
+# {glue:text}`obj4_slope_optimism_sd_all_text`).
 
 # %% tags=["remove-input"]
 sec = bm.section_sensitivity(d, p)
 record_section(sec)
+show_markdown(sec.text["stability"])
 save_table(sec.tables["both"], "04_internal_validation_sensitivity", build_dir)
 show_markdown(sec.text["caption"])
 show(sec.tables["both_display"])
@@ -230,19 +245,30 @@ show(sec.tables["both_display"])
 # progressing by {glue:text}`obj4_horizon_text` months, the treated one not). For the risk-based model it is
 # {glue:text}`obj4_c_for_benefit_text` (95% bootstrap CI {glue:text}`obj4_c_for_benefit_ci_low_text` to
 # {glue:text}`obj4_c_for_benefit_ci_high_text`, {glue:text}`obj4_c_for_benefit_pairs_text` usable pairs); for
-# the effect model {glue:text}`obj4_c_for_benefit_effect_text`. These are apparent values on the development
-# data, optimistic by construction; 0.5 means no discrimination of benefit. Calibration for benefit
-# {cite}`efthimiou2023` compares, within groups of predicted benefit, the observed with the predicted benefit.
+# the effect model {glue:text}`obj4_c_for_benefit_effect_text` ({glue:text}`obj4_c_for_benefit_effect_ci_low_text`
+# to {glue:text}`obj4_c_for_benefit_effect_ci_high_text`). These apparent values are optimistic by construction;
+# the internal-validation bootstrap above corrects them: {glue:text}`obj4_c_for_benefit_corrected_text`
+# (risk-based) and {glue:text}`obj4_c_for_benefit_effect_corrected_text` (effect model); 0.5 means no
+# discrimination of benefit. Linking to objective 2, the effect model's mean predicted PFS benefit at
+# {glue:text}`obj4_horizon_text` months is {glue:text}`obj4_mean_benefit_effect_homogeneous_text` in
+# FES-homogeneous and {glue:text}`obj4_mean_benefit_effect_heterogeneous_text` in FES-heterogeneous patients.
+# Calibration for benefit {cite}`efthimiou2023` compares, within groups of predicted benefit, the observed with
+# the predicted benefit.
 
 # %% tags=["remove-input"]
 cfb = bm.section_c_for_benefit(d, p)
 record_section(cfb)
 save_table(cfb.tables["calibration"], "04_calibration_for_benefit", build_dir)
+show_markdown(cfb.text["corrected"] + "\n\n" + cfb.text["calibration_note"])
 show_markdown(cfb.text["caption"])
 show(cfb.tables["calibration_display"])
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration for benefit: observed against predicted PFS benefit at the horizon by quantile group of predicted benefit, with 95% CIs; dashed: perfect calibration.", "name": "fig-04-calibration-benefit"}}
-save_figure(cfb.figures["calibration"], "04_calibration_for_benefit", build_dir)
+if "calibration" in cfb.figures:
+    save_figure(cfb.figures["calibration"], "04_calibration_for_benefit", build_dir)
+
+# %% tags=["remove-input"]
+show_markdown(cfb.text["calibration_figure"])
 
 # %% [markdown]
 # (obj4-frozen-model)=
@@ -253,12 +279,37 @@ save_figure(cfb.figures["calibration"], "04_calibration_for_benefit", build_dir)
 # Breslow baseline cumulative hazards, horizons, the analysis parameters and the SHA-256 of the development
 # data ({glue:text}`obj4_data_sha256_short_text`...). Objective 5 reads it with
 # `sonimage_utils.model_artifact.load_model` and applies it unchanged with `predict_model`; below, applying
-# the file to the development data reproduces the in-memory predictions.
+# the file to the development data reproduces the in-memory predictions. Its content, for reading:
 
-# %% tags=["remove-input", "output_scroll"]
+# %% tags=["remove-input"]
 sec = bm.section_frozen_model(d, p, build_dir)
 glue_text("obj4_data_sha256_short_text", sec.text["obj4_data_sha256_short_text"])
+save_table(sec.tables["coefficients"], "04_frozen_model_coefficients", build_dir)
+save_table(sec.tables["baseline"], "04_frozen_model_baseline", build_dir)
+show_markdown(sec.text["caption_coefficients"])
+show(sec.tables["coefficients_display"])
+show_markdown(sec.text["caption_baseline"])
+show(sec.tables["baseline_display"])
 show_markdown(sec.text["json"])
+
+# %% [markdown]
+# (obj4-deviations)=
+# ## Departures from the analysis plan
+#
+# Found while computing this chapter (the book's SAP-deviation register is not yet available to chapters,
+# so they are listed here).
+
+# %% tags=["remove-input"]
+sec = bm.section_deviations(d)
+record_section(sec)
+show_markdown(sec.text["list"])
+
+# %% [markdown]
+# (obj4-conclusion)=
+# ## Conclusion
+
+# %% tags=["remove-input"]
+show_markdown(bm.section_conclusion(p, riley, cfb).text["conclusion"])
 
 # %% [markdown]
 # (obj4-limitations)=
@@ -270,8 +321,8 @@ show_markdown(sec.text["json"])
 #   exploratory. The sensitivity analysis above shows what a larger model would lose to overfitting.
 # - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with
 #   {glue:text}`obj4_n_patients_text` patients the
-#   corrected C and slope remain imprecise; the c-for-benefit and calibration for benefit are apparent values
-#   on the development data with wide intervals.
+#   corrected C remains imprecise and the corrected slope may not be estimable at all (stability rule above);
+#   the c-for-benefit is optimism-corrected but its interval is wide, and calibration for benefit is apparent.
 # - **What external data can validate.** Neither external cohort randomised a CDK4/6 inhibitor: they can
 #   validate the prognostic part of the model (chapter 05, external validation), not its predicted benefit.
 # - **Missing predictors.** Missing predictor values are imputed with the development mean (a simple choice,

@@ -23,7 +23,10 @@ def test_01_groups_are_quantiles_and_keep_ties_together():
     g = assign_risk_groups(np.arange(12.0), 4)
     assert np.bincount(g)[1:].tolist() == [3, 3, 3, 3]
     tied = assign_risk_groups([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0], 4)
-    assert len(set(tied[:6])) == 1 and tied.max() < 4  # the tie block is one group; fewer groups result
+    # the tie block is one group, and the 4 groups asked for are still formed around it (issue 12, item 3)
+    assert len(set(tied[:6])) == 1 and tied.max() == 4
+    # fewer groups only when there are fewer distinct values than groups
+    assert assign_risk_groups([0, 0, 0, 0, 0, 0, 1, 1, 2, 2.0], 4).max() == 3
     with pytest.raises(ValueError, match="n_groups"):
         assign_risk_groups([1.0, 2.0], 3)
 

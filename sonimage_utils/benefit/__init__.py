@@ -10,11 +10,11 @@ from .features import (
     fit_preprocessing, apply_preprocessing,
 )
 from .internal_validation import (
-    compute_observed_risk_curve, bootstrap_optimism, OptimismResult,
+    compute_observed_risk_curve, bootstrap_optimism, OptimismResult, compute_optimism_stability,
 )
 from .metrics import (
     c_for_benefit_pairs, match_on_predicted_benefit, c_for_benefit, CForBenefitResult,
-    compute_calibration_for_benefit, assign_quantile_groups,
+    compute_calibration_for_benefit, assign_quantile_groups, compute_group_collapse,
 )
 from .procedure import (
     fit_benefit_procedure, predict_from_features, compute_survival_at, compute_rmst, fit_for_bootstrap,
@@ -24,17 +24,17 @@ from .risk_groups import (
     assign_risk_groups, compute_risk_group_effects,
 )
 from .sample_size import (
-    riley_sample_size, riley_max_parameters, select_model_features,
+    riley_sample_size, riley_max_parameters, riley_n_criterion3, select_model_features,
 )
 
 __all__ = [
     'SCHEMA_VERSION', 'compute_data_hash', 'compute_file_hashes', 'freeze_model', 'write_model', 'load_model',
     'predict_model', 'FEATURE_DEFINITIONS', 'SUV_FLOOR', 'complete_feature_settings', 'derive_model_features',
     'derive_outcome', 'fit_preprocessing', 'apply_preprocessing', 'compute_observed_risk_curve',
-    'bootstrap_optimism', 'OptimismResult', 'c_for_benefit_pairs', 'match_on_predicted_benefit',
-    'c_for_benefit', 'CForBenefitResult', 'compute_calibration_for_benefit', 'assign_quantile_groups',
+    'bootstrap_optimism', 'OptimismResult', 'compute_optimism_stability', 'c_for_benefit_pairs', 'match_on_predicted_benefit',
+    'c_for_benefit', 'CForBenefitResult', 'compute_calibration_for_benefit', 'assign_quantile_groups', 'compute_group_collapse',
     'fit_benefit_procedure', 'predict_from_features', 'compute_survival_at', 'compute_rmst',
     'fit_for_bootstrap', 'evaluate_benefit_model', 'compute_risk_grid', 'bootstrap_benefit_procedure',
     'derive_penalty_cv_table', 'assign_risk_groups', 'compute_risk_group_effects', 'riley_sample_size',
-    'riley_max_parameters', 'select_model_features',
+    'riley_max_parameters', 'riley_n_criterion3', 'select_model_features',
 ]

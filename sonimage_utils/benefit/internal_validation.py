@@ -31,6 +31,7 @@ __all__ = [
     "compute_observed_risk_curve",
     "bootstrap_optimism",
     "OptimismResult",
+    "compute_optimism_stability",
 ]
 
 
@@ -211,3 +212,61 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
     unbox = lambda d: {k: (float(v) if np.ndim(v) == 0 else np.asarray(v, float)) for k, v in d.items()}  # noqa: E731
     return OptimismResult(unbox(apparent), unbox(optimism), unbox(corrected),
                           pd.DataFrame(rows).rename_axis("resample"), n_boot, n_boot - len(ok))
+
+
+def compute_optimism_stability(result: OptimismResult, sd_max: dict) -> pd.DataFrame:
+    """The SAP rule for unstable bootstrap optimism: the corrected value, or "not estimable" with the reason.
+
+    Harrell's correction subtracts the *mean* per-resample optimism. When that optimism varies across
+    resamples by more than ``sd_max[measure]`` (its SD), or its mean and median differ by more than
+    ``sd_max[measure]`` (a few wild resamples dominate the mean), the correction is noise: the corrected
+    value is then NaN, ``stable`` False and ``reason`` says why. Measures without a threshold in ``sd_max``
+    are reported as corrected. A measure whose optimism is missing in every resample is not estimable.
+
+    Parameters
+    ----------
+    result : OptimismResult
+    sd_max : dict
+        Measure name -> largest acceptable SD of the per-resample optimism (the SAP's
+        ``benefit_optimism_sd_max``), on the measure's own scale.
+
+    Returns
+    -------
+    DataFrame
+        :attr:`OptimismResult.summary` with ``threshold``, ``stable`` (bool), ``reported`` (the corrected
+        value, or NaN when not estimable) and ``reason`` ("" when stable).
+
+    Raises
+    ------
+    ValueError
+        If a threshold is not positive.
+
+    Examples
+    --------
+    >>> r = OptimismResult({"slope": 1.5}, {"slope": -4.0}, {"slope": 5.5},
+    ...                    pd.DataFrame({"app_slope": [1.0, 2.0, 300.0], "test_slope": [0.9, 1.9, 1.0]}), 3, 0)
+    >>> t = compute_optimism_stability(r, {"slope": 1.0})
+    >>> bool(t.loc[0, "stable"]), t.loc[0, "reason"]
+    (False, 'optimism SD 172.6 > 1; mean -4.0, median 0.1')
+    """
+    for k, v in sd_max.items():
+        if not float(v) > 0:
+            raise ValueError(f"sd_max[{k!r}] must be > 0, got {v}")
+    table = result.summary
+    thresholds, stable, reported, reasons = [], [], [], []
+    for _, row in table.iterrows():
+        limit = float(sd_max[row["measure"]]) if row["measure"] in sd_max else np.nan
+        sd, mean, median = row["optimism_sd"], row["optimism"], row["optimism_median"]
+        if not np.isfinite(mean):
+            ok, reason = False, "optimism missing in every resample"
+        elif np.isfinite(limit) and not sd <= limit:
+            ok, reason = False, f"optimism SD {sd:.1f} > {limit:g}; mean {mean:.1f}, median {median:.1f}"
+        elif np.isfinite(limit) and abs(mean - median) > limit:
+            ok, reason = False, f"optimism mean {mean:.2f} and median {median:.2f} differ by more than {limit:g}"
+        else:
+            ok, reason = True, ""
+        thresholds.append(limit)
+        stable.append(ok)
+        reported.append(float(row["corrected"]) if ok else np.nan)
+        reasons.append(reason)
+    return table.assign(threshold=thresholds, stable=stable, reported=reported, reason=reasons)

@@ -21,6 +21,7 @@ __all__ = [
     "CForBenefitResult",
     "compute_calibration_for_benefit",
     "assign_quantile_groups",
+    "compute_group_collapse",
 ]
 
 
@@ -190,16 +191,19 @@ def c_for_benefit(predicted_benefit, treated, time, event, t, *, n_boot, seed, a
 
 
 def assign_quantile_groups(values, n_groups) -> np.ndarray:
-    """Quantile group (1 = lowest) of each value, ties kept together.
+    """Group (1 = lowest) of each value: ``n_groups`` groups as equal in size as ties allow.
 
-    A value's group is ``ceil(n_groups x rank / n)`` with the lowest rank of its tie block; the groups that
-    occur are renumbered 1, 2, ...: equal values always share a group, so a model with few distinct
-    predictions (one binary predictor, say) yields fewer groups than asked for.
+    Tie-aware cut-points, fixed from the values alone before anything is fitted within a group: the cuts
+    lie between distinct values (equal values always share a group) and are chosen, by dynamic
+    programming over the distinct values, to minimise the sum of squared differences between the group
+    sizes and ``n / n_groups``. Without ties these are the usual quantile groups; with a large tie block
+    the other groups are split evenly around it rather than lost. Fewer groups result only when there are
+    fewer distinct values than ``n_groups`` (see :func:`compute_group_collapse` to report it).
 
     Raises
     ------
     ValueError
-        If ``n_groups`` < 1 or exceeds the number of values.
+        If ``n_groups`` < 1 or exceeds the number of values, or a value is missing.
 
     Examples
     --------
@@ -207,13 +211,72 @@ def assign_quantile_groups(values, n_groups) -> np.ndarray:
     [2, 1, 2, 1]
     >>> assign_quantile_groups([0.0, 0.0, 0.0, 1.0], 4).tolist()
     [1, 1, 1, 2]
+    >>> np.bincount(assign_quantile_groups([0.0] * 58 + list(range(1, 43)), 4))[1:].tolist()
+    [58, 14, 14, 14]
     """
     values = np.asarray(values, dtype=float)
     if not 1 <= n_groups <= values.size:
         raise ValueError(f"n_groups must be between 1 and the number of values, got {n_groups}")
-    ranks = pd.Series(values).rank(method="min").to_numpy()
-    raw = np.ceil(ranks * n_groups / values.size).astype(int)
-    return np.searchsorted(np.unique(raw), raw) + 1
+    if np.isnan(values).any():
+        raise ValueError("values must not be missing")
+    distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    m, k = distinct.size, min(int(n_groups), distinct.size)
+    target = values.size / n_groups
+    cum = np.r_[0, np.cumsum(counts)]
+    # cost[g, j]: best cost of g groups over the first j distinct values; cut[g, j]: start of the last group
+    cost = np.full((k + 1, m + 1), np.inf)
+    cut = np.zeros((k + 1, m + 1), dtype=int)
+    cost[0, 0] = 0.0
+    for g in range(1, k + 1):
+        for j in range(g, m - (k - g) + 1):
+            starts = np.arange(g - 1, j)
+            c = cost[g - 1, starts] + (cum[j] - cum[starts] - target) ** 2
+            best = int(np.argmin(c))  # first minimum: deterministic
+            cost[g, j], cut[g, j] = c[best], starts[best]
+    group_of_distinct = np.empty(m, dtype=int)
+    j = m
+    for g in range(k, 0, -1):
+        group_of_distinct[cut[g, j]:j] = g
+        j = cut[g, j]
+    return group_of_distinct[inverse]
+
+
+def compute_group_collapse(groups, predicted, *, n_requested: int, min_spread: float) -> dict:
+    """Whether a grouping delivers what the analysis plan asked for: a check to report, never to hide.
+
+    Parameters
+    ----------
+    groups : array-like of int
+        From :func:`assign_quantile_groups`.
+    predicted : array-like
+        The value whose group means a figure compares (e.g. predicted benefit).
+    n_requested : int
+        Groups the SAP asks for.
+    min_spread : float
+        Smallest range of the group means of ``predicted`` for the groups to show anything (the SAP's
+        ``benefit_calibration_min_spread``).
+
+    Returns
+    -------
+    dict
+        ``n_requested``, ``n_groups`` (achieved), ``collapsed`` (fewer than requested), ``sizes``,
+        ``spread`` (max - min of the group means), ``drawable`` (at least 2 groups and spread >=
+        ``min_spread``), ``closest`` (smallest difference between the means of neighbouring groups).
+
+    Examples
+    --------
+    >>> r = compute_group_collapse([1, 1, 2, 2], [0.34, 0.34, 0.33, 0.32], n_requested=3, min_spread=0.05)
+    >>> r["collapsed"], r["n_groups"], r["drawable"], round(r["spread"], 3)
+    (True, 2, False, 0.015)
+    """
+    groups, predicted = np.asarray(groups), np.asarray(predicted, dtype=float)
+    labels = np.unique(groups)
+    means = np.array([predicted[groups == g].mean() for g in labels])
+    spread = float(means.max() - means.min()) if means.size else float("nan")
+    closest = float(np.min(np.abs(np.diff(means)))) if means.size > 1 else float("nan")
+    return {"n_requested": int(n_requested), "n_groups": int(labels.size), "collapsed": labels.size < n_requested,
+            "sizes": [int((groups == g).sum()) for g in labels], "spread": spread, "closest": closest,
+            "drawable": bool(labels.size >= 2 and spread >= min_spread)}
 
 
 def compute_calibration_for_benefit(predicted_benefit, treated, time, event, t, *, n_groups, alpha=0.05):

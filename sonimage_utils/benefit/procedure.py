@@ -4,8 +4,9 @@ One job: from a development frame (raw predictors, PFS1 time in months, event, C
 
 1. the **prognostic (risk) model**: ridge Cox on the standardised predictors, blinded to arm (both arms
    pooled), penalty chosen by cross-validated partial likelihood;
-2. the **risk-based benefit model**: Cox of PFS1 on the CDK4/6i indicator and the prognostic linear
-   predictor (a constant relative effect applied to each patient's baseline risk; PATH risk modelling);
+2. the **risk-based benefit model**: Cox of PFS1 (Efron ties) on the CDK4/6i indicator with the shrunk
+   prognostic linear predictor as an offset (coefficient fixed at 1, so the ridge shrinkage survives): a
+   constant relative effect applied to each patient's baseline risk (PATH risk modelling);
 3. the **effect model** (secondary): ridge Cox with the arm, the predictors and arm x predictor
    interactions, the arm term unpenalised, penalty chosen by cross-validated partial likelihood;
 
@@ -23,7 +24,9 @@ import functools
 
 from sonimage_utils.benefit.internal_validation import bootstrap_optimism, compute_observed_risk_curve
 from sonimage_utils.benefit.features import apply_preprocessing, fit_preprocessing
+from sonimage_utils.benefit.metrics import c_for_benefit
 from sonimage_utils.survival.baseline import compute_baseline_cumhaz
+from sonimage_utils.survival.efron import fit_cox_efron
 from sonimage_utils.survival.measures import compute_calibration_slope, compute_harrell_c
 from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResult, _SortedCoxData, cv_ridge_penalty,
                                               fit_ridge_cox)
@@ -33,8 +36,8 @@ __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_a
            "derive_penalty_cv_table"]
 
 
-def _baseline(X, time, event, coef):
-    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float))
+def _baseline(X, time, event, coef, ties="breslow"):
+    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float), ties=ties)
     return {"time": [float(v) for v in t], "cumhaz": [float(v) for v in h]}
 
 
@@ -110,12 +113,16 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
             "baseline": _baseline(Z, time, event, prog.coef),
         },
     }
-    Xrb = np.column_stack([treated, lp])
-    rb = fit_ridge_cox(Xrb, time, event, 0.0)
+    # the shrunk prognostic linear predictor enters as an offset (coefficient fixed at 1): refitting its slope
+    # on the development data would undo the ridge shrinkage the cross-validation chose (issue 12, item 2)
+    rb = fit_cox_efron(treated[:, None], time, event, offset=lp)
+    coef_rb = np.array([float(rb.coef[0]), 1.0])
     model["risk_benefit"] = {
-        "coefficients": {"treated": float(rb.coef[0]), "lp": float(rb.coef[1])},
+        "coefficients": {"treated": float(rb.coef[0]), "lp": 1.0},
+        "offset": ["lp"],
+        "ties": "efron",
         "converged": bool(rb.converged),
-        "baseline": _baseline(Xrb, time, event, rb.coef),
+        "baseline": _baseline(np.column_stack([treated, lp]), time, event, coef_rb, ties="efron"),
     }
     if fit_effect:
         Xe = np.column_stack([treated, Z, treated[:, None] * Z])
@@ -229,7 +236,8 @@ def fit_for_bootstrap(frame, seed, *, features, n_folds, penalties=DEFAULT_PENAL
                                  fit_effect=fit_effect)
 
 
-def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, benefit_threshold) -> dict:
+def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, benefit_threshold,
+                           cfb_seed=None) -> dict:
     """Measures of a fitted procedure on ``frame`` (the bootstrap's ``metric_fn``).
 
     Returns
@@ -238,7 +246,9 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
         ``c`` (Harrell's C of the prognostic linear predictor), ``slope`` (calibration slope),
         ``calibration`` (smoothed observed risk by ``horizon`` at the predicted risks ``risk_grid``),
         ``share_below`` (share of patients whose risk-based predicted benefit at the horizon is below
-        ``benefit_threshold``) and ``mean_benefit``.
+        ``benefit_threshold``) and ``mean_benefit``. With ``cfb_seed`` (the seed of the 1:1 matching) also
+        ``c_for_benefit`` (risk-based model) and, when the effect model was fitted, ``c_for_benefit_effect``
+        (:func:`~sonimage_utils.benefit.metrics.c_for_benefit`, point estimate only).
     """
     spec = model["features"]
     Z = apply_preprocessing(frame[[s["name"] for s in spec]], spec)
@@ -250,13 +260,22 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
                - compute_survival_at(rb["baseline"], lp_et, horizon))
     time = frame["time"].to_numpy(dtype=float)
     event = frame["event"].to_numpy(dtype=float)
-    return {
+    out = {
         "c": compute_harrell_c(time, event, lp),
         "slope": _slope_or_nan(time, event, lp),
         "calibration": compute_observed_risk_curve(time, event, risk, horizon, risk_grid),
         "share_below": float(np.mean(benefit < benefit_threshold)),
         "mean_benefit": float(np.mean(benefit)),
     }
+    if cfb_seed is not None:
+        treated = frame["treated"].to_numpy(dtype=float)
+        out["c_for_benefit"] = c_for_benefit(benefit, treated, time, event, horizon, n_boot=0, seed=cfb_seed).c
+        if "effect" in model:
+            eff = predict_from_features(model, frame[[s["name"] for s in spec]], horizon=horizon,
+                                        rmst_horizon=rmst_horizon)["effect_benefit_t"].to_numpy()
+            out["c_for_benefit_effect"] = c_for_benefit(eff, treated, time, event, horizon, n_boot=0,
+                                                        seed=cfb_seed).c
+    return out
 
 
 def _slope_or_nan(time, event, lp):
@@ -280,7 +299,7 @@ def compute_risk_grid(predicted_risk, n_points: int = 19) -> np.ndarray:
 
 def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, horizon: float, rmst_horizon: float,
                                 risk_grid, benefit_threshold: float, n_boot: int, seed: int, n_jobs: int = 1,
-                                scheduler_address=None):
+                                scheduler_address=None, with_benefit_discrimination: bool = False):
     """Harrell's bootstrap optimism correction of the whole procedure (:func:`fit_for_bootstrap`).
 
     The procedure (preprocessing, penalty by ``n_folds``-fold cross-validation, prognostic and risk-based
@@ -296,14 +315,19 @@ def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, 
         As :func:`fit_for_bootstrap` and :func:`evaluate_benefit_model`.
     n_boot, seed, n_jobs, scheduler_address
         As :func:`sonimage_utils.benefit.internal_validation.bootstrap_optimism`.
+    with_benefit_discrimination : bool
+        Also refit the effect model in each resample and measure the c-for-benefit of both benefit models
+        (matching seeded by ``seed``), so that they are optimism-corrected by the same bootstrap.
 
     Returns
     -------
     OptimismResult
     """
-    fit_fn = functools.partial(fit_for_bootstrap, features=list(features), n_folds=n_folds)
+    fit_fn = functools.partial(fit_for_bootstrap, features=list(features), n_folds=n_folds,
+                               fit_effect=with_benefit_discrimination)
     metric_fn = functools.partial(evaluate_benefit_model, horizon=horizon, rmst_horizon=rmst_horizon,
-                                  risk_grid=risk_grid, benefit_threshold=benefit_threshold)
+                                  risk_grid=risk_grid, benefit_threshold=benefit_threshold,
+                                  cfb_seed=seed if with_benefit_discrimination else None)
     return bootstrap_optimism(frame, fit_fn, metric_fn, n_boot=n_boot, seed=seed, fit_seed=seed, n_jobs=n_jobs,
                               scheduler_address=scheduler_address)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["riley_sample_size", "riley_max_parameters", "select_model_features"]
+__all__ = ["riley_sample_size", "riley_max_parameters", "riley_n_criterion3", "select_model_features"]
 
 
 def _check_r2(r2_cs, shrinkage):
@@ -147,6 +147,67 @@ def riley_max_parameters(n, r2_cs, event_rate, mean_followup, shrinkage, *, pmsa
     p2 = math.floor(n * (s2 - 1) * math.log(1 - r2_cs / s2) + 1e-9)
     return {"max_parameters": min(p1, p2), "max_parameters_criterion1": p1, "max_parameters_criterion2": p2,
             "shrinkage_criterion2": s2, "max_r2_cs": max_r2}
+
+
+def riley_n_criterion3(event_rate, timepoint, mean_followup, margin, *, z=1.96) -> dict:
+    """Riley's criterion 3: patients needed to estimate the overall risk at ``timepoint`` within ``margin``.
+
+    The overall risk is ``F = 1 - exp(-rate t)``; with an exponential rate estimated from ``n x
+    mean_followup`` person-time its SE is ``sqrt(rate / (n mean_followup))`` and the 95% CI of ``F`` is
+    ``1 - exp(-(rate -/+ z SE) t)`` (the interval R ``pmsampsize`` prints as its criterion-3 check). Both
+    half-widths must be at most ``margin``; the lower one binds (``F`` is concave in the rate):
+    ``a = min(rate + ln(exp(-rate t) + margin) / t, -ln(exp(-rate t) - margin) / t - rate)`` and
+    ``n3 = ceil(rate z^2 / (mean_followup a^2))``.
+
+    Parameters
+    ----------
+    event_rate : float
+        Events per person-time unit.
+    timepoint : float
+        Time of the overall risk (same unit).
+    mean_followup : float
+        Mean follow-up (same unit).
+    margin : float
+        Largest acceptable absolute margin of error of the overall risk (the SAP's
+        ``benefit_riley_risk_margin``; Riley et al. suggest 0.05).
+    z : float
+        Normal quantile of the interval (1.96, as pmsampsize).
+
+    Returns
+    -------
+    dict
+        ``n_criterion3``, ``risk_at_timepoint`` and, at ``n_criterion3``, ``risk_ci_low``,
+        ``risk_ci_high``.
+
+    Raises
+    ------
+    ValueError
+        If an input is not positive or ``margin`` is not below the risk and the survival at ``timepoint``.
+
+    References
+    ----------
+    Riley RD, et al. Minimum sample size for developing a multivariable prediction model: part II. Stat Med
+    2019;38:1276-96 (criterion 3). Riley RD, et al. BMJ 2020;368:m441.
+
+    Examples
+    --------
+    >>> r = riley_n_criterion3(0.065, 2, 2.07, 0.05)
+    >>> r["n_criterion3"], round(r["risk_at_timepoint"], 3)
+    (158, 0.122)
+    """
+    if event_rate <= 0 or timepoint <= 0 or mean_followup <= 0 or margin <= 0:
+        raise ValueError("event_rate, timepoint, mean_followup and margin must be > 0")
+    surv = math.exp(-event_rate * timepoint)
+    if not margin < min(surv, 1 - surv):
+        raise ValueError(f"margin {margin} must be below the risk {1 - surv:.3f} and the survival {surv:.3f}")
+    a_low = event_rate + math.log(surv + margin) / timepoint
+    a_high = -math.log(surv - margin) / timepoint - event_rate
+    a = min(a_low, a_high)
+    n = math.ceil(event_rate * z ** 2 / (mean_followup * a ** 2) - 1e-9)
+    half = z * math.sqrt(event_rate / (n * mean_followup))
+    return {"n_criterion3": n, "risk_at_timepoint": 1 - surv,
+            "risk_ci_low": 1 - math.exp(-(event_rate - half) * timepoint),
+            "risk_ci_high": 1 - math.exp(-(event_rate + half) * timepoint)}
 
 
 def select_model_features(candidates, max_parameters: int, model_size) -> list:

@@ -16,23 +16,29 @@ import pandas as pd
 from sonimage_utils.benefit.artifact import (compute_data_hash, compute_file_hashes, freeze_model, load_model,
                                              predict_model, write_model)
 from sonimage_utils.benefit.features import FEATURE_DEFINITIONS, derive_model_features, derive_outcome
-from sonimage_utils.benefit.metrics import c_for_benefit, compute_calibration_for_benefit
+from sonimage_utils.benefit.internal_validation import compute_optimism_stability
+from sonimage_utils.benefit.metrics import (assign_quantile_groups, c_for_benefit, compute_calibration_for_benefit,
+                                            compute_group_collapse)
+from sonimage_utils.benefit.procedure import compute_survival_at
 from sonimage_utils.benefit.procedure import (bootstrap_benefit_procedure, compute_risk_grid, derive_penalty_cv_table,
                                               fit_benefit_procedure, fit_for_bootstrap, predict_from_features)
 from sonimage_utils.benefit.risk_groups import compute_risk_group_effects
-from sonimage_utils.benefit.sample_size import riley_max_parameters, riley_sample_size, select_model_features
+from sonimage_utils.benefit.sample_size import (riley_max_parameters, riley_n_criterion3, riley_sample_size,
+                                                select_model_features)
 from sonimage_utils.chapters.section import Section
 from sonimage_utils.data.load import load_cohort
+from sonimage_utils.derive.heterogeneity import derive_patient_heterogeneity
 from sonimage_utils.plots import benefit as benefit_plots
 from sonimage_utils.tables.benefit import (format_benefit_summary, format_calibration_for_benefit_table,
                                           format_coefficient_table, format_optimism_table, format_predictor_table,
                                           format_riley_table, format_risk_group_table)
-from sonimage_utils.tables.format import format_value
+from sonimage_utils.tables.format import format_estimate_ci, format_value
 from sonimage_utils.tables.frames import format_columns
 
 __all__ = ["BenefitSettings", "BenefitData", "prepare_benefit_data", "section_sample_size", "section_predictors",
            "fit_development_model", "section_risk_model", "section_effect_model", "section_predicted_benefit",
-           "section_internal_validation", "section_sensitivity", "section_c_for_benefit", "section_frozen_model"]
+           "section_internal_validation", "section_sensitivity", "section_c_for_benefit", "section_frozen_model",
+           "section_deviations", "section_conclusion"]
 
 #: The development data files whose bytes the frozen model's provenance hashes.
 DATA_FILES = ("patients.csv", "lesions.csv")
@@ -58,6 +64,10 @@ class BenefitSettings:
     n_boot: int
     sensitivity_n_boot: int
     cfb_n_boot: int
+    optimism_sd_max: dict
+    calibration_min_spread: float
+    riley_risk_margin: float
+    baseline_report_months: list
     n_jobs: int = 1
     dask_scheduler: str | None = None
 
@@ -103,6 +113,9 @@ class BenefitData:
         Predictors of the model (set by :func:`section_sample_size`).
     fit : dict
         ``frame``, ``model``, ``dev`` (set by :func:`fit_development_model`), ``boot``.
+    deviations : list of str
+        Departures from the analysis plan found while computing (a grouping that collapsed, say), in the
+        order found; :func:`section_deviations` reports them.
     """
 
     data_dir: Path
@@ -111,6 +124,7 @@ class BenefitData:
     raw: pd.DataFrame
     features: list = field(default_factory=list)
     fit: dict = field(default_factory=dict)
+    deviations: list = field(default_factory=list)
 
     @property
     def n_patients(self) -> int:
@@ -137,6 +151,7 @@ def section_sample_size(d: BenefitData, p: BenefitSettings) -> Section:
     riley = riley_max_parameters(d.n_patients, p.r2cs_anticipated, rate, mean_fu, p.shrinkage_target)
     n_full = riley_sample_size(p.r2cs_anticipated, n_cand, rate, p.horizon, mean_fu, p.shrinkage_target)
     n_effect = riley_sample_size(p.r2cs_anticipated, 2 * n_cand + 1, rate, p.horizon, mean_fu, p.shrinkage_target)
+    n3 = riley_n_criterion3(rate, p.horizon, mean_fu, p.riley_risk_margin)
     d.features = select_model_features(p.candidate_features, riley["max_parameters"], p.model_size)
     s.add("obj4_n_patients", d.n_patients, "Patients in the objective 4 model", "count")
     s.add("obj4_n_events", d.n_events, "PFS1 events in the objective 4 model", "count")
@@ -148,12 +163,17 @@ def section_sample_size(d: BenefitData, p: BenefitSettings) -> Section:
           "candidate predictors (Riley)", "count")
     s.add("obj4_n_required_effect_model", n_effect["n_required"], "Patients needed for an effect model with "
           "all candidates and their arm interactions (Riley)", "count")
+    s.add("obj4_riley_n_criterion3", n3["n_criterion3"], "Patients needed for Riley's criterion 3 (overall risk at "
+          "the horizon within the SAP margin)", "count")
+    s.add("obj4_riley_risk_margin", p.riley_risk_margin, "Margin of error of the overall risk, Riley criterion 3 "
+          "(parameter)", "parameter")
     s.add("obj4_n_candidates", n_cand, "Pre-specified candidate predictors", "count")
     s.add("obj4_n_features", len(d.features), "Predictors in the prognostic model", "count")
     s.tables["riley"] = format_riley_table(n_patients=d.n_patients, n_events=d.n_events, event_rate=rate,
                                            mean_followup=mean_fu, r2_cs=p.r2cs_anticipated, max_parameters=riley,
                                            n_candidates=n_cand, n_required_all=n_full["n_required"],
-                                           n_required_effect=n_effect["n_required"])
+                                           n_required_effect=n_effect["n_required"], criterion3=n3,
+                                           horizon=p.horizon, risk_margin=p.riley_risk_margin)
     s.text["caption"] = "**Table 04.1.** Riley's minimum sample size criteria for this cohort."
     return s
 
@@ -186,6 +206,13 @@ def fit_development_model(d: BenefitData, p: BenefitSettings) -> None:
     dev = frame.join(predict_from_features(model, frame[d.features], horizon=p.horizon, rmst_horizon=p.rmst_horizon))
     dev["arm"] = np.where(dev["treated"] == 1, "ET+CDK4/6i", "ET")
     d.fit.update(frame=frame, model=model, dev=dev)
+    n_tied = int(frame.loc[frame["event"] == 1, "time"].duplicated(keep=False).sum())
+    if n_tied:
+        d.deviations.append(
+            f"The ridge-penalised Cox models (prognostic, risk-based benefit, effect) handle tied event times by "
+            f"Breslow's method, not Efron's as the other Cox fits of the book; {n_tied} PFS1 events share their "
+            "event time with another. Switching would change the frozen model and is left to a verified change of "
+            "the ridge solver.")
 
 
 def section_risk_model(d: BenefitData, p: BenefitSettings) -> Section:
@@ -209,10 +236,23 @@ def section_risk_model(d: BenefitData, p: BenefitSettings) -> Section:
                                         predicted="benefit_t")
     s.add("obj4_risk_interaction_p", groups.attrs["interaction_p"], "LR test of arm x prognostic linear predictor",
           "p_value", missing="not estimable")
+    check = compute_group_collapse(assign_quantile_groups(dev["lp"], p.risk_groups), dev["benefit_t"],
+                                   n_requested=p.risk_groups, min_spread=p.calibration_min_spread)
+    s.add("obj4_risk_groups_n", check["n_groups"], "Risk groups formed (tie-aware cut-points; the SAP asks for "
+          "benefit_risk_groups)", "count")
+    s.text["risk_groups_note"] = _grouping_note(check, "risk groups", "benefit_risk_groups", "linear predictor",
+                                                d.deviations)
+    hr = float(np.exp(d.fit["model"]["risk_benefit"]["coefficients"]["treated"]))
+    s.add("obj4_risk_benefit_hr", hr, "Hazard ratio of ET+CDK4/6i in the risk-based benefit model (constant over "
+          "risk)", "ratio")
+    s.add("obj4_benefit_peak_pfs_et", hr ** (1 / (1 - hr)) if 0 < hr < 1 else np.nan, "PFS under ET at the horizon "
+          "where a constant hazard ratio gives the largest absolute benefit (HR^(1/(1-HR)))", "estimate")
+    s.text["risk_groups_direction"] = _describe_risk_group_direction(groups, d.fit["model"], p.horizon)
     s.tables["risk_groups"] = groups
     s.tables["risk_groups_display"] = format_risk_group_table(groups, p.horizon)
     s.text["caption_risk_groups"] = (
-        "**Table 04.4.** Effect of ET+CDK4/6i by risk group (quantiles of the prognostic linear predictor); PFS at "
+        "**Table 04.4.** Effect of ET+CDK4/6i by risk group (tie-aware quantile groups of the prognostic linear "
+        "predictor, sizes n); PFS at "
         f"{format_value(p.horizon, 'parameter')} months by Kaplan-Meier; predicted = mean risk-based predicted benefit.")
     s.figures["risk_groups"] = benefit_plots.plot_risk_group_effects(groups, t=p.horizon)
     return s
@@ -266,22 +306,33 @@ def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
     boot = bootstrap_benefit_procedure(d.fit["frame"], d.features, n_folds=p.cv_folds, horizon=p.horizon,
                                        rmst_horizon=p.rmst_horizon, risk_grid=grid, benefit_threshold=p.threshold,
                                        n_boot=p.n_boot, seed=p.seed, n_jobs=p.n_jobs,
-                                       scheduler_address=p.dask_scheduler)
+                                       scheduler_address=p.dask_scheduler, with_benefit_discrimination=True)
     d.fit["boot"] = boot
+    stab = compute_optimism_stability(boot, p.optimism_sd_max).set_index("measure")
+    d.fit["stability"] = stab
     s.add("obj4_n_boot", p.n_boot, "Bootstrap resamples B", "count")
     s.add("obj4_n_boot_failed", boot.n_failed, "Bootstrap resamples where the procedure failed", "count")
     s.add("obj4_c_apparent", boot.apparent["c"], "Apparent Harrell C of the prognostic model", "estimate")
-    s.add("obj4_c_corrected", boot.corrected["c"], "Optimism-corrected Harrell C", "estimate")
+    s.add("obj4_c_corrected", stab.loc["c", "reported"], "Optimism-corrected Harrell C (null when the bootstrap "
+          "optimism is unstable, benefit_optimism_sd_max)" + _why(stab, "c"), "estimate", _missing(stab, "c"))
     s.add("obj4_slope_apparent", boot.apparent["slope"], "Apparent calibration slope", "estimate")
-    s.add("obj4_slope_corrected", boot.corrected["slope"], "Optimism-corrected calibration slope", "estimate")
+    s.add("obj4_slope_corrected", stab.loc["slope", "reported"], "Optimism-corrected calibration slope (null when "
+          "the bootstrap optimism is unstable, benefit_optimism_sd_max)" + _why(stab, "slope"), "estimate",
+          _missing(stab, "slope"))
+    s.add("obj4_slope_optimism_sd", stab.loc["slope", "optimism_sd"], "SD of the per-resample bootstrap optimism of "
+          "the calibration slope", "estimate")
     ci = np.nanquantile(boot.resamples["test_share_below"], [0.025, 0.975])
     s.add("obj4_share_below_threshold_ci_low", ci[0], "Share below threshold: 2.5% bootstrap quantile", "percent")
     s.add("obj4_share_below_threshold_ci_high", ci[1], "Share below threshold: 97.5% bootstrap quantile", "percent")
-    perf = boot.summary.query("measure in ['c', 'slope']")
+    perf = stab.loc[["c", "slope"]].reset_index()
     s.tables["performance"] = perf.replace({"c": "Harrell C", "slope": "calibration slope"})
     s.tables["performance_display"] = format_optimism_table(perf, index="measure")
     s.text["caption"] = ("**Table 04.7.** Apparent, optimism (Harrell's mean; median and SD over the resamples) and "
-                         f"optimism-corrected performance (B = {p.n_boot}).")
+                         f"optimism-corrected performance (B = {p.n_boot}); *reported* is the corrected value where "
+                         "the SAP's stability rule (`benefit_optimism_sd_max`: the SD of the per-resample optimism, "
+                         "and the gap between its mean and median, at most the threshold) holds, else not estimable "
+                         "with the reason.")
+    s.text["stability"] = _stability_sentence(stab, ["c", "slope"])
     s.figures["calibration"] = benefit_plots.plot_bootstrap_calibration(
         grid, boot.apparent["calibration"], boot.corrected["calibration"], dev["risk_t"], t=p.horizon)
     return s
@@ -302,14 +353,20 @@ def section_sensitivity(d: BenefitData, p: BenefitSettings) -> Section:
     s.add("obj4_sensitivity_n_boot", p.sensitivity_n_boot, "Bootstrap resamples of the all-candidates "
           "sensitivity analysis", "count")
     s.add("obj4_c_apparent_all", boot_all.apparent["c"], "Apparent C, all candidates (sensitivity)", "estimate")
-    s.add("obj4_c_corrected_all", boot_all.corrected["c"], "Optimism-corrected C, all candidates (sensitivity)",
-          "estimate")
-    s.add("obj4_slope_corrected_all", boot_all.corrected["slope"], "Optimism-corrected slope, all candidates",
-          "estimate")
-    both = pd.concat([d.fit["boot"].summary.assign(model=f"{len(d.features)} predictor(s) (Riley)"),
-                      boot_all.summary.assign(model=f"all {len(cand)} candidates")])
+    stab_all = compute_optimism_stability(boot_all, p.optimism_sd_max).set_index("measure")
+    s.add("obj4_c_corrected_all", stab_all.loc["c", "reported"], "Optimism-corrected C, all candidates "
+          "(sensitivity; null when the bootstrap optimism is unstable)" + _why(stab_all, "c"), "estimate",
+          _missing(stab_all, "c"))
+    s.add("obj4_slope_corrected_all", stab_all.loc["slope", "reported"], "Optimism-corrected slope, all candidates "
+          "(null when the bootstrap optimism is unstable)" + _why(stab_all, "slope"), "estimate",
+          _missing(stab_all, "slope"))
+    s.add("obj4_slope_optimism_sd_all", stab_all.loc["slope", "optimism_sd"], "SD of the per-resample bootstrap "
+          "optimism of the calibration slope, all candidates", "estimate")
+    both = pd.concat([d.fit["stability"].reset_index().assign(model=f"{len(d.features)} predictor(s) (Riley)"),
+                      stab_all.reset_index().assign(model=f"all {len(cand)} candidates")])
     both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected",
-                                                     "optimism_median", "optimism_sd"]]
+                                                     "optimism_median", "optimism_sd", "reported", "reason"]]
+    s.text["stability"] = _stability_sentence(stab_all, ["c", "slope"])
     s.tables["both"] = both
     s.tables["both_display"] = format_optimism_table(both).set_index(["model", "measure"])
     s.text["caption"] = ("**Table 04.8.** Internal validation of the Riley-sized model and of a model with every "
@@ -329,12 +386,49 @@ def section_c_for_benefit(d: BenefitData, p: BenefitSettings) -> Section:
     s.add("obj4_c_for_benefit_ci_high", cfb.ci_high, "c-for-benefit 95% bootstrap CI, upper", "estimate")
     s.add("obj4_c_for_benefit_pairs", cfb.n_pairs, "Matched pairs used by the c-for-benefit", "count")
     s.add("obj4_c_for_benefit_effect", cfb_eff.c, "c-for-benefit of the effect model (apparent)", "estimate")
+    s.add("obj4_c_for_benefit_effect_ci_low", cfb_eff.ci_low, "c-for-benefit of the effect model, 95% bootstrap CI, "
+          "lower", "estimate")
+    s.add("obj4_c_for_benefit_effect_ci_high", cfb_eff.ci_high, "c-for-benefit of the effect model, 95% bootstrap "
+          "CI, upper", "estimate")
+    stab = d.fit["stability"]
+    s.add("obj4_c_for_benefit_corrected", stab.loc["c_for_benefit", "reported"], "Optimism-corrected c-for-benefit "
+          "of the risk-based model (the internal-validation bootstrap)" + _why(stab, "c_for_benefit"), "estimate",
+          _missing(stab, "c_for_benefit"))
+    s.add("obj4_c_for_benefit_effect_corrected", stab.loc["c_for_benefit_effect", "reported"], "Optimism-corrected "
+          "c-for-benefit of the effect model (the internal-validation bootstrap)" + _why(stab, "c_for_benefit_effect"),
+          "estimate",
+          _missing(stab, "c_for_benefit_effect"))
+    het = derive_patient_heterogeneity(d.cohort.lesions, fes_threshold=p.fes_threshold,
+                                       fes_excluded_organs=p.fes_excluded_organs, fdg_threshold=None)
+    group = het.set_index("patient_id")["het_group"].reindex(dev.index)
+    by_group = dev.groupby(group.astype(object), dropna=True)["effect_benefit_t"].agg(["size", "mean"])
+    for level in ("homogeneous", "heterogeneous"):
+        value = by_group.loc[level, "mean"] if level in by_group.index else np.nan
+        s.add(f"obj4_mean_benefit_effect_{level}", value, f"Mean predicted PFS benefit at the horizon (effect model), "
+              f"FES-{level} patients (primary heterogeneity group)", "percent")
+    s.tables["benefit_by_group"] = by_group.rename_axis("het_group").reset_index()
     cal = compute_calibration_for_benefit(dev["benefit_t"], *args, n_groups=p.calibration_groups)
+    check = compute_group_collapse(assign_quantile_groups(dev["benefit_t"], p.calibration_groups), dev["benefit_t"],
+                                   n_requested=p.calibration_groups, min_spread=p.calibration_min_spread)
+    s.add("obj4_calibration_groups_n", check["n_groups"], "Calibration-for-benefit groups formed (tie-aware "
+          "cut-points; the SAP asks for benefit_calibration_groups)", "count")
+    s.text["calibration_note"] = _grouping_note(check, "calibration groups", "benefit_calibration_groups",
+                                                "predicted benefit", d.deviations)
     s.tables["calibration"] = cal
     s.tables["calibration_display"] = format_calibration_for_benefit_table(cal)
     s.text["caption"] = ("**Table 04.9.** Calibration for benefit: observed (Kaplan-Meier difference, 95% CI) vs mean "
                          "predicted benefit in quantile groups of predicted benefit (risk-based model).")
-    s.figures["calibration"] = benefit_plots.plot_calibration_for_benefit(cal, t=p.horizon)
+    if check["drawable"]:
+        s.figures["calibration"] = benefit_plots.plot_calibration_for_benefit(cal, t=p.horizon)
+        s.text["calibration_figure"] = ""
+    else:
+        s.text["calibration_figure"] = (
+            f"No calibration-for-benefit figure is drawn: the group means of predicted benefit span "
+            f"{format_value(check['spread'], 'estimate3')}, less than the "
+            f"{format_value(p.calibration_min_spread, 'estimate3')} the SAP requires "
+            "(`benefit_calibration_min_spread`), so a line through them could not show whether larger predicted "
+            "benefit goes with larger observed benefit; Table 04.9 gives the numbers.")
+    s.text["corrected"] = _stability_sentence(stab, ["c_for_benefit", "c_for_benefit_effect"])
     return s
 
 
@@ -362,5 +456,154 @@ def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Secti
         raise ValueError(f"{path}: the frozen model does not reproduce the in-memory predictions")
     s.data["path"] = path
     s.text["obj4_data_sha256_short_text"] = data_hash[:12]
-    s.text["json"] = f"```json\n{path.read_text()}```"
+    # the rendered page is BUILD/html/notebooks/04_benefit_model.html; the file BUILD/models/benefit_model.json
+    s.text["json"] = ("The file itself, for software rather than for reading: "
+                      '<a href="../../models/benefit_model.json">models/benefit_model.json</a> in the build folder.')
+    model = d.fit["model"]
+    rows = []
+    for part, label in (("prognostic", "prognostic (risk) model"), ("risk_benefit", "risk-based benefit model"),
+                        ("effect", "effect model")):
+        if part not in model:
+            continue
+        for term, b in model[part]["coefficients"].items():
+            rows.append({"model": label, "term": term, "coefficient": b, "HR": float(np.exp(b)),
+                         "ridge penalty": model[part].get("penalty", 0.0) if term != "treated" else 0.0})
+    coef = pd.DataFrame(rows)
+    s.tables["coefficients"] = coef
+    s.tables["coefficients_display"] = format_columns(coef, {"coefficient": "estimate3", "HR": "estimate3",
+                                                             "ridge penalty": "estimate"}).set_index(["model", "term"])
+    base = pd.DataFrame([{"model": label, **{f"S0({format_value(t, 'parameter')} m)":
+                                             float(compute_survival_at(model[part]["baseline"], [0.0], float(t))[0])
+                                             for t in p.baseline_report_months}}
+                         for part, label in (("prognostic", "prognostic (risk) model"),
+                                             ("risk_benefit", "risk-based benefit model"), ("effect", "effect model"))
+                         if part in model])
+    s.tables["baseline"] = base
+    s.tables["baseline_display"] = format_columns(base, {c: "estimate3" for c in base.columns if c != "model"},
+                                                  index="model")
+    s.text["caption_coefficients"] = (
+        "**Table 04.10.** Every coefficient of the frozen model (predictors standardised with the development "
+        "means and SDs of Table 04.3; `treated` = ET+CDK4/6i; `lp` = the prognostic linear predictor; ridge "
+        "penalty 0 = unpenalised).")
+    s.text["caption_baseline"] = (
+        "**Table 04.11.** Baseline PFS of each model (Breslow) at the reporting times (`benefit_baseline_report_"
+        "months`): the survival of a patient at the development mean of every predictor, on ET alone.")
     return s
+
+
+def section_deviations(d: BenefitData) -> Section:
+    """Departures from the analysis plan found while computing the chapter (``d.deviations``), as a list."""
+    s = Section()
+    s.add("obj4_n_deviations", len(d.deviations), "Departures from the analysis plan found in chapter 04", "count")
+    s.text["list"] = ("\n".join(f"- {x}" for x in d.deviations) if d.deviations
+                      else "No departure from the analysis plan was found in this chapter.")
+    return s
+
+
+def section_conclusion(p: BenefitSettings, *sections: Section) -> Section:
+    """The chapter's conclusion, chosen from the numbers of its ``sections`` (sample size and c-for-benefit)."""
+    s = Section()
+    results = {r.name: r.value for sec in sections for r in sec.results}
+    v = lambda n, k="count": format_value(results[n], k)  # noqa: E731
+    supported = int(results["obj4_max_parameters"])
+    need = max(int(results["obj4_n_required_effect_model"]), int(results["obj4_riley_n_criterion3"]))
+    lines = []
+    if supported <= 1:
+        lines.append(
+            f"**Individual benefit cannot be predicted from this cohort.** {v('obj4_n_patients')} patients "
+            f"({v('obj4_n_events')} events) support {supported} parameter by Riley's criteria; predicting benefit "
+            "needs at least the arm, a prognostic score and their interaction, and the pre-specified effect model "
+            f"needs {v('obj4_n_required_effect_model')} patients (criterion 3 alone, the overall risk at "
+            f"{format_value(p.horizon, 'parameter')} months within ±{format_value(p.riley_risk_margin, 'parameter')}, "
+            f"needs {v('obj4_riley_n_criterion3')}).")
+    else:
+        lines.append(
+            f"This cohort supports {supported} parameters by Riley's criteria; the pre-specified effect model needs "
+            f"{v('obj4_n_required_effect_model')} patients, so its heterogeneity of effect remains exploratory.")
+    cfb, lo, hi = results["obj4_c_for_benefit"], results["obj4_c_for_benefit_ci_low"], results["obj4_c_for_benefit_ci_high"]
+    if np.isfinite([cfb, lo, hi]).all() and lo <= 0.5 <= hi:
+        lines.append(
+            f"Predicted benefit does not discriminate observed benefit better than chance: c-for-benefit "
+            f"{format_estimate_ci(cfb, lo, hi)}, an interval that includes 0.5 (absence of evidence, not evidence "
+            "of no heterogeneity).")
+    lines.append(
+        f"What the model can still be used for: a pre-specified prognostic score to validate externally (chapter 05) "
+        f"and the sample-size arithmetic for a larger study, which would need about {format_value(need, 'count')} "
+        "patients with randomised CDK4/6 inhibition and baseline FES-PET; not for treatment decisions.")
+    s.text["conclusion"] = "\n\n".join(lines)
+    return s
+
+
+def _grouping_note(check: dict, what: str, parameter: str, by: str, deviations: list) -> str:
+    """One sentence on how a tie-aware grouping came out; a collapse is also appended to ``deviations``."""
+    sizes = ", ".join(str(n) for n in check["sizes"])
+    if check["collapsed"]:
+        note = (f"The analysis plan asks for {check['n_requested']} {what} (`{parameter}`); the {by} takes only "
+                f"{check['n_groups']} distinct value(s), so {check['n_groups']} {what} were formed (sizes {sizes}).")
+        deviations.append(note)
+        return f"**Deviation.** {note}"
+    return (f"{check['n_groups']} {what} as the analysis plan asks (`{parameter}`); tie-aware cut-points, fixed from "
+            f"the {by} before any within-group fit, keep equal values together (sizes {sizes}).")
+
+
+def _trend(values, digits: int = 2) -> str:
+    """The direction of a sequence as displayed (rounded to ``digits``): rises, falls, flat or non-monotone."""
+    v = np.round(np.asarray(values, dtype=float), digits)
+    if not np.isfinite(v).all() or v.size < 2:
+        return "cannot be described"
+    step = np.diff(v)
+    if (step == 0).all():
+        return "is the same in every group"
+    if (step >= 0).all():
+        return "rises" if (step > 0).all() else "rises or stays level"
+    if (step <= 0).all():
+        return "falls" if (step < 0).all() else "falls or stays level"
+    return "does not change in one direction"
+
+
+def _describe_risk_group_direction(groups: pd.DataFrame, model: dict, horizon: float) -> str:
+    """Sentences on Table 04.4 written from its numbers: how predicted and observed benefit move with risk."""
+    pred, obs = groups["predicted_benefit"], groups["abs_benefit"]
+    f = lambda v: format_value(v, "estimate")  # noqa: E731
+    text = (f"As the risk rises across the groups of Table 04.4, the mean predicted absolute benefit of the "
+            f"risk-based model {_trend(pred)} ({', '.join(f(v) for v in pred)}) and the observed Kaplan-Meier "
+            f"difference {_trend(obs)} ({', '.join(f(v) for v in obs)}; every group's CI is in the table).")
+    hr = float(np.exp(model["risk_benefit"]["coefficients"]["treated"]))
+    # a constant hazard ratio h gives the benefit S^h - S, largest at S* = h^(1/(1-h)) (derivative h S^(h-1) = 1)
+    s_star = hr ** (1 / (1 - hr)) if 0 < hr < 1 else float("nan")
+    pfs_et = groups["pfs_et"]
+    if np.isfinite(s_star) and _trend(pred).startswith("falls"):
+        text += (f" With a constant hazard ratio ({format_value(hr, 'ratio')}) the absolute benefit at "
+                 f"{format_value(horizon, 'parameter')} months is largest where PFS under ET at that time is "
+                 f"{f(s_star)}; here it is {f(pfs_et.min())} to {f(pfs_et.max())} by Kaplan-Meier, below that "
+                 "point, so a higher risk leaves less PFS to gain.")
+    elif np.isfinite(s_star) and _trend(pred).startswith("rises"):
+        text += (f" With a constant hazard ratio ({format_value(hr, 'ratio')}) the absolute benefit grows with the "
+                 f"baseline risk as long as PFS under ET at {format_value(horizon, 'parameter')} months stays above "
+                 f"{f(s_star)}.")
+    return text
+
+
+def _missing(stab: pd.DataFrame, measure: str) -> str | None:
+    """The registry's word for a corrected value the stability rule withholds: "not estimable (<reason>)"."""
+    reason = stab.loc[measure, "reason"]
+    return f"not estimable ({reason})" if reason else None
+
+
+def _why(stab: pd.DataFrame, measure: str) -> str:
+    """A suffix for a registry description: the reason a corrected value is null ("" when reported)."""
+    reason = stab.loc[measure, "reason"]
+    return f"; null: {reason}" if reason else ""
+
+
+def _stability_sentence(stab: pd.DataFrame, measures) -> str:
+    """Which optimism corrections the stability rule reports and which it withholds, and why."""
+    names = {"c": "Harrell C", "slope": "calibration slope", "c_for_benefit": "c-for-benefit (risk-based model)",
+             "c_for_benefit_effect": "c-for-benefit (effect model)"}
+    bad = [m for m in measures if not stab.loc[m, "stable"]]
+    if not bad:
+        return "Every optimism correction in the table meets the SAP's stability rule."
+    parts = [f"the {names.get(m, m)} (per-resample {stab.loc[m, 'reason']})" for m in bad]
+    return ("By the SAP's stability rule the optimism-corrected value is not estimable for " + "; ".join(parts)
+            + ": the bootstrap optimism varies so much between resamples that subtracting its mean would report "
+            "noise. The apparent value stands uncorrected, and optimistic.")

@@ -20,13 +20,17 @@ _OPTIMISM_KINDS = {c: "estimate3" for c in ("apparent", "optimism", "corrected",
 
 def format_riley_table(*, n_patients: int, n_events: int, event_rate: float, mean_followup: float, r2_cs: float,
                        max_parameters: dict, n_candidates: int, n_required_all: int,
-                       n_required_effect: int) -> pd.DataFrame:
+                       n_required_effect: int, criterion3: dict | None = None, horizon: float | None = None,
+                       risk_margin: float | None = None) -> pd.DataFrame:
     """Riley's minimum sample size criteria for a cohort: quantity, value (the table saved and shown).
 
     Parameters
     ----------
     max_parameters : dict
         From :func:`sonimage_utils.benefit.riley_max_parameters`.
+    criterion3, horizon, risk_margin : optional
+        From :func:`sonimage_utils.benefit.riley_n_criterion3`, its time point and margin: adds the patients
+        needed for criterion 3 (overall risk at ``horizon`` within ``risk_margin``).
 
     Examples
     --------
@@ -47,6 +51,10 @@ def format_riley_table(*, n_patients: int, n_events: int, event_rate: float, mea
         (f"patients needed for all {n_candidates} candidates", n_required_all),
         ("patients needed for the full effect model", n_required_effect),
     ]
+    if criterion3 is not None:
+        rows.append((f"patients needed for criterion 3 (risk at {format_value(horizon, 'parameter')} m, "
+                     f"{format_number(criterion3['risk_at_timepoint'], 2)}, within ±{format_value(risk_margin, 'parameter')})",
+                     criterion3["n_criterion3"]))
     return pd.DataFrame([{"quantity": q, "value": v} for q, v in rows])
 
 
@@ -118,8 +126,12 @@ def format_optimism_table(table: pd.DataFrame, *, index: str | None = None) -> p
     '0.527'
     """
     t = table.assign(measure=[{"c": "harrell_c", "slope": "calibration_slope"}.get(m, m) for m in table["measure"]])
-    kinds = {c: k for c, k in _OPTIMISM_KINDS.items() if c in t.columns}
-    return format_columns(t, kinds, relabel_values=("measure",), index=index)
+    t = t.drop(columns=[c for c in ("threshold", "stable") if c in t.columns])
+    kinds = {c: k for c, k in {**_OPTIMISM_KINDS, "reported": "estimate3"}.items() if c in t.columns}
+    out = format_columns(t, kinds, relabel_values=("measure",), index=index)
+    if "reason" in out.columns:
+        out["reason"] = out["reason"].replace("", "stable")
+    return out
 
 
 def format_calibration_for_benefit_table(table: pd.DataFrame) -> pd.DataFrame:
