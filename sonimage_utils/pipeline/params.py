@@ -18,8 +18,8 @@ __all__ = ["CHECK_TYPES", "project_root", "load_parameters", "parse_overrides", 
            "check_value", "check_parameters", "describe_check"]
 
 #: Types a parameter may declare in its ``check``.
-CHECK_TYPES = ("int", "number", "bool", "str", "list[int]", "list[number]", "list[str]", "window")
-_CHECK_KEYS = {"type", "min", "max", "choices", "pattern", "nullable"}
+CHECK_TYPES = ("int", "number", "bool", "str", "list[int]", "list[number]", "list[str]", "window", "map[number]")
+_CHECK_KEYS = {"type", "min", "max", "choices", "pattern", "nullable", "keys"}
 
 
 def project_root() -> Path:
@@ -59,11 +59,13 @@ def _check_spec(file: str, name: str, check) -> None:
         raise fail(f"has unknown key(s) {sorted(unknown)}")
     if check.get("type") not in CHECK_TYPES:
         raise fail(f"type must be one of {', '.join(CHECK_TYPES)}, got {check.get('type')!r}")
-    numeric = check["type"] in ("int", "number", "list[int]", "list[number]", "window")
+    numeric = check["type"] in ("int", "number", "list[int]", "list[number]", "window", "map[number]")
     if not numeric and ("min" in check or "max" in check):
         raise fail(f"min/max apply to numbers, not to {check['type']}")
     if "choices" in check and check["type"] not in ("str", "list[str]"):
         raise fail(f"choices apply to str and list[str], not to {check['type']}")
+    if (check["type"] == "map[number]") != ("keys" in check):
+        raise fail("keys (the mapping's names) go with map[number], and map[number] needs them")
     if "pattern" in check and check["type"] != "str":
         raise fail("pattern applies to str only")
     if numeric and not ("min" in check and "max" in check):
@@ -87,6 +89,8 @@ def describe_check(check: dict) -> str:
     'a list of items from: liver, bone'
     >>> describe_check({"type": "int", "nullable": True, "min": 1, "max": 100})
     'a whole number between 1 and 100, or null'
+    >>> describe_check({"type": "map[number]", "keys": ["c", "slope"], "min": 0, "max": 5})
+    'a mapping of c, slope to numbers between 0 and 5'
     """
     kind = check["type"]
     if kind == "int":
@@ -99,6 +103,8 @@ def describe_check(check: dict) -> str:
         text = f"a window [low, high], low <= high, {_between(check)}"
     elif kind in ("list[int]", "list[number]"):
         text = f"a list of {'whole ' if kind == 'list[int]' else ''}numbers {_between(check)}"
+    elif kind == "map[number]":
+        text = f"a mapping of {', '.join(check['keys'])} to numbers {_between(check)}"
     elif "choices" in check:
         text = ("one of: " if kind == "str" else "a list of items from: ") + ", ".join(map(str, check["choices"]))
     else:
@@ -142,6 +148,9 @@ def check_value(name: str, check: dict, value) -> str | None:
     elif kind == "window":
         ok = (isinstance(value, list) and len(value) == 2 and all(_ok_number(v, False, check) for v in value)
               and value[0] <= value[1])
+    elif kind == "map[number]":
+        ok = (isinstance(value, dict) and sorted(value) == sorted(check["keys"])
+              and all(_ok_number(v, False, check) for v in value.values()))
     else:
         item = kind[5:-1]
         ok = isinstance(value, list) and all(
