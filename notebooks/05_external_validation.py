@@ -103,7 +103,8 @@ save_figure(flow.figures["lp"], "05_lp_distribution", build_dir)
 # compared. IMPACT-MBC measured FES in every lesion, like SONImage: no harmonisation is needed there.
 
 # %% tags=["remove-input"]
-harm = ev.harmonisation_section(prep, top_n_lesions=et_fes_top_n_lesions, fes_threshold=et_fes_fes_threshold)
+harm = ev.harmonisation_section(prep, top_n_lesions=et_fes_top_n_lesions, fes_threshold=et_fes_fes_threshold,
+                                min_distinct=calibration_min_distinct_predictions)
 show_markdown(harm.text["intro"])
 show_markdown(harm.text["measurement"])
 show(harm.tables["measurement"])
@@ -131,6 +132,15 @@ if "et_fes_threshold" in harm.tables:
 # The censoring distribution of the IPCW metrics is estimated in each cohort. Intervals: bootstrap percentile
 # intervals (patients resampled, metrics recomputed, model fixed). The development column is apparent
 # performance, shown for reference; chapter 04 gives its optimism-corrected values.
+
+# %% tags=["remove-input"]
+prec = ev.precision_section(prep)
+record_section(prec)
+if "precision" in prec.tables:
+    save_table(prec.tables["precision"], "05_expected_precision", build_dir)
+    show_markdown(prec.text["caption"])
+    show(prec.tables["precision"])
+show_markdown(prec.text["summary"])
 
 # %% tags=["remove-cell"]
 perf = ev.performance_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs,

@@ -44,17 +44,20 @@ def test_no_smooth_calibration_gives_null_ici_and_keeps_other_metrics():
     assert np.isfinite(p["harrell_c"]) and np.isfinite(p["oe"])
 
 
-def test_5_groups_on_heavy_ties_say_that_they_collapsed():
+def test_5_groups_on_heavy_ties_are_5_unless_fewer_distinct_values_and_a_collapse_is_said():
     rng = np.random.default_rng(1)
     risk = np.r_[np.full(60, 0.2), rng.uniform(0.3, 0.8, 40)]
     time = rng.uniform(1, 40, 100)
     event = rng.integers(0, 2, 100)
     g = compute_grouped_calibration(time, event, risk, 24.0, n_groups=5)
-    assert g.attrs["n_groups_requested"] == 5
-    assert g.attrs["n_groups"] == len(g) < 5
-    assert f"gave {len(g)}" in g.attrs["collapse"]
-    # no tie is split between groups
-    assert g["n"].iloc[0] == 60
+    # a tie of 60% of the patients is one group, and the other 40 patients still give 4 groups: 5 in all
+    assert g.attrs["n_groups_requested"] == 5 and g.attrs["n_groups"] == len(g) == 5
+    assert g["n"].iloc[0] == 60 and g["n"].iloc[1:].tolist() == [10, 10, 10, 10]
+    assert g.attrs["collapse"] == ""
+    # only 3 distinct predictions: 3 groups, and the frame says so
+    r3 = np.repeat([0.2, 0.4, 0.6], [50, 30, 20])
+    g3 = compute_grouped_calibration(time, event, r3, 24.0, n_groups=5)
+    assert len(g3) == g3.attrs["n_groups"] == 3 and "only 3 distinct values" in g3.attrs["collapse"]
     g5 = compute_grouped_calibration(time, event, rng.uniform(0, 1, 100), 24.0, n_groups=5)
     assert len(g5) == 5 and g5.attrs["collapse"] == ""
 

@@ -223,3 +223,18 @@ def test_12_display_formatters_never_print_negative_zero():
     assert format_median_iqr([0.1, 0.2, 0.3, 0.4], 3) == "0.250 [0.175, 0.325]"
     with pytest.raises(ValueError, match="no value"):
         format_median_iqr([np.nan])
+
+
+def test_13_precision_is_anticipated_from_n_and_event_risk(prep):
+    from sonimage_utils.external_validation.metrics import compute_km_risk
+    from sonimage_utils.external_validation.precision import compute_expected_precision
+
+    sec = ev.precision_section(prep)
+    fr = prep.data["cohorts"]["et_fes"].validation
+    dev = prep.data["cohorts"]["sonimage"].validation
+    from sonimage_utils.survival.measures import compute_harrell_c
+    p = compute_expected_precision(len(fr), compute_km_risk(fr["pfs1_months"], fr["pfs1_event"], 12.0),
+                                   compute_harrell_c(dev["pfs1_months"], dev["pfs1_event"], dev["lp"]))
+    assert sec.value("obj5_et_fes_expected_c_ci_width") == pytest.approx(p["c_ci_width"], rel=1e-12)
+    assert list(sec.tables["precision"].columns) == ["IMPACT-MBC", "ET-FES"]
+    assert sec.text["summary"].count("anticipated 95% interval") == 2

@@ -27,7 +27,9 @@ from sonimage_utils.external_validation.bootstrap import (bootstrap_auc_curve, b
 from sonimage_utils.external_validation.calibration import (compute_calibration_by_value, compute_calibration_rule,
                                                             compute_expected_cumhaz, compute_grouped_calibration,
                                                             fit_recalibration)
-from sonimage_utils.external_validation.metrics import compute_calibration_in_the_large, compute_harrell_c
+from sonimage_utils.external_validation.metrics import (compute_calibration_in_the_large, compute_harrell_c,
+                                                        compute_km_risk)
+from sonimage_utils.external_validation.precision import compute_expected_precision
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
 from sonimage_utils.plots.validation import plot_auc_curve, plot_calibration, plot_lp_distribution
 from sonimage_utils.tables.cohort import format_case_mix
@@ -39,7 +41,7 @@ from sonimage_utils.tables.validation import (format_estimate_rows, format_media
 __all__ = ["DEVELOPMENT", "EXTERNAL_COHORTS", "FES_FEATURES", "UPDATING_METRICS", "PreparedCohort",
            "load_frozen_model", "prepare_cohort", "compare_feature_settings", "harmonisation_variants",
            "prepare_chapter", "flow_section", "harmonisation_section", "performance_section",
-           "therapy_subgroup_section", "calibration_section", "auc_section", "decision_curve_section",
+           "therapy_subgroup_section", "precision_section", "calibration_section", "auc_section", "decision_curve_section",
            "model_updating_section", "benefit_section"]
 
 #: The development cohort (SONImage) and the external cohorts, in the order of the book's columns.
@@ -163,7 +165,8 @@ def harmonisation_variants(top_n_lesions: int, fes_threshold: float) -> dict:
                                                          "fes_threshold": fes_threshold}}
 
 
-def compare_feature_settings(prepare, variants: dict, horizon: float, reference_lp=None) -> pd.DataFrame:
+def compare_feature_settings(prepare, variants: dict, horizon: float, reference_lp=None,
+                             min_distinct: int | None = None) -> pd.DataFrame:
     """Point estimates of every metric of the frozen model under each harmonisation of its predictors.
 
     Parameters
@@ -175,6 +178,9 @@ def compare_feature_settings(prepare, variants: dict, horizon: float, reference_
     horizon : float
     reference_lp : array-like, optional
         The linear predictor as frozen; when given, a row ``lp correlation with frozen`` is added.
+    min_distinct : int, optional
+        ``calibration_min_distinct_predictions``: with fewer distinct predictions ICI/E50/E90 are not estimated
+        (NaN); None estimates them always.
 
     Returns
     -------
@@ -184,7 +190,9 @@ def compare_feature_settings(prepare, variants: dict, horizon: float, reference_
     out = {}
     for name, settings in variants.items():
         fr = prepare(settings).validation
-        out[name] = survival_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], horizon)
+        smooth = min_distinct is None or compute_calibration_rule(fr["risk_t"], min_distinct)["smooth"]
+        out[name] = survival_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], horizon,
+                                         smooth_calibration=smooth)
         if reference_lp is not None:
             out[name]["lp correlation with frozen"] = float(np.corrcoef(fr["lp"], np.asarray(reference_lp))[0, 1])
     return pd.DataFrame(out).rename(index=label)
@@ -286,7 +294,8 @@ def flow_section(prep: Section) -> Section:
     return sec
 
 
-def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: float) -> Section:
+def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: float,
+                          min_distinct: int | None = None) -> Section:
     """How each predictor is measured (Table 05.4), what the ET-FES measurement costs in the development cohort
     (05.5) and, with ET-FES present, its own threshold (05.5b).
 
@@ -316,7 +325,8 @@ def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: f
     sec.text["measurement"] = "**Table 05.4.** How each predictor is measured in each cohort and how it is harmonised."
     sec.tables["cost"] = compare_feature_settings(lambda s: prepare(DEVELOPMENT, s),
                                                   harmonisation_variants(top_n_lesions, fes_threshold), horizon,
-                                                  reference_lp=cohorts[DEVELOPMENT].validation["lp"])
+                                                  reference_lp=cohorts[DEVELOPMENT].validation["lp"],
+                                                  min_distinct=min_distinct)
     sec.text["cost"] = ("**Table 05.5.** Apparent performance of the frozen model in the development cohort with the "
                         "FES predictors derived as measured in ET-FES (no refitting; apparent, so optimistic in level, "
                         "but the differences between columns show what the restricted measurement costs).")
@@ -325,7 +335,8 @@ def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: f
     if "et_fes" in cohorts:
         variants = {f"model threshold {_p(stored['fes_threshold'])} (primary)": None,
                     f"ET-FES threshold {_p(fes_threshold)}": {"fes_threshold": fes_threshold}}
-        sec.tables["et_fes_threshold"] = compare_feature_settings(lambda s: prepare("et_fes", s), variants, horizon)
+        sec.tables["et_fes_threshold"] = compare_feature_settings(lambda s: prepare("et_fes", s), variants, horizon,
+                                                                  min_distinct=min_distinct)
         sec.text["et_fes_threshold"] = (
             "**Table 05.5b.** ET-FES: the frozen model with FES positivity at the model's threshold (primary "
             f"analysis) and at ET-FES's own threshold of {_p(fes_threshold)} (sensitivity; point estimates).")
@@ -398,8 +409,66 @@ def _conclusions(s: pd.DataFrame, horizon_text: str, rule: dict) -> list[str]:
     else:
         out.append(f"overall accuracy is worse than the cohort's Kaplan-Meier (IPA {ci('ipa')}, interval below 0)")
     if not rule["smooth"]:
-        out.append(f"ICI, E50 and E90 are not estimated: {rule['reason']}")
+        out.append(f"ICI, E50 and E90 are not estimated (only {rule['n_distinct']} distinct predicted risks; "
+                   "calibration is shown per predicted value)")
     return out
+
+
+def precision_section(prep: Section) -> Section:
+    """Precision to expect before the results (Table 05.5c, TRIPOD item 10): the anticipated 95% interval width of
+    Harrell's C and of O/E in each external cohort's primary validation set, from its n and its Kaplan-Meier event
+    risk at the horizon, for a C equal to the development cohort's apparent one (Riley et al. 2021/2022,
+    :func:`~sonimage_utils.external_validation.precision.compute_expected_precision`).
+
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
+
+    Returns
+    -------
+    Section
+        ``tables["precision"]`` (display), ``text["caption"]`` and ``text["summary"]``; results
+        ``obj5_C_expected_c_ci_width`` and ``obj5_C_expected_oe_ci_width``.
+    """
+    horizon, cohorts, sec, rows, lines = prep.data["horizon"], prep.data["cohorts"], Section(), {}, []
+    dev = cohorts[DEVELOPMENT].validation
+    c_dev = compute_harrell_c(dev["pfs1_months"], dev["pfs1_event"], dev["lp"])
+    h = _p(horizon)
+    for name in prep.data["present"]:
+        fr, lab = cohorts[name].validation, label(name)
+        phi = compute_km_risk(fr["pfs1_months"], fr["pfs1_event"], horizon)
+        if not 0 < phi < 1:
+            lines.append(f"{lab}: the Kaplan-Meier risk by {h} months is {format_number(phi)}, so no precision can "
+                         "be anticipated.")
+            continue
+        p = compute_expected_precision(len(fr), phi, c_dev)
+        sec.add(f"obj5_{name}_expected_c_ci_width", p["c_ci_width"],
+                f"{lab}: anticipated width of the 95% interval of Harrell's C (Riley et al.; n, event risk by {h} "
+                "months, development C)", "estimate")
+        sec.add(f"obj5_{name}_expected_oe_ci_width", p["oe_ci_width"],
+                f"{lab}: anticipated width of the 95% interval of O/E around 1 (Riley et al.)", "estimate")
+        rows[lab] = {"primary validation set, n": str(len(fr)),
+                     f"event risk by {h} months (Kaplan-Meier)": format_number(phi),
+                     "anticipated C (development, apparent)": format_number(c_dev),
+                     "anticipated 95% CI of C": format_estimate_ci(c_dev, c_dev - p["c_ci_width"] / 2,
+                                                                   c_dev + p["c_ci_width"] / 2),
+                     "anticipated 95% CI of O/E, if O/E = 1": format_estimate_ci(1.0, p["oe_ci_low"], p["oe_ci_high"])}
+        verdict = ("the interval of C cannot exclude 0.5 unless C exceeds about "
+                   f"{format_number(0.5 + p['c_ci_width'] / 2)}" if c_dev - p["c_ci_width"] / 2 <= 0.5 else
+                   "a C like the development one would be distinguishable from 0.5")
+        lines.append(f"In {lab}, {len(fr)} patients with an event risk of {format_number(phi)} by {h} months give an "
+                     f"anticipated 95% interval of width {format_number(p['c_ci_width'])} for C and of "
+                     f"{format_number(p['oe_ci_low'])} to {format_number(p['oe_ci_high'])} for an O/E of 1: {verdict}.")
+    if rows:
+        sec.tables["precision"] = pd.DataFrame(rows)
+        sec.text["caption"] = (
+            f"**Table 05.5c.** Precision to expect, before the results (TRIPOD item 10): anticipated 95% intervals "
+            "of Harrell's C and of O/E in each primary validation set, from Riley et al.'s closed-form standard "
+            f"errors with the outcome read as an event by {h} months (censoring before then ignored, so the "
+            "intervals are if anything narrower than the bootstrap ones below).")
+    sec.text["summary"] = " ".join(lines)
+    return sec
 
 
 def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, min_distinct: int) -> Section:
@@ -483,6 +552,10 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, m
     extra_n = pd.DataFrame({"Primary validation set, n (events)": {
         label(k): f"{len(c.validation)} ({int(c.validation['pfs1_event'].sum())})" for k, c in cohorts.items()},
         "Distinct predicted risks": {label(k): str(rules[k]["n_distinct"]) for k in cohorts}}).T
+    for k in cohorts:
+        if not rules[k]["smooth"]:
+            table.loc[[label(m) for m in ("ici", "e50", "e90")], label(k)] = (
+                f"not estimated ({rules[k]['n_distinct']} distinct predictions)")
     sec.tables["performance"] = pd.concat([extra_n, table, extra[table.columns]])[[label(k) for k in cohorts]]
     not_smooth = [label(k) for k in cohorts if not rules[k]["smooth"]]
     sec.text["caption"] = (

@@ -272,9 +272,10 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> p
     time, event, risk : array-like
     t : float
     n_groups : int
-        Number of groups of (nearly) equal size by rank of the predicted risk. Tie-aware: tied predictions
-        share the lowest rank of their tie, so a tie is never split; heavy ties can then give fewer groups than
-        requested. The frame says so: ``attrs["n_groups_requested"]``, ``attrs["n_groups"]`` and
+        Number of groups of predicted risk, contiguous and as equal in size as ties allow. Tie-aware: a tie
+        is never split, and the groups are the partition of the ordered distinct values into ``n_groups`` runs
+        whose sizes are closest to ``n / n_groups`` (least squares); so exactly ``n_groups`` groups result
+        whenever there are that many distinct predictions, and fewer only when there are not. The frame says so: ``attrs["n_groups_requested"]``, ``attrs["n_groups"]`` and
         ``attrs["collapse"]`` (a sentence when fewer groups resulted, else empty), for the caller to show.
 
     Returns
@@ -287,24 +288,47 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> p
     Examples
     --------
     >>> g = compute_grouped_calibration([1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 0, 1], [.1, .1, .1, .1, .5, .6], 5.5, 5)
-    >>> g.attrs["n_groups"], g.attrs["collapse"][:41]
-    (3, '5 groups requested; ties in the predicted')
+    >>> g.attrs["n_groups"], g.attrs["collapse"][:45]
+    (3, '5 groups requested; the predictions take only')
     """
     tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
     if n_groups < 1 or n_groups > r.size:
         raise ValueError(f"n_groups must be between 1 and {r.size}, got {n_groups}")
-    from scipy.stats import rankdata
-
-    rounded = np.round(r, 10)
-    groups = (rankdata(rounded, method="min").astype(int) - 1) * n_groups // r.size
-    groups = np.unique(groups, return_inverse=True)[1].ravel()
+    values, inverse, counts = np.unique(np.round(r, 10), return_inverse=True, return_counts=True)
+    cut = _balanced_cuts(counts, min(n_groups, values.size))
+    groups = np.searchsorted(cut, inverse.ravel(), side="right")
     out = _km_risk_by_group(tt, e, r, groups, t)
     k = int(groups.max()) + 1
     out.attrs.update({"n_groups_requested": int(n_groups), "n_groups": k, "by": "quantile",
                       "collapse": "" if k == n_groups else (
-                          f"{n_groups} groups requested; ties in the predicted risk (never split between groups) "
-                          f"gave {k}")})
+                          f"{n_groups} groups requested; the predictions take only {k} distinct values (a tie is "
+                          f"never split between groups), so {k} groups")})
     return out
+
+
+def _balanced_cuts(counts, k: int) -> np.ndarray:
+    """Indices (into the ordered distinct values) where groups 2..k start: the partition of the values into k
+    contiguous runs whose sizes have the least sum of squared deviations from n / k (dynamic programming)."""
+    m, n = counts.size, counts.sum()
+    if k <= 1:
+        return np.array([], dtype=int)
+    csum = np.r_[0, np.cumsum(counts)]
+    target = n / k
+    inf = np.inf
+    cost = np.full((k + 1, m + 1), inf)
+    back = np.zeros((k + 1, m + 1), dtype=int)
+    cost[0, 0] = 0.0
+    for g in range(1, k + 1):
+        for j in range(g, m - (k - g) + 1):  # first j values in g groups, leaving enough values for the rest
+            i = np.arange(g - 1, j)
+            c = cost[g - 1, i] + (csum[j] - csum[i] - target) ** 2
+            b = int(np.argmin(c))
+            cost[g, j], back[g, j] = c[b], i[b]
+    cuts, j = [], m
+    for g in range(k, 1, -1):
+        j = back[g, j]
+        cuts.append(j)
+    return np.array(sorted(cuts), dtype=int)
 
 
 def compute_calibration_by_value(time, event, risk, t: float) -> pd.DataFrame:
