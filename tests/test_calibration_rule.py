@@ -82,3 +82,10 @@ def test_predict_model_by_arm_uses_the_risk_based_benefit_model():
     with pytest.raises(ValueError, match="arm must be"):
         artifact._arms_to_predict(model, patients, pred["patient_id"], "chemo", None)
     assert callable(predict_model)
+
+
+def test_a_single_patient_value_is_observed_risk_without_interval():
+    # the one patient predicted 0.9 had an event at 2 months: observed risk 1 at t = 5, no interval (not 0)
+    g = compute_calibration_by_value([2.0, 3.0, 8.0, 9.0], [1, 1, 0, 0], [0.9, 0.2, 0.2, 0.2], 5.0)
+    row = g.set_index("predicted").loc[0.9]
+    assert row["observed"] == 1.0 and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])

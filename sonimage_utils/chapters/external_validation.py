@@ -339,7 +339,10 @@ def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: f
                                                                   min_distinct=min_distinct)
         sec.text["et_fes_threshold"] = (
             "**Table 05.5b.** ET-FES: the frozen model with FES positivity at the model's threshold (primary "
-            f"analysis) and at ET-FES's own threshold of {_p(fes_threshold)} (sensitivity; point estimates).")
+            f"analysis) and at ET-FES's own threshold of {_p(fes_threshold)} (sensitivity; point estimates)."
+            + ("" if min_distinct is None else
+               f" ICI, E50 and E90 are estimated only with at least {min_distinct} distinct predictions "
+               "(`calibration_min_distinct_predictions`)."))
     return sec
 
 
@@ -465,8 +468,9 @@ def precision_section(prep: Section) -> Section:
         sec.text["caption"] = (
             f"**Table 05.5c.** Precision to expect, before the results (TRIPOD item 10): anticipated 95% intervals "
             "of Harrell's C and of O/E in each primary validation set, from Riley et al.'s closed-form standard "
-            f"errors with the outcome read as an event by {h} months (censoring before then ignored, so the "
-            "intervals are if anything narrower than the bootstrap ones below).")
+            f"errors with the outcome read as an event by {h} months (an approximation: censoring before then is "
+            "ignored, and Harrell's C over the whole follow-up compares more pairs than a C at the horizon). They show "
+            "the precision a cohort of this size can give; the bootstrap intervals of Table 05.6 are the results.")
     sec.text["summary"] = " ".join(lines)
     return sec
 
@@ -678,6 +682,11 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
             groups = compute_calibration_by_value(tt, ee, risk, horizon)
             text = f"{label(name)}: no smoothed curve; {rule['reason']} ({len(groups)} points)."
             group_label = "Each predicted value: Kaplan-Meier (95% CI)"
+        undrawn = groups[groups[["observed", "ci_low", "ci_high"]].isna().any(axis=1)]
+        if len(undrawn):
+            text += (f" {len(undrawn)} {'group' if len(undrawn) == 1 else 'groups'} ({int(undrawn['n'].sum())} "
+                     "patients) without a Kaplan-Meier interval (a single patient, or no PFS1 event by the horizon) "
+                     "are listed in the saved table but not drawn.")
         sec.tables[name] = groups
         sec.text[name] = text
         sec.figures[name] = plot_calibration(band, groups, risk, horizon_label=f"{_p(horizon)} months",

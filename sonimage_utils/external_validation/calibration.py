@@ -247,7 +247,7 @@ def _km_risk_by_group(tt, e, r, groups, t) -> pd.DataFrame:
     for g in range(int(groups.max()) + 1):
         m = groups == g
         obs = lo = hi = np.nan
-        if m.sum() > 1 and e[m].any():
+        if e[m].any():
             tab = compute_km_table(tt[m], e[m])
             i = np.searchsorted(tab["time"].to_numpy(), t, side="right")
             if i > 0:
@@ -256,7 +256,9 @@ def _km_risk_by_group(tt, e, r, groups, t) -> pd.DataFrame:
                 obs, lo, hi = 1 - surv, 1 - high_s, 1 - low_s
             else:
                 obs, lo, hi = 0.0, 0.0, 0.0
-        elif m.sum() > 0:
+            if m.sum() < 2:  # one patient: an observed risk of 0 or 1, no interval
+                lo = hi = np.nan
+        elif m.sum() > 0:  # no event at all in the group: Kaplan-Meier risk 0, no interval
             obs = 0.0
         rows.append({"group": g + 1, "n": int(m.sum()), "n_events": int(np.sum(e[m] & (tt[m] <= t))),
                      "predicted": float(np.mean(r[m])), "observed": float(obs), "ci_low": float(lo),

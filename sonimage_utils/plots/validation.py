@@ -36,7 +36,8 @@ def plot_calibration(curve: pd.DataFrame | None, grouped: pd.DataFrame | None = 
         (:func:`~sonimage_utils.external_validation.bootstrap.bootstrap_calibration_curve`).
     grouped : pandas.DataFrame, optional
         ``predicted``, ``observed``, ``ci_low``, ``ci_high``
-        (:func:`~sonimage_utils.external_validation.calibration.compute_grouped_calibration`).
+        (:func:`~sonimage_utils.external_validation.calibration.compute_grouped_calibration`); a group without an
+        interval (one patient, or no event by the horizon) is not drawn (the caller says so).
     risk : array-like, optional
         Predicted risks, drawn as a histogram along the bottom.
     horizon_label : str
@@ -77,7 +78,7 @@ def plot_calibration(curve: pd.DataFrame | None, grouped: pd.DataFrame | None = 
     if len(curve):
         ax.plot(curve["predicted"], curve["observed"], color=_COLORS[0], lw=2, label="Smoothed (secondary Cox, RCS)")
     if grouped is not None:
-        g = grouped.dropna(subset=["observed"])
+        g = grouped.dropna(subset=["observed", "ci_low", "ci_high"])  # a group without an interval is not drawn
         yerr = np.vstack([g["observed"] - g["ci_low"], g["ci_high"] - g["observed"]]).clip(min=0)
         ax.errorbar(g["predicted"], g["observed"], yerr=yerr, fmt="o", color=_COLORS[1], ms=5, capsize=3,
                     label=group_label)
