@@ -28,8 +28,9 @@
 # patients received physician's-choice first-line therapy, and ET-FES patients single-agent endocrine therapy
 # without any CDK4/6 inhibitor. The *predicted benefit* of adding a CDK4/6 inhibitor (chapter 04) therefore
 # cannot be validated in either cohort: there is no randomised contrast to compare it with. What these
-# cohorts can test is the *prognostic* part of the model, the predicted risk of a PFS1 event, and that is what
-# this chapter does.
+# cohorts can test is the predicted risk of a PFS1 event *under the therapy a patient received*: the model's
+# ET-alone risk for patients on ET alone and its ET+CDK4/6i risk for patients on that therapy. That is what this
+# chapter validates; patients on other therapy are ranked, not calibrated.
 # :::
 
 # %% tags=["parameters", "hide-input"]
