@@ -680,13 +680,14 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
         else:
             band = None
             groups = compute_calibration_by_value(tt, ee, risk, horizon)
-            text = f"{label(name)}: no smoothed curve; {rule['reason']} ({len(groups)} points)."
+            text = f"{label(name)}: no smoothed curve; {rule['reason']} ({len(groups)} values)."
             group_label = "Each predicted value: Kaplan-Meier (95% CI)"
         undrawn = groups[groups[["observed", "ci_low", "ci_high"]].isna().any(axis=1)]
         if len(undrawn):
-            text += (f" {len(undrawn)} {'group' if len(undrawn) == 1 else 'groups'} ({int(undrawn['n'].sum())} "
-                     "patients) without a Kaplan-Meier interval (a single patient, or no PFS1 event by the horizon) "
-                     "are listed in the saved table but not drawn.")
+            k, m = len(undrawn), int(undrawn["n"].sum())
+            text += (f" {k} {'group' if k == 1 else 'groups'} ({m} {'patient' if m == 1 else 'patients'}) without a "
+                     "Kaplan-Meier interval (a single patient, or no PFS1 event by the horizon) "
+                     f"{'is' if k == 1 else 'are'} listed in the saved table but not drawn.")
         sec.tables[name] = groups
         sec.text[name] = text
         sec.figures[name] = plot_calibration(band, groups, risk, horizon_label=f"{_p(horizon)} months",
