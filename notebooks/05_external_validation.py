@@ -28,8 +28,9 @@
 # patients received physician's-choice first-line therapy, and ET-FES patients single-agent endocrine therapy
 # without any CDK4/6 inhibitor. The *predicted benefit* of adding a CDK4/6 inhibitor (chapter 04) therefore
 # cannot be validated in either cohort: there is no randomised contrast to compare it with. What these
-# cohorts can test is the *prognostic* part of the model, the predicted risk of a PFS1 event, and that is what
-# this chapter does.
+# cohorts can test is the predicted risk of a PFS1 event *under the therapy a patient received*: the model's
+# ET-alone risk for patients on ET alone and its ET+CDK4/6i risk for patients on that therapy. That is what this
+# chapter validates; patients on other therapy are ranked, not calibrated.
 # :::
 
 # %% tags=["parameters", "hide-input"]
@@ -44,6 +45,7 @@ validation_n_boot = 500
 validation_n_boot_curves = 200
 validation_n_jobs = 2
 calibration_n_groups = 5
+calibration_min_distinct_predictions = 10
 auc_times_months = [6, 12, 18, 24, 30, 36]
 et_fes_top_n_lesions = 3
 et_fes_fes_threshold = 2.0
@@ -88,7 +90,7 @@ show(flow.tables["case_mix"])
 show_markdown(flow.text["predictors"])
 show(flow.tables["predictors"])
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Distribution of the frozen model's linear predictor in each cohort (density; dashed: median). A shift means a different case mix; a narrower spread means less room to discriminate.", "name": "fig-05-lp"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Histogram (density scale) of the frozen model's arm-blinded prognostic linear predictor in each cohort, all patients; dashed lines: each cohort's median (equal medians draw one line). A shift means a different case mix; a narrower spread means less room to discriminate.", "name": "fig-05-lp"}}
 save_figure(flow.figures["lp"], "05_lp_distribution", build_dir)
 
 # %% [markdown]
@@ -102,7 +104,8 @@ save_figure(flow.figures["lp"], "05_lp_distribution", build_dir)
 # compared. IMPACT-MBC measured FES in every lesion, like SONImage: no harmonisation is needed there.
 
 # %% tags=["remove-input"]
-harm = ev.harmonisation_section(prep, top_n_lesions=et_fes_top_n_lesions, fes_threshold=et_fes_fes_threshold)
+harm = ev.harmonisation_section(prep, top_n_lesions=et_fes_top_n_lesions, fes_threshold=et_fes_fes_threshold,
+                                min_distinct=calibration_min_distinct_predictions)
 show_markdown(harm.text["intro"])
 show_markdown(harm.text["measurement"])
 show(harm.tables["measurement"])
@@ -121,7 +124,9 @@ if "et_fes_threshold" in harm.tables:
 # %% [markdown]
 # ## Performance of the frozen model
 #
-# Discrimination (Harrell's C over follow-up, Uno's C truncated at the horizon, the cumulative/dynamic
+# The validated prediction is therapy-specific: the frozen model's risk on ET alone for patients on ET alone and its
+# risk on ET+CDK4/6i for patients on that therapy (the risk-based benefit model of chapter 04), in each cohort's
+# primary validation set (Table 05.1). Discrimination (Harrell's C over follow-up, Uno's C truncated at the horizon, the cumulative/dynamic
 # AUC at the horizon), calibration (observed/expected at the horizon, calibration slope, and the integrated
 # calibration index with E50 and E90 from the smoothed calibration curve) and overall accuracy (IPCW Brier
 # score and the index of prediction accuracy, IPA, against the Kaplan-Meier null model of the same cohort).
@@ -129,8 +134,18 @@ if "et_fes_threshold" in harm.tables:
 # intervals (patients resampled, metrics recomputed, model fixed). The development column is apparent
 # performance, shown for reference; chapter 04 gives its optimism-corrected values.
 
+# %% tags=["remove-input"]
+prec = ev.precision_section(prep)
+record_section(prec)
+if "precision" in prec.tables:
+    save_table(prec.tables["precision"], "05_expected_precision", build_dir)
+    show_markdown(prec.text["caption"])
+    show(prec.tables["precision"])
+show_markdown(prec.text["summary"])
+
 # %% tags=["remove-cell"]
-perf = ev.performance_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs)
+perf = ev.performance_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs,
+                              min_distinct=calibration_min_distinct_predictions)
 
 # %% tags=["remove-input"]
 record_section(perf)
@@ -143,39 +158,43 @@ if perf.text["summary"]:
     show_markdown(perf.text["summary"])
 
 # %% [markdown]
-# IMPACT-MBC patients received physician's-choice first-line therapy, chemotherapy included, whereas the
-# model was built on patients starting endocrine therapy (with or without a CDK4/6 inhibitor). Restricting
-# IMPACT-MBC to endocrine-based first-line therapy shows whether the case mix of treatment drives the result
-# (a sensitivity analysis; point estimates, the subgroup is small).
+# The model predicts for ET alone and for ET+CDK4/6i only. Patients on chemotherapy or other first-line therapy
+# (IMPACT-MBC) have no prediction to calibrate; whether the prognostic part of the model still ranks them is a
+# separate, discrimination-only analysis.
 
 # %% tags=["remove-input"]
-sub = ev.therapy_subgroup_section(prep)
+sub = ev.therapy_subgroup_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs)
 if "by_therapy" in sub.tables:
     if sub.text["not_estimable"]:
         show_markdown(sub.text["not_estimable"])
     save_table(sub.tables["by_therapy"], "05_impact_mbc_by_therapy", build_dir)
     show_markdown(sub.text["caption"])
-    show(format_metric_frame(sub.tables["by_therapy"], 3))
+    show(sub.tables["by_therapy"])
 
 # %% [markdown]
 # ## Calibration at the horizon
 #
-# The smoothed curve is a secondary Cox model of the outcome on a restricted cubic spline (3 knots) of the
-# complementary log-log predicted risk; its band is a pointwise bootstrap interval. The points are quantile
-# groups of predicted risk with their Kaplan-Meier risk. The grey histogram shows where the predictions
-# lie: the curve means little where there are few of them.
+# By the SAP's rule (`calibration_min_distinct_predictions`), a smoothed curve is drawn only when the
+# therapy-specific predictions take enough distinct values: a secondary Cox model of the outcome on a restricted
+# cubic spline (3 knots) of the complementary log-log predicted risk, with a pointwise bootstrap band, and
+# tie-aware quantile groups of predicted risk as points. Otherwise each distinct predicted value is one point with
+# its Kaplan-Meier observed risk and 95% interval. The grey histogram shows where the predictions lie. Every plot
+# has the same axes, 0 to 1.
 
 # %% tags=["remove-cell"]
 cal = ev.calibration_section(prep, n_boot=validation_n_boot_curves, seed=seed, n_jobs=validation_n_jobs,
-                             n_groups=calibration_n_groups)
+                             n_groups=calibration_n_groups, min_distinct=calibration_min_distinct_predictions)
 for name, groups in cal.tables.items():
     save_table(groups, f"05_calibration_groups_{name}", build_dir)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in IMPACT-MBC at the horizon: smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-impact"}}
+# %% tags=["remove-input"]
+show_markdown("\n\n".join(cal.text.values()))
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model's therapy-specific prediction in IMPACT-MBC (ET alone and ET+CDK4/6i) at the horizon: smoothed curve with 95% bootstrap band and quantile groups, or one point per distinct predicted value, by the rule stated above (Kaplan-Meier, 95% CI); grey: the distribution of predicted risks.", "name": "fig-05-cal-impact"}}
 if "impact_mbc" in cal.figures:
     save_figure(cal.figures["impact_mbc"], "05_calibration_impact_mbc", build_dir)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model in ET-FES at the horizon (FES predictors from the largest lesions, as measured there): smoothed calibration curve with 95% bootstrap band, quantile groups (Kaplan-Meier, 95% CI) and the distribution of predicted risks.", "name": "fig-05-cal-etfes"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Calibration of the frozen model's ET-alone prediction in ET-FES at the horizon (FES predictors from the largest lesions, as measured there): smoothed curve with 95% bootstrap band and quantile groups, or one point per distinct predicted value, by the rule stated above (Kaplan-Meier, 95% CI); grey: the distribution of predicted risks.", "name": "fig-05-cal-etfes"}}
 if "et_fes" in cal.figures:
     save_figure(cal.figures["et_fes"], "05_calibration_et_fes", build_dir)
 
@@ -185,7 +204,7 @@ if "et_fes" in cal.figures:
 # The cumulative/dynamic AUC at each time compares patients with a PFS1 event by then with those still
 # event-free; it shows whether the model's ranking holds early and late, not only at the horizon.
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Cumulative/dynamic AUC(t) of the frozen model's linear predictor over follow-up in each cohort, with pointwise 95% bootstrap intervals (development: apparent). Dashed: the horizon; dotted: no discrimination.", "name": "fig-05-auc"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Cumulative/dynamic AUC(t) of the frozen model's therapy-specific linear predictor over follow-up in each cohort's primary validation set, with pointwise 95% bootstrap intervals (development: apparent). Dashed: the horizon; dotted: no discrimination.", "name": "fig-05-auc"}}
 auc = ev.auc_section(prep, times=auc_times_months, n_boot=validation_n_boot_curves, seed=seed,
                      n_jobs=validation_n_jobs)
 save_table(auc.tables["auc_curve"], "05_auc_curve", build_dir)
@@ -193,24 +212,10 @@ save_figure(auc.figures["auc_curve"], "05_auc_curve", build_dir)
 
 # %% [markdown]
 # ## Decision curve
-#
-# Net benefit at the horizon weighs true against false positives at each threshold risk; "treating" here
-# means any action reserved for patients whose predicted risk of early progression exceeds the threshold.
-# A model is useful at thresholds where its curve lies above both "treat all" and "treat none". Observed
-# risks above a threshold are Kaplan-Meier estimates (Vickers et al. 2008).
 
-# %% tags=["remove-cell"]
+# %% tags=["remove-input"]
 dca = ev.decision_curve_section(prep)
-for name, curve in dca.tables.items():
-    save_table(curve, f"05_decision_curve_{name}", build_dir)
-
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Decision curve at the horizon in IMPACT-MBC: net benefit of acting on the frozen model's predicted risk (solid), of the model after recalibration of intercept and slope (dashed; apparent, fitted in these data), of acting for all and for none.", "name": "fig-05-dca-impact"}}
-if "impact_mbc" in dca.figures:
-    save_figure(dca.figures["impact_mbc"], "05_decision_curve_impact_mbc", build_dir)
-
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Decision curve at the horizon in ET-FES: net benefit of acting on the frozen model's predicted risk (solid), of the model after recalibration of intercept and slope (dashed; apparent, fitted in these data), of acting for all and for none.", "name": "fig-05-dca-etfes"}}
-if "et_fes" in dca.figures:
-    save_figure(dca.figures["et_fes"], "05_decision_curve_et_fes", build_dir)
+show_markdown(dca.text["omitted"])
 
 # %% [markdown]
 # ## Model updating (sensitivity analysis)

@@ -151,3 +151,24 @@ def test_12_applies_to_the_simulated_external_cohorts(fitted):
         tables = simulate_cohort(cohort, n_patients=30, seed=6)
         pred = predict_model(artifact, tables["patients"], tables["lesions"])
         assert len(pred) == 30 and pred["risk_t"].between(0, 1).all()
+
+
+def test_13_predict_by_arm_is_the_risk_based_benefit_models_prediction(fitted):
+    _, _, _, artifact, _ = fitted
+    patients, lesions = simulate_benefit_cohort(30, seed=99)
+    patients["arm"] = np.array(["ET", "ET+CDK4/6i", "chemotherapy"] * 10)
+    old = predict_model(artifact, patients, lesions)
+    pred = predict_model(artifact, patients, lesions, arm="observed")
+    assert old.columns.tolist() == pred.columns.tolist()[:len(old.columns)]  # old calls unchanged
+    pd.testing.assert_frame_equal(old, pred[old.columns])
+    rb = artifact["model"]["risk_benefit"]["coefficients"]
+    et, cdk, other = (pred["arm_predicted"] == "ET"), (pred["arm_predicted"] == "ET+CDK4/6i"), pred["arm_predicted"].isna()
+    assert (et.sum(), cdk.sum(), other.sum()) == (10, 10, 10)
+    assert np.allclose(pred.loc[et, "risk_t_arm"], 1 - pred.loc[et, "surv_t_et"])
+    assert np.allclose(pred.loc[cdk, "risk_t_arm"], 1 - pred.loc[cdk, "surv_t_cdk"])
+    assert np.allclose(pred.loc[cdk, "lp_arm"], rb["lp"] * pred.loc[cdk, "lp"] + rb["treated"])
+    assert pred.loc[other, ["lp_arm", "risk_t_arm"]].isna().all().all()
+    tr = predict_model(artifact, patients, lesions, treated=np.arange(30) % 2 == 1)
+    assert np.allclose(tr["risk_t_arm"], np.where(np.arange(30) % 2 == 1, 1 - tr["surv_t_cdk"], 1 - tr["surv_t_et"]))
+    one = predict_model(artifact, patients, lesions, arm="ET")
+    assert np.allclose(one["risk_t_arm"], 1 - one["surv_t_et"])

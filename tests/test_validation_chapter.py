@@ -89,17 +89,17 @@ def test_04_absent_external_cohort_is_announced_not_failed(folders, tmp_path):
     assert sec.data["present"] == ["impact_mbc"] and sec.data["absent"] == ["et_fes"]
     assert "ET-FES" in sec.text["absent"] and "obj5_et_fes_*" in sec.text["absent"]
     assert "et_fes_threshold" not in ev.harmonisation_section(sec, top_n_lesions=3, fes_threshold=2.0).tables
-    perf = ev.performance_section(sec, n_boot=2, seed=1, n_jobs=1)
+    perf = ev.performance_section(sec, n_boot=2, seed=1, n_jobs=1, min_distinct=10)
     assert perf.results and not any(r.name.startswith("obj5_et_fes") for r in perf.results)
     assert list(perf.tables["performance"].columns) == ["SONImage (development)", "IMPACT-MBC"]
     dca = ev.decision_curve_section(sec)
-    assert set(dca.figures) == {"impact_mbc"}
+    assert set(dca.data["recalibration"]) == {"impact_mbc"}
     assert {r.name for r in ev.model_updating_section(sec, dca.data["recalibration"]).results} == {
         "obj5_impact_mbc_recalibration_slope", "obj5_impact_mbc_recalibration_baseline_ratio"}
     shutil.rmtree(partial / "impact_mbc")  # the development cohort alone: nothing to validate, nothing fails
     dev_only = ev.prepare_chapter(partial, build, horizon_months=None, **HET)
     assert dev_only.data["present"] == [] and ev.calibration_section(dev_only, n_boot=2, seed=1, n_jobs=1,
-                                                                      n_groups=3).figures == {}
+                                                                      n_groups=3, min_distinct=10).figures == {}
     upd = ev.model_updating_section(dev_only, ev.decision_curve_section(dev_only).data["recalibration"])
     assert upd.results == [] and "updating" not in upd.tables and "nothing to update" in upd.text["summary"]
 
@@ -122,9 +122,10 @@ def test_06_harmonising_the_development_cohort(prep):
     top1 = prepare("sonimage", {"top_n_lesions": 1}).frame
     assert not np.allclose(top1["lp"], frozen["lp"])
     tab = ev.compare_feature_settings(lambda s: prepare("sonimage", s), ev.harmonisation_variants(1, 2.0), 12.0,
-                                      reference_lp=frozen["lp"])
+                                      reference_lp=prep.data["cohorts"]["sonimage"].validation["lp"])
     assert list(tab.columns) == ["as frozen", "FES of the 1 largest lesions", "... and threshold 2"]
-    ref = survival_performance(frozen["pfs1_months"], frozen["pfs1_event"], frozen["risk_t"], frozen["lp"], 12.0)
+    v = prep.data["cohorts"]["sonimage"].validation  # therapy-specific prediction, as the chapter validates
+    ref = survival_performance(v["pfs1_months"], v["pfs1_event"], v["risk_t"], v["lp"], 12.0)
     assert tab.loc["Harrell C", "as frozen"] == ref["harrell_c"]
     assert tab.loc["lp correlation with frozen", "as frozen"] == pytest.approx(1.0, abs=1e-12)
     assert tab.loc["lp correlation with frozen", "FES of the 1 largest lesions"] < 1 - 1e-6
@@ -141,37 +142,45 @@ def test_07_et_fes_threshold_sensitivity(prep):
 
 
 def test_08_performance_section_results_match_the_bootstrap(prep):
-    sec = ev.performance_section(prep, n_boot=4, seed=3, n_jobs=1)
+    sec = ev.performance_section(prep, n_boot=4, seed=3, n_jobs=1, min_distinct=10)
     names = [r.name for r in sec.results]
-    assert len(names) == len(set(names)) == 2 * (2 + 3 * len(PERFORMANCE_METRICS) + 1)
+    assert len(names) == len(set(names)) == 2 * (6 + 3 * len(PERFORMANCE_METRICS) + 1)
     assert all(r.kind in FORMATS for r in sec.results)
     kinds = {r.name: r.kind for r in sec.results}
     assert kinds["obj5_et_fes_brier"] == "estimate3" and kinds["obj5_et_fes_oe"] == "ratio"
     assert kinds["obj5_et_fes_n_events"] == "count" and kinds["obj5_et_fes_citl"] == "ratio"
-    fr = prep.data["cohorts"]["impact_mbc"].frame
-    b = bootstrap_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], 12.0, n_boot=4, seed=3)
+    c = prep.data["cohorts"]["impact_mbc"]
+    fr = c.validation  # the primary validation set: ET alone or ET+CDK4/6i, therapy-specific prediction
+    assert set(fr["arm"]) <= {"ET", "ET+CDK4/6i"} and len(fr) + len(c.other) == len(c.frame)
+    assert sec.value("obj5_impact_mbc_n_validation_set") == len(fr)
+    assert sec.value("obj5_impact_mbc_n_other_therapy") == len(c.other)
+    smooth = sec.data["rule"]["impact_mbc"]["smooth"]
+    b = bootstrap_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], 12.0, n_boot=4, seed=3,
+                              smooth_calibration=smooth)
     s = b.summary.set_index("metric")
     for m in PERFORMANCE_METRICS:
         assert sec.value(f"obj5_impact_mbc_{m}") == s.loc[m, "estimate"]
         assert sec.value(f"obj5_impact_mbc_{m}_ci_low") == s.loc[m, "ci_low"]
-    assert sec.value("obj5_impact_mbc_n_patients") == len(fr)
+    assert sec.value("obj5_impact_mbc_n_patients") == len(c.frame)
     tab = sec.tables["performance"]
     assert list(tab.columns) == ["SONImage (development)", "IMPACT-MBC", "ET-FES"]
     assert tab.index[-1].startswith("Calibration-in-the-large")
     assert not tab.apply(lambda col: col.str.contains(r"-0\.00\b(?!\d)")).any().any()
     assert "(" not in tab.loc["Harrell C", "SONImage (development)"]  # apparent: no interval
     assert sec.text["summary"].count("In **") == 2
+    assert "Harrell's C" in sec.text["summary"] and "(0.5:" not in sec.text["summary"]  # no templated hints
 
 
 def test_09_calibration_decision_curve_and_updating(prep):
-    cal = ev.calibration_section(prep, n_boot=3, seed=1, n_jobs=1, n_groups=4)
-    assert set(cal.tables) == set(cal.figures) == {"impact_mbc", "et_fes"}
-    assert cal.tables["et_fes"]["n"].sum() == len(prep.data["cohorts"]["et_fes"].frame)
+    cal = ev.calibration_section(prep, n_boot=3, seed=1, n_jobs=1, n_groups=4, min_distinct=10)
+    assert set(cal.tables) == set(cal.figures) == set(cal.text) == {"impact_mbc", "et_fes"}
+    assert cal.tables["et_fes"]["n"].sum() == len(prep.data["cohorts"]["et_fes"].validation)
+    for fig in cal.figures.values():  # the same axes on every calibration plot
+        assert fig.axes[0].get_xlim() == fig.axes[0].get_ylim() == (0.0, 1.0)
     dca = ev.decision_curve_section(prep)
-    assert set(dca.figures) == {"impact_mbc", "et_fes"}
-    assert dca.tables["impact_mbc"]["threshold"].between(0, 1).all()
+    assert dca.figures == {} and "No decision curve" in dca.text["omitted"]
     upd = ev.model_updating_section(prep, dca.data["recalibration"])
-    fr = prep.data["cohorts"]["et_fes"].frame
+    fr = prep.data["cohorts"]["et_fes"].validation
     slope = compute_calibration_slope(fr["pfs1_months"], fr["pfs1_event"], fr["lp"])["slope"]
     assert upd.value("obj5_et_fes_recalibration_slope") == pytest.approx(slope, rel=1e-12)
     tab = upd.tables["updating"]
@@ -194,15 +203,16 @@ def test_10_flow_auc_and_benefit_tables(prep):
     assert ben.tables["benefit"].loc["randomised CDK4/6i"].tolist() == ["yes (SONIA)", "no", "no"]
 
 
-def test_11_therapy_subgroups_of_impact_mbc(prep):
-    sec = ev.therapy_subgroup_section(prep)
-    n = len(prep.data["cohorts"]["impact_mbc"].frame)
+def test_11_other_therapy_is_discrimination_only(prep):
+    sec = ev.therapy_subgroup_section(prep, n_boot=5, seed=1, n_jobs=1)
+    other = prep.data["cohorts"]["impact_mbc"].other
+    assert not other.empty and set(other["arm"]).isdisjoint({"ET", "ET+CDK4/6i"})
     cols = sec.tables["by_therapy"].columns
-    assert cols[0] == f"all patients (n = {n})"
-    sizes = [int(c.split("n = ")[1].rstrip(")")) for c in cols[1:]]
-    assert len(cols) + sec.text["not_estimable"].count("not estimable") == 3
-    assert sum(sizes) <= n
-    assert ev.therapy_subgroup_section(Section(data={"cohorts": {}})).tables == {}
+    assert len(cols) == 1 and cols[0].startswith(f"IMPACT-MBC, chemotherapy/other (n = {len(other)}")
+    assert list(sec.tables["by_therapy"].index) == ["Harrell C", "AUC at t"] or len(sec.tables["by_therapy"]) == 2
+    assert "calibration is not assessed" in sec.text["caption"]
+    assert ev.therapy_subgroup_section(Section(data={"cohorts": {}, "present": [], "horizon": 12.0}), n_boot=1,
+                                       seed=1, n_jobs=1).tables == {}
 
 
 def test_12_display_formatters_never_print_negative_zero():
@@ -213,3 +223,18 @@ def test_12_display_formatters_never_print_negative_zero():
     assert format_median_iqr([0.1, 0.2, 0.3, 0.4], 3) == "0.250 [0.175, 0.325]"
     with pytest.raises(ValueError, match="no value"):
         format_median_iqr([np.nan])
+
+
+def test_13_precision_is_anticipated_from_n_and_event_risk(prep):
+    from sonimage_utils.external_validation.metrics import compute_km_risk
+    from sonimage_utils.external_validation.precision import compute_expected_precision
+
+    sec = ev.precision_section(prep)
+    fr = prep.data["cohorts"]["et_fes"].validation
+    dev = prep.data["cohorts"]["sonimage"].validation
+    from sonimage_utils.survival.measures import compute_harrell_c
+    p = compute_expected_precision(len(fr), compute_km_risk(fr["pfs1_months"], fr["pfs1_event"], 12.0),
+                                   compute_harrell_c(dev["pfs1_months"], dev["pfs1_event"], dev["lp"]))
+    assert sec.value("obj5_et_fes_expected_c_ci_width") == pytest.approx(p["c_ci_width"], rel=1e-12)
+    assert list(sec.tables["precision"].columns) == ["IMPACT-MBC", "ET-FES"]
+    assert sec.text["summary"].count("anticipated 95% interval") == 2

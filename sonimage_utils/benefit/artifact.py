@@ -184,7 +184,7 @@ def load_model(path) -> dict:
 
 
 def predict_model(model: dict, patients_df: pd.DataFrame, lesions_df: pd.DataFrame, *, horizon=None,
-                  rmst_horizon=None, feature_settings=None) -> pd.DataFrame:
+                  rmst_horizon=None, feature_settings=None, arm=None, treated=None) -> pd.DataFrame:
     """Apply a frozen model to new patients (contract tables), deriving its predictors the stored way.
 
     Parameters
@@ -199,6 +199,13 @@ def predict_model(model: dict, patients_df: pd.DataFrame, lesions_df: pd.DataFra
     feature_settings : dict, optional
         Override lesion-derivation settings (a harmonisation, e.g. ``{"top_n_lesions": 3}``); by
         default the stored ones. Say so where you use it: the model is then no longer applied unchanged.
+    arm : str or array-like of str, optional
+        Therapy-specific prediction: one arm for every patient (``"ET"`` or ``"ET+CDK4/6i"``, the artifact's
+        ``arm_coding``), ``"observed"`` for each patient's own ``arm`` column, or one arm per patient (in the
+        order of ``patients_df``). A patient whose arm is neither (chemotherapy, other) has no therapy-specific
+        prediction (NaN). Adds the ``*_arm`` columns below.
+    treated : array-like of bool, optional
+        Alternative to ``arm``: per patient, True for ET+CDK4/6i, False for ET (no missing values).
 
     Returns
     -------
@@ -206,7 +213,10 @@ def predict_model(model: dict, patients_df: pd.DataFrame, lesions_df: pd.DataFra
         Columns ``patient_id``, ``lp``, ``risk_t`` (probability of a PFS1 event by the horizon),
         ``surv_t``, ``surv_t_et``, ``surv_t_cdk``, ``benefit_t``, ``rmst_et``, ``rmst_cdk``,
         ``benefit_rmst`` (risk-based benefit model) and the ``effect_*`` columns of the effect model,
-        plus ``n_imputed`` (predictors imputed with the development mean for that patient).
+        plus ``n_imputed`` (predictors imputed with the development mean for that patient). With ``arm`` or
+        ``treated``, also ``arm_predicted`` (the arm predicted for, missing when none), ``lp_arm`` (linear
+        predictor of the risk-based benefit model for that arm: its slope times ``lp``, plus its treatment
+        coefficient on ET+CDK4/6i), ``surv_t_arm`` and ``risk_t_arm`` (``1 - surv_t_et`` or ``1 - surv_t_cdk``).
 
     Raises
     ------
@@ -223,4 +233,42 @@ def predict_model(model: dict, patients_df: pd.DataFrame, lesions_df: pd.DataFra
                                  horizon=model["horizon"] if horizon is None else float(horizon),
                                  rmst_horizon=model["rmst_horizon"] if rmst_horizon is None else float(rmst_horizon))
     pred["n_imputed"] = raw.isna().sum(axis=1).astype(int)
-    return pred.reset_index()
+    pred = pred.reset_index()
+    if arm is not None or treated is not None:
+        arms = _arms_to_predict(model, patients_df, pred["patient_id"], arm, treated)
+        coding = model.get("arm_coding", {"treated": "ET+CDK4/6i", "control": "ET"})
+        rb = model["model"]["risk_benefit"]["coefficients"]
+        is_cdk, is_et = (arms == coding["treated"]).to_numpy(), (arms == coding["control"]).to_numpy()
+        pred["arm_predicted"] = arms.where(is_cdk | is_et).to_numpy()
+        lp_et = float(rb.get("lp", 1.0)) * pred["lp"]
+        pred["lp_arm"] = np.where(is_cdk, lp_et + float(rb["treated"]), np.where(is_et, lp_et, np.nan))
+        pred["surv_t_arm"] = np.where(is_cdk, pred["surv_t_cdk"], np.where(is_et, pred["surv_t_et"], np.nan))
+        pred["risk_t_arm"] = 1.0 - pred["surv_t_arm"]
+    return pred
+
+
+def _arms_to_predict(model, patients_df, patient_ids, arm, treated) -> pd.Series:
+    """The arm to predict for, per patient of ``patient_ids`` (a Series aligned with them)."""
+    coding = model.get("arm_coding", {"treated": "ET+CDK4/6i", "control": "ET"})
+    if arm is not None and treated is not None:
+        raise ValueError("give arm or treated, not both")
+    ids = patients_df["patient_id"].to_numpy()
+    if treated is not None:
+        tr = pd.Series(treated)
+        if len(tr) != len(ids) or tr.isna().any():
+            raise ValueError(f"treated must have one non-missing value per patient ({len(ids)}), got {len(tr)}")
+        per_patient = np.where(tr.astype(bool).to_numpy(), coding["treated"], coding["control"])
+    elif isinstance(arm, str) and arm == "observed":
+        if "arm" not in patients_df.columns:
+            raise ValueError("arm='observed' needs an 'arm' column in patients_df")
+        per_patient = patients_df["arm"].astype(object).to_numpy()
+    elif isinstance(arm, str):
+        if arm not in (coding["treated"], coding["control"]):
+            raise ValueError(f"arm must be {coding['control']!r}, {coding['treated']!r} or 'observed', got {arm!r}")
+        per_patient = np.full(len(ids), arm, dtype=object)
+    else:
+        per_patient = np.asarray(arm, dtype=object)
+        if per_patient.shape != (len(ids),):
+            raise ValueError(f"arm must have one value per patient ({len(ids)}), got shape {per_patient.shape}")
+    lookup = dict(zip(ids, per_patient))
+    return pd.Series([lookup.get(p) for p in patient_ids], dtype=object)

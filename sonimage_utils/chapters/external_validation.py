@@ -23,14 +23,15 @@ from sonimage_utils.chapters.section import Section
 from sonimage_utils.data.load import Cohort, available_cohorts, load_cohort
 from sonimage_utils.derive.analysis_sets import build_analysis_set
 from sonimage_utils.external_validation.bootstrap import (bootstrap_auc_curve, bootstrap_calibration_curve,
-                                                          bootstrap_performance)
-from sonimage_utils.external_validation.calibration import (compute_expected_cumhaz, compute_grouped_calibration,
+                                                          bootstrap_performance, draw_bootstrap_indices)
+from sonimage_utils.external_validation.calibration import (compute_calibration_by_value, compute_calibration_rule,
+                                                            compute_expected_cumhaz, compute_grouped_calibration,
                                                             fit_recalibration)
-from sonimage_utils.external_validation.decision_curve import compute_net_benefit
-from sonimage_utils.external_validation.metrics import compute_calibration_in_the_large
+from sonimage_utils.external_validation.metrics import (compute_calibration_in_the_large, compute_harrell_c,
+                                                        compute_km_risk)
+from sonimage_utils.external_validation.precision import compute_expected_precision
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
-from sonimage_utils.plots.validation import (plot_auc_curve, plot_calibration, plot_decision_curve,
-                                             plot_lp_distribution)
+from sonimage_utils.plots.validation import plot_auc_curve, plot_calibration, plot_lp_distribution
 from sonimage_utils.tables.cohort import format_case_mix
 from sonimage_utils.tables.format import format_estimate_ci, format_number, format_value
 from sonimage_utils.tables.labels import label
@@ -40,7 +41,7 @@ from sonimage_utils.tables.validation import (format_estimate_rows, format_media
 __all__ = ["DEVELOPMENT", "EXTERNAL_COHORTS", "FES_FEATURES", "UPDATING_METRICS", "PreparedCohort",
            "load_frozen_model", "prepare_cohort", "compare_feature_settings", "harmonisation_variants",
            "prepare_chapter", "flow_section", "harmonisation_section", "performance_section",
-           "therapy_subgroup_section", "calibration_section", "auc_section", "decision_curve_section",
+           "therapy_subgroup_section", "precision_section", "calibration_section", "auc_section", "decision_curve_section",
            "model_updating_section", "benefit_section"]
 
 #: The development cohort (SONImage) and the external cohorts, in the order of the book's columns.
@@ -77,6 +78,23 @@ class PreparedCohort:
     data: Cohort
     analysis: pd.DataFrame
     frame: pd.DataFrame
+
+    @property
+    def validation(self) -> pd.DataFrame:
+        """The primary validation set: patients on ET alone or on ET+CDK4/6i, with the therapy-specific prediction.
+
+        ``risk_t`` and ``lp`` are the frozen model's prediction for the patient's own arm (``risk_t_arm``,
+        ``lp_arm`` of :func:`~sonimage_utils.benefit.artifact.predict_model`); the arm-blinded prognostic ones are
+        kept as ``risk_t_prognostic`` and ``lp_prognostic``.
+        """
+        f = self.frame[self.frame["arm_predicted"].notna()]
+        f = f.rename(columns={"risk_t": "risk_t_prognostic", "lp": "lp_prognostic"})
+        return f.rename(columns={"risk_t_arm": "risk_t", "lp_arm": "lp"}).reset_index(drop=True)
+
+    @property
+    def other(self) -> pd.DataFrame:
+        """Patients on chemotherapy or other therapy: no therapy-specific prediction (discrimination only)."""
+        return self.frame[self.frame["arm_predicted"].isna()].reset_index(drop=True)
 
 
 def load_frozen_model(build_dir) -> dict:
@@ -121,7 +139,8 @@ def prepare_cohort(data_dir, name: str, model: dict, *, horizon: float, fes_thre
     data = load_cohort(data_dir, name)
     analysis = build_analysis_set(data, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
                                   fdg_threshold=None)  # the FDG pattern is no model feature
-    pred = predict_model(model, data.patients, data.lesions, horizon=horizon, feature_settings=feature_settings)
+    pred = predict_model(model, data.patients, data.lesions, horizon=horizon, feature_settings=feature_settings,
+                         arm="observed")
     frame = analysis[["patient_id", "arm", "pfs1_months", "pfs1_event"]].merge(pred, on="patient_id")
     return PreparedCohort(data, analysis, frame)
 
@@ -146,7 +165,8 @@ def harmonisation_variants(top_n_lesions: int, fes_threshold: float) -> dict:
                                                          "fes_threshold": fes_threshold}}
 
 
-def compare_feature_settings(prepare, variants: dict, horizon: float, reference_lp=None) -> pd.DataFrame:
+def compare_feature_settings(prepare, variants: dict, horizon: float, reference_lp=None,
+                             min_distinct: int | None = None) -> pd.DataFrame:
     """Point estimates of every metric of the frozen model under each harmonisation of its predictors.
 
     Parameters
@@ -158,6 +178,9 @@ def compare_feature_settings(prepare, variants: dict, horizon: float, reference_
     horizon : float
     reference_lp : array-like, optional
         The linear predictor as frozen; when given, a row ``lp correlation with frozen`` is added.
+    min_distinct : int, optional
+        ``calibration_min_distinct_predictions``: with fewer distinct predictions ICI/E50/E90 are not estimated
+        (NaN); None estimates them always.
 
     Returns
     -------
@@ -166,10 +189,12 @@ def compare_feature_settings(prepare, variants: dict, horizon: float, reference_
     """
     out = {}
     for name, settings in variants.items():
-        fr = prepare(settings).frame
-        out[name] = survival_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], horizon)
+        fr = prepare(settings).validation
+        smooth = min_distinct is None or compute_calibration_rule(fr["risk_t"], min_distinct)["smooth"]
+        out[name] = survival_performance(fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"], fr["lp"], horizon,
+                                         smooth_calibration=smooth)
         if reference_lp is not None:
-            out[name]["lp correlation with frozen"] = float(np.corrcoef(fr["lp"], reference_lp)[0, 1])
+            out[name]["lp correlation with frozen"] = float(np.corrcoef(fr["lp"], np.asarray(reference_lp))[0, 1])
     return pd.DataFrame(out).rename(index=label)
 
 
@@ -238,6 +263,11 @@ def flow_section(prep: Section) -> Section:
             "patients in patients.csv": len(c.data.patients),
             "with a prediction": int(fr["lp"].notna().sum()),
             "with >= 1 predictor imputed (development mean)": int((fr["n_imputed"] > 0).sum()),
+            "first-line ET alone": int((fr["arm_predicted"] == "ET").sum()),
+            "first-line ET+CDK4/6i": int((fr["arm_predicted"] == "ET+CDK4/6i").sum()),
+            "chemotherapy or other: out of the calibration set (discrimination only)": int(fr["arm_predicted"].isna()
+                                                                                          .sum()),
+            "primary validation set (therapy-specific prediction)": int(fr["arm_predicted"].notna().sum()),
             f"PFS1 events by {_p(horizon)} months": int(((fr["pfs1_months"] <= horizon)
                                                        & (fr["pfs1_event"] == 1)).sum()),
             f"followed event-free beyond {_p(horizon)} months": int((fr["pfs1_months"] > horizon).sum()),
@@ -250,8 +280,13 @@ def flow_section(prep: Section) -> Section:
     sec.tables["predictors"] = format_predictor_summary(
         raw, {f: f"{f}: {FEATURE_DEFINITIONS.get(f, '')}" for f in features})
     sec.figures["lp"] = plot_lp_distribution({label(k): c.frame["lp"] for k, c in cohorts.items()})
-    sec.text["flow"] = ("**Table 05.1.** Patient flow per cohort. Every patient with a PFS1 outcome enters the "
-                        "validation; a missing predictor is imputed with the development mean, as frozen.")
+    sec.text["flow"] = ("**Table 05.1.** Patient flow per cohort. The validated quantity is the therapy-specific "
+                        "prediction: the frozen model's risk on ET alone for patients on ET alone, its risk on "
+                        "ET+CDK4/6i for patients on ET+CDK4/6i (the risk-based benefit model of chapter 04). Patients "
+                        "on chemotherapy or other therapy have no such prediction: they leave the calibration set and "
+                        "appear only in a separately labelled discrimination analysis. A missing predictor is imputed "
+                        "with the development mean, as frozen. Time origin: randomisation in SONImage, the start of "
+                        "first-line therapy in IMPACT-MBC and ET-FES.")
     sec.text["case_mix"] = ("**Table 05.2.** Case mix of the development and external cohorts (heterogeneity at "
                             f"FES threshold {_p(prep.data['fes_threshold'])}).")
     sec.text["predictors"] = ("**Table 05.3.** Model predictors per cohort, as derived with the frozen settings: "
@@ -259,7 +294,8 @@ def flow_section(prep: Section) -> Section:
     return sec
 
 
-def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: float) -> Section:
+def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: float,
+                          min_distinct: int | None = None) -> Section:
     """How each predictor is measured (Table 05.4), what the ET-FES measurement costs in the development cohort
     (05.5) and, with ET-FES present, its own threshold (05.5b).
 
@@ -289,7 +325,8 @@ def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: f
     sec.text["measurement"] = "**Table 05.4.** How each predictor is measured in each cohort and how it is harmonised."
     sec.tables["cost"] = compare_feature_settings(lambda s: prepare(DEVELOPMENT, s),
                                                   harmonisation_variants(top_n_lesions, fes_threshold), horizon,
-                                                  reference_lp=cohorts[DEVELOPMENT].frame["lp"])
+                                                  reference_lp=cohorts[DEVELOPMENT].validation["lp"],
+                                                  min_distinct=min_distinct)
     sec.text["cost"] = ("**Table 05.5.** Apparent performance of the frozen model in the development cohort with the "
                         "FES predictors derived as measured in ET-FES (no refitting; apparent, so optimistic in level, "
                         "but the differences between columns show what the restricted measurement costs).")
@@ -298,10 +335,14 @@ def harmonisation_section(prep: Section, *, top_n_lesions: int, fes_threshold: f
     if "et_fes" in cohorts:
         variants = {f"model threshold {_p(stored['fes_threshold'])} (primary)": None,
                     f"ET-FES threshold {_p(fes_threshold)}": {"fes_threshold": fes_threshold}}
-        sec.tables["et_fes_threshold"] = compare_feature_settings(lambda s: prepare("et_fes", s), variants, horizon)
+        sec.tables["et_fes_threshold"] = compare_feature_settings(lambda s: prepare("et_fes", s), variants, horizon,
+                                                                  min_distinct=min_distinct)
         sec.text["et_fes_threshold"] = (
             "**Table 05.5b.** ET-FES: the frozen model with FES positivity at the model's threshold (primary "
-            f"analysis) and at ET-FES's own threshold of {_p(fes_threshold)} (sensitivity; point estimates).")
+            f"analysis) and at ET-FES's own threshold of {_p(fes_threshold)} (sensitivity; point estimates)."
+            + ("" if min_distinct is None else
+               f" ICI, E50 and E90 are estimated only with at least {min_distinct} distinct predictions "
+               "(`calibration_min_distinct_predictions`)."))
     return sec
 
 
@@ -309,8 +350,136 @@ def _metric_kind(metric: str) -> str:
     return {"brier": "estimate3", "oe": "ratio"}.get(metric, "estimate")
 
 
-def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -> Section:
+def _citl(model: dict, fr: pd.DataFrame, horizon: float) -> tuple[dict, float]:
+    """Calibration-in-the-large over follow-up truncated at the horizon, or at the end of the frozen baseline
+    hazard if that comes first (beyond it the frozen model predicts no events); therapy-specific lp."""
+    base = model["model"]["risk_benefit"]["baseline"]
+    tau = float(min(horizon, base["time"][-1]))
+    tt = fr["pfs1_months"].to_numpy(dtype=float)
+    ee = fr["pfs1_event"].to_numpy(dtype=int) * (tt <= tau)
+    expected = compute_expected_cumhaz(base["time"], base["cumhaz"], fr["lp"].to_numpy(dtype=float),
+                                       np.minimum(tt, tau))
+    return compute_calibration_in_the_large(ee, expected, fr["lp"]), tau
+
+
+def _includes(lo, hi, value) -> bool:
+    return bool(np.isfinite(lo) and np.isfinite(hi) and lo <= value <= hi)
+
+
+def _conclusions(s: pd.DataFrame, horizon_text: str, rule: dict) -> list[str]:
+    """Sentences chosen from the numbers (estimate and 95% interval) of one cohort's performance summary."""
+    def ci(m):
+        return format_estimate_ci(s.loc[m, "estimate"], s.loc[m, "ci_low"], s.loc[m, "ci_high"])
+
+    def lo_hi(m):
+        return float(s.loc[m, "ci_low"]), float(s.loc[m, "ci_high"])
+
+    out = []
+    lo, hi = lo_hi("harrell_c")
+    if _includes(lo, hi, 0.5):
+        out.append(f"discrimination is indistinguishable from chance (Harrell's C {ci('harrell_c')}, interval "
+                   "including 0.5)")
+    elif lo > 0.5:
+        out.append(f"the model ranks patients better than chance (Harrell's C {ci('harrell_c')}, interval above 0.5)")
+    else:
+        out.append(f"the model ranks patients worse than chance (Harrell's C {ci('harrell_c')}, interval below 0.5)")
+    lo, hi = lo_hi("oe")
+    if _includes(lo, hi, 1.0):
+        out.append(f"the mean risk by {horizon_text} is compatible with the observed one (O/E {ci('oe')}, interval "
+                   "including 1)")
+    elif lo > 1:
+        out.append(f"the model underestimates the risk by {horizon_text}: more PFS1 events than predicted (O/E "
+                   f"{ci('oe')}, interval above 1)")
+    else:
+        out.append(f"the model overestimates the risk by {horizon_text}: fewer PFS1 events than predicted (O/E "
+                   f"{ci('oe')}, interval below 1)")
+    lo, hi = lo_hi("calibration_slope")
+    if _includes(lo, hi, 1.0) and _includes(lo, hi, 0.0):
+        out.append(f"the calibration slope cannot be told from 1 nor from 0 ({ci('calibration_slope')}): too "
+                   "imprecise to judge the spread of the predictions")
+    elif _includes(lo, hi, 1.0):
+        out.append(f"the calibration slope is compatible with 1 ({ci('calibration_slope')})")
+    elif hi < 1:
+        out.append(f"the predictions are too extreme (calibration slope {ci('calibration_slope')}, interval below 1)")
+    else:
+        out.append(f"the predictions are too moderate (calibration slope {ci('calibration_slope')}, interval above 1)")
+    lo, hi = lo_hi("ipa")
+    if _includes(lo, hi, 0.0):
+        out.append(f"overall accuracy is no better than the cohort's Kaplan-Meier (IPA {ci('ipa')}, interval "
+                   "including 0)")
+    elif lo > 0:
+        out.append(f"overall accuracy is better than the cohort's Kaplan-Meier (IPA {ci('ipa')}, interval above 0)")
+    else:
+        out.append(f"overall accuracy is worse than the cohort's Kaplan-Meier (IPA {ci('ipa')}, interval below 0)")
+    if not rule["smooth"]:
+        out.append(f"ICI, E50 and E90 are not estimated (only {rule['n_distinct']} distinct predicted risks; "
+                   "calibration is shown per predicted value)")
+    return out
+
+
+def precision_section(prep: Section) -> Section:
+    """Precision to expect before the results (Table 05.5c, TRIPOD item 10): the anticipated 95% interval width of
+    Harrell's C and of O/E in each external cohort's primary validation set, from its n and its Kaplan-Meier event
+    risk at the horizon, for a C equal to the development cohort's apparent one (Riley et al. 2021/2022,
+    :func:`~sonimage_utils.external_validation.precision.compute_expected_precision`).
+
+    Parameters
+    ----------
+    prep : Section
+        From :func:`prepare_chapter`.
+
+    Returns
+    -------
+    Section
+        ``tables["precision"]`` (display), ``text["caption"]`` and ``text["summary"]``; results
+        ``obj5_C_expected_c_ci_width`` and ``obj5_C_expected_oe_ci_width``.
+    """
+    horizon, cohorts, sec, rows, lines = prep.data["horizon"], prep.data["cohorts"], Section(), {}, []
+    dev = cohorts[DEVELOPMENT].validation
+    c_dev = compute_harrell_c(dev["pfs1_months"], dev["pfs1_event"], dev["lp"])
+    h = _p(horizon)
+    for name in prep.data["present"]:
+        fr, lab = cohorts[name].validation, label(name)
+        phi = compute_km_risk(fr["pfs1_months"], fr["pfs1_event"], horizon)
+        if not 0 < phi < 1:
+            lines.append(f"{lab}: the Kaplan-Meier risk by {h} months is {format_number(phi)}, so no precision can "
+                         "be anticipated.")
+            continue
+        p = compute_expected_precision(len(fr), phi, c_dev)
+        sec.add(f"obj5_{name}_expected_c_ci_width", p["c_ci_width"],
+                f"{lab}: anticipated width of the 95% interval of Harrell's C (Riley et al.; n, event risk by {h} "
+                "months, development C)", "estimate")
+        sec.add(f"obj5_{name}_expected_oe_ci_width", p["oe_ci_width"],
+                f"{lab}: anticipated width of the 95% interval of O/E around 1 (Riley et al.)", "estimate")
+        rows[lab] = {"primary validation set, n": str(len(fr)),
+                     f"event risk by {h} months (Kaplan-Meier)": format_number(phi),
+                     "anticipated C (development, apparent)": format_number(c_dev),
+                     "anticipated 95% CI of C": format_estimate_ci(c_dev, c_dev - p["c_ci_width"] / 2,
+                                                                   c_dev + p["c_ci_width"] / 2),
+                     "anticipated 95% CI of O/E, if O/E = 1": format_estimate_ci(1.0, p["oe_ci_low"], p["oe_ci_high"])}
+        verdict = ("the interval of C cannot exclude 0.5 unless C exceeds about "
+                   f"{format_number(0.5 + p['c_ci_width'] / 2)}" if c_dev - p["c_ci_width"] / 2 <= 0.5 else
+                   "a C like the development one would be distinguishable from 0.5")
+        lines.append(f"In {lab}, {len(fr)} patients with an event risk of {format_number(phi)} by {h} months give an "
+                     f"anticipated 95% interval of width {format_number(p['c_ci_width'])} for C and of "
+                     f"{format_number(p['oe_ci_low'])} to {format_number(p['oe_ci_high'])} for an O/E of 1: {verdict}.")
+    if rows:
+        sec.tables["precision"] = pd.DataFrame(rows)
+        sec.text["caption"] = (
+            f"**Table 05.5c.** Precision to expect, before the results (TRIPOD item 10): anticipated 95% intervals "
+            "of Harrell's C and of O/E in each primary validation set, from Riley et al.'s closed-form standard "
+            f"errors with the outcome read as an event by {h} months (an approximation: censoring before then is "
+            "ignored, and Harrell's C over the whole follow-up compares more pairs than a C at the horizon). They show "
+            "the precision a cohort of this size can give; the bootstrap intervals of Table 05.6 are the results.")
+    sec.text["summary"] = " ".join(lines)
+    return sec
+
+
+def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, min_distinct: int) -> Section:
     """Every metric with its bootstrap interval per external cohort (Table 05.6, ``obj5_*`` results).
+
+    Each cohort's primary validation set (:attr:`PreparedCohort.validation`: patients on ET alone or on ET+CDK4/6i,
+    with the therapy-specific prediction) is validated.
 
     Parameters
     ----------
@@ -319,110 +488,164 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -
     n_boot, seed, n_jobs
         Bootstrap resamples, their seed and parallel workers
         (:func:`~sonimage_utils.external_validation.bootstrap.bootstrap_performance`).
+    min_distinct : int
+        ``calibration_min_distinct_predictions``: fewer distinct predictions, no ICI/E50/E90
+        (:func:`~sonimage_utils.external_validation.calibration.compute_calibration_rule`).
 
     Returns
     -------
     Section
         ``tables["performance"]``; ``text["caption"]`` and ``text["summary"]`` (one paragraph per external
-        cohort); ``data["bootstrap"]`` and ``data["citl"]`` by cohort.
+        cohort, its conclusions chosen from the numbers); ``data["bootstrap"]``, ``data["citl"]`` and
+        ``data["rule"]`` by cohort.
     """
     cohorts, horizon, model = prep.data["cohorts"], prep.data["horizon"], prep.data["model"]
-    base = model["model"]["prognostic"]["baseline"]
-    boots, rows, citl = {}, [], {}
+    boots, rows, citl, rules, tau = {}, [], {}, {}, horizon
     for name, c in cohorts.items():
-        fr = c.frame
+        fr = c.validation
         tt, ee = fr["pfs1_months"], fr["pfs1_event"]
+        rules[name] = compute_calibration_rule(fr["risk_t"], min_distinct)
+        smooth = rules[name]["smooth"]
         if name == DEVELOPMENT:
-            est = survival_performance(tt, ee, fr["risk_t"], fr["lp"], horizon)
+            est = survival_performance(tt, ee, fr["risk_t"], fr["lp"], horizon, smooth_calibration=smooth)
             rows += [{"cohort": label(name), "metric": m, "estimate": est[m], "ci_low": np.nan, "ci_high": np.nan}
                      for m in PERFORMANCE_METRICS]
         else:
             boots[name] = bootstrap_performance(tt, ee, fr["risk_t"], fr["lp"], horizon, n_boot=n_boot, seed=seed,
-                                                n_jobs=n_jobs)
+                                                n_jobs=n_jobs, smooth_calibration=smooth)
             rows += boots[name].summary.assign(cohort=label(name)).to_dict("records")
-        expected = compute_expected_cumhaz(base["time"], base["cumhaz"], fr["lp"].to_numpy(), tt.to_numpy())
-        citl[name] = compute_calibration_in_the_large(ee, expected, fr["lp"])
+        citl[name], tau = _citl(model, fr, horizon)
 
-    sec = Section(data={"bootstrap": boots, "citl": citl})
+    sec = Section(data={"bootstrap": boots, "citl": citl, "rule": rules})
     h = _p(horizon)
     for name in boots:
         s = boots[name].summary.set_index("metric")
-        fr, lab = cohorts[name].frame, label(name)
-        sec.add(f"obj5_{name}_n_patients", len(fr), f"{lab}: patients validated", "count")
-        sec.add(f"obj5_{name}_n_events", int(fr["pfs1_event"].sum()), f"{lab}: PFS1 events", "count")
+        c, lab = cohorts[name], label(name)
+        fr = c.validation
+        sec.add(f"obj5_{name}_n_patients", len(c.frame), f"{lab}: patients in the cohort with a prediction", "count")
+        sec.add(f"obj5_{name}_n_events", int(c.frame["pfs1_event"].sum()), f"{lab}: PFS1 events (all patients)",
+                "count")
+        sec.add(f"obj5_{name}_n_validation_set", len(fr),
+                f"{lab}: patients in the primary validation set (ET alone or ET+CDK4/6i; therapy-specific "
+                "prediction)", "count")
+        sec.add(f"obj5_{name}_n_events_validation_set", int(fr["pfs1_event"].sum()),
+                f"{lab}: PFS1 events in the primary validation set", "count")
+        sec.add(f"obj5_{name}_n_other_therapy", len(c.other),
+                f"{lab}: patients on chemotherapy or other therapy (out of the calibration set)", "count")
+        sec.add(f"obj5_{name}_n_distinct_predictions", rules[name]["n_distinct"],
+                f"{lab}: distinct predicted risks at {h} months in the primary validation set", "count")
         for m in PERFORMANCE_METRICS:
             kind = _metric_kind(m)
+            missing = None
+            if m in ("ici", "e50", "e90") and not rules[name]["smooth"]:
+                missing = "not estimated (too few distinct predictions)"
             sec.add(f"obj5_{name}_{m}", s.loc[m, "estimate"],
-                    f"{lab}: {label(m)} (frozen model, t = {h} months)", kind)
+                    f"{lab}: {label(m)} (frozen model, therapy-specific prediction, t = {h} months)", kind,
+                    missing=missing)
             sec.add(f"obj5_{name}_{m}_ci_low", s.loc[m, "ci_low"], f"{lab}: {label(m)}, lower 95% bootstrap limit",
-                    kind)
+                    kind, missing=missing)
             sec.add(f"obj5_{name}_{m}_ci_high", s.loc[m, "ci_high"],
-                    f"{lab}: {label(m)}, upper 95% bootstrap limit", kind)
+                    f"{lab}: {label(m)}, upper 95% bootstrap limit", kind, missing=missing)
         sec.add(f"obj5_{name}_citl", citl[name]["ratio"],
-                f"{lab}: calibration-in-the-large over follow-up (observed/expected events, Poisson)", "ratio")
+                f"{lab}: calibration-in-the-large over follow-up truncated at {_p(tau)} months (observed/expected "
+                "events, Poisson)", "ratio")
 
     table = format_performance_table(pd.DataFrame(rows))
-    extra = format_estimate_rows({"Calibration-in-the-large over follow-up (O/E events, Poisson)": {
+    extra = format_estimate_rows({f"Calibration-in-the-large, follow-up to {_p(tau)} months (O/E events, Poisson)": {
         label(k): (v["ratio"], v["ci_low"], v["ci_high"]) for k, v in citl.items()}})
-    sec.tables["performance"] = pd.concat([table, extra[table.columns]])[[label(k) for k in cohorts]]
+    extra_n = pd.DataFrame({"Primary validation set, n (events)": {
+        label(k): f"{len(c.validation)} ({int(c.validation['pfs1_event'].sum())})" for k, c in cohorts.items()},
+        "Distinct predicted risks": {label(k): str(rules[k]["n_distinct"]) for k in cohorts}}).T
+    for k in cohorts:
+        if not rules[k]["smooth"]:
+            table.loc[[label(m) for m in ("ici", "e50", "e90")], label(k)] = (
+                f"not estimated ({rules[k]['n_distinct']} distinct predictions)")
+    sec.tables["performance"] = pd.concat([extra_n, table, extra[table.columns]])[[label(k) for k in cohorts]]
+    not_smooth = [label(k) for k in cohorts if not rules[k]["smooth"]]
     sec.text["caption"] = (
-        f"**Table 05.6.** Performance of the frozen model at {h} months: estimate (95% bootstrap interval, {n_boot} "
-        f"resamples; seed {seed}). Development: apparent, no interval. Calibration-in-the-large: Wald interval of "
-        "the Poisson model; beyond the last development event time the frozen baseline hazard is flat, so "
-        "expected events there are underestimated.")
+        f"**Table 05.6.** Performance of the frozen model's therapy-specific prediction at {h} months in each "
+        f"cohort's primary validation set: estimate (95% bootstrap interval, {n_boot} resamples; seed {seed}). "
+        "Development: apparent, no interval. Calibration-in-the-large: observed/expected PFS1 events over follow-up "
+        f"truncated at {_p(tau)} months (the horizon, within the range of the frozen baseline hazard), Wald interval "
+        "of the Poisson model."
+        + (f" ICI, E50 and E90 are not estimated in {', '.join(not_smooth)}: fewer than {min_distinct} distinct "
+           "predictions (parameter `calibration_min_distinct_predictions`)." if not_smooth else ""))
     lines = []
     for name in boots:
         s = boots[name].summary.set_index("metric")
-
-        def ci(m, s=s):
-            return format_estimate_ci(s.loc[m, "estimate"], s.loc[m, "ci_low"], s.loc[m, "ci_high"])
-
-        lines.append(f"In **{label(name)}** ({len(cohorts[name].frame)} patients), Harrell's C was {ci('harrell_c')} "
-                     f"and the AUC at {h} months {ci('auc')} (0.5: no discrimination). The observed/expected "
-                     f"ratio was {ci('oe')} (above 1: more PFS1 events by {h} months than the model predicts), "
-                     f"the calibration slope {ci('calibration_slope')} (below 1: predictions too extreme; above 1: "
-                     f"too moderate) and the ICI {ci('ici')}. The IPA was {ci('ipa')} (above 0: better than giving "
-                     "everybody the cohort's Kaplan-Meier risk).")
+        n = len(cohorts[name].validation)
+        sentences = _conclusions(s, f"{h} months", rules[name])
+        lines.append(f"In **{label(name)}** ({n} patients in the primary validation set): " + "; ".join(sentences)
+                     + ".")
     sec.text["summary"] = "\n\n".join(lines)
     return sec
 
 
-def therapy_subgroup_section(prep: Section) -> Section:
-    """IMPACT-MBC by first-line therapy (Table 05.6b; point estimates); empty without IMPACT-MBC.
+def therapy_subgroup_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -> Section:
+    """Patients on chemotherapy or other therapy: discrimination only (Table 05.6b), separately labelled.
+
+    They have no therapy-specific prediction (the model knows ET and ET+CDK4/6i only), so they are not in the
+    calibration set; the arm-blinded prognostic linear predictor can still rank them.
 
     Parameters
     ----------
     prep : Section
         From :func:`prepare_chapter`.
+    n_boot, seed, n_jobs
+        Bootstrap resamples of the intervals, their seed, parallel workers.
 
     Returns
     -------
     Section
-        ``tables["by_therapy"]`` (numbers), ``text["caption"]`` and ``text["not_estimable"]`` (a line per
-        subgroup whose metrics cannot be estimated, empty when none).
+        ``tables["by_therapy"]`` (display text) when some cohort has such patients, ``text["caption"]`` and
+        ``text["not_estimable"]`` (a line per cohort whose discrimination cannot be estimated, empty when none).
     """
-    sec = Section()
-    if "impact_mbc" not in prep.data["cohorts"]:
-        return sec
-    fr, horizon = prep.data["cohorts"]["impact_mbc"].frame, prep.data["horizon"]
-    endo = fr["arm"].isin(_ENDOCRINE_ARMS)
-    subgroups = {"all patients": fr, "endocrine-based first line": fr[endo], "chemotherapy/other first line": fr[~endo]}
-    perf, notes = {}, []
-    for name, f in subgroups.items():
+    sec, horizon, cols, notes = Section(), prep.data["horizon"], {}, []
+    for name in prep.data["present"]:
+        fr = prep.data["cohorts"][name].other
+        if fr.empty:
+            continue
         try:
-            perf[f"{name} (n = {len(f)})"] = survival_performance(f["pfs1_months"], f["pfs1_event"], f["risk_t"],
-                                                                  f["lp"], horizon)
-        except ValueError as exc:  # too small or no follow-up beyond the horizon
-            notes.append(f"*{name}: not estimable ({exc}).*")
-    sec.tables["by_therapy"] = pd.DataFrame(perf).rename(index=label)
+            auc = bootstrap_auc_curve(fr["pfs1_months"], fr["pfs1_event"], fr["lp"], [horizon], n_boot=n_boot,
+                                      seed=seed, n_jobs=n_jobs).iloc[0]
+            hc = _bootstrap_harrell_c(fr, n_boot=n_boot, seed=seed)
+        except ValueError as exc:
+            notes.append(f"*{label(name)}, chemotherapy/other: not estimable ({exc}).*")
+            continue
+        cols[f"{label(name)}, chemotherapy/other (n = {len(fr)}, {int(fr['pfs1_event'].sum())} events)"] = {
+            label("harrell_c"): format_estimate_ci(*hc),
+            label("auc"): format_estimate_ci(auc["auc"], auc["ci_low"], auc["ci_high"])}
+    if cols:
+        sec.tables["by_therapy"] = pd.DataFrame(cols)
+        sec.text["caption"] = (
+            "**Table 05.6b.** Discrimination only, outside the primary validation set: patients on chemotherapy or "
+            "other first-line therapy, ranked by the frozen model's arm-blinded prognostic linear predictor "
+            f"(Harrell's C over follow-up; AUC at {_p(horizon)} months; 95% bootstrap intervals, {n_boot} resamples). "
+            "The model makes no prediction for these therapies, so their calibration is not assessed.")
     sec.text["not_estimable"] = "\n\n".join(notes)
-    sec.text["caption"] = ("**Table 05.6b.** IMPACT-MBC: performance of the frozen model by first-line therapy "
-                           "(point estimates).")
     return sec
 
 
-def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n_groups: int) -> Section:
-    """Calibration at the horizon per external cohort: smoothed curve with bootstrap band, quantile groups.
+def _bootstrap_harrell_c(fr: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[float, float, float]:
+    tt, ee, x = (fr[c].to_numpy(dtype=float) for c in ("pfs1_months", "pfs1_event", "lp"))
+    est = compute_harrell_c(tt, ee.astype(int), x)
+    reps = []
+    for idx in draw_bootstrap_indices(tt.size, n_boot, seed):
+        try:
+            reps.append(compute_harrell_c(tt[idx], ee[idx].astype(int), x[idx]))
+        except (ValueError, ArithmeticError):
+            pass
+    lo, hi = np.quantile(reps, [0.025, 0.975]) if reps else (np.nan, np.nan)
+    return float(est), float(lo), float(hi)
+
+
+def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n_groups: int,
+                        min_distinct: int) -> Section:
+    """Calibration at the horizon per external cohort, by the SAP's rule on distinct predictions.
+
+    With at least ``min_distinct`` distinct therapy-specific predictions: the smoothed curve with its bootstrap band
+    and tie-aware quantile groups; with fewer: one point per distinct predicted value (Kaplan-Meier observed risk,
+    log-log 95% interval) and no curve. Every plot has the same axes (0 to 1).
 
     Parameters
     ----------
@@ -431,21 +654,44 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
     n_boot, seed, n_jobs
         Resamples of the pointwise band, their seed, parallel workers.
     n_groups : int
-        Quantile groups of predicted risk.
+        Quantile groups of predicted risk (``calibration_n_groups``); a collapse by ties is said in ``text``.
+    min_distinct : int
+        ``calibration_min_distinct_predictions``.
 
     Returns
     -------
     Section
-        ``tables[name]`` (the groups) and ``figures[name]`` for each external cohort present.
+        ``tables[name]`` (the groups), ``figures[name]`` and ``text[name]`` (what is drawn, and why) for each
+        external cohort present.
     """
     horizon, sec = prep.data["horizon"], Section()
     for name in prep.data["present"]:
-        fr = prep.data["cohorts"][name].frame
+        fr = prep.data["cohorts"][name].validation
         tt, ee, risk = fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"]
-        band = bootstrap_calibration_curve(tt, ee, risk, horizon, n_boot=n_boot, seed=seed, n_jobs=n_jobs)
-        sec.tables[name] = compute_grouped_calibration(tt, ee, risk, horizon, n_groups=n_groups)
-        sec.figures[name] = plot_calibration(band, sec.tables[name], risk, horizon_label=f"{_p(horizon)} months",
-                                             title=label(name))
+        rule = compute_calibration_rule(risk, min_distinct)
+        if rule["smooth"]:
+            band = bootstrap_calibration_curve(tt, ee, risk, horizon, n_boot=n_boot, seed=seed, n_jobs=n_jobs)
+            groups = compute_grouped_calibration(tt, ee, risk, horizon, n_groups=n_groups)
+            text = (f"{label(name)}: {rule['n_distinct']} distinct predicted risks, so the smoothed curve is drawn, "
+                    f"with {groups.attrs['n_groups']} quantile groups as points.")
+            if groups.attrs["collapse"]:
+                text += f" {groups.attrs['collapse']}."
+            group_label = "Risk groups: Kaplan-Meier (95% CI)"
+        else:
+            band = None
+            groups = compute_calibration_by_value(tt, ee, risk, horizon)
+            text = f"{label(name)}: no smoothed curve; {rule['reason']} ({len(groups)} values)."
+            group_label = "Each predicted value: Kaplan-Meier (95% CI)"
+        undrawn = groups[groups[["observed", "ci_low", "ci_high"]].isna().any(axis=1)]
+        if len(undrawn):
+            k, m = len(undrawn), int(undrawn["n"].sum())
+            text += (f" {k} {'group' if k == 1 else 'groups'} ({m} {'patient' if m == 1 else 'patients'}) without a "
+                     "Kaplan-Meier interval (a single patient, or no PFS1 event by the horizon) "
+                     f"{'is' if k == 1 else 'are'} listed in the saved table but not drawn.")
+        sec.tables[name] = groups
+        sec.text[name] = text
+        sec.figures[name] = plot_calibration(band, groups, risk, horizon_label=f"{_p(horizon)} months",
+                                             title=label(name), max_risk=1.0, group_label=group_label)
     return sec
 
 
@@ -468,7 +714,7 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
     """
     parts = []
     for name, c in prep.data["cohorts"].items():
-        fr = c.frame
+        fr = c.validation
         inside = [u for u in times if u < fr["pfs1_months"].max()]
         if inside:
             part = bootstrap_auc_curve(fr["pfs1_months"], fr["pfs1_event"], fr["lp"], inside, n_boot=n_boot,
@@ -477,12 +723,17 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
     sec = Section()
     sec.tables["auc_curve"] = pd.concat(parts, ignore_index=True)
     sec.figures["auc_curve"] = plot_auc_curve(sec.tables["auc_curve"], horizon=prep.data["horizon"],
-                                              time_label="Months since start of first-line therapy")
+                                              time_label="Months since randomisation (SONImage) or start of "
+                                                         "first-line therapy (external cohorts)")
     return sec
 
 
 def decision_curve_section(prep: Section) -> Section:
-    """Net benefit of the frozen and of the recalibrated model per external cohort.
+    """The recalibrated models per external cohort; no decision curve, and the sentence that says why.
+
+    A decision curve needs a defined decision taken on the predicted risk, with its range of threshold
+    probabilities (Vickers et al. 2008). The SAP defines none for the risk of a PFS1 event (the decision of
+    chapter 04 is on predicted *benefit*, which these cohorts cannot validate), so no curve is drawn.
 
     Parameters
     ----------
@@ -492,21 +743,23 @@ def decision_curve_section(prep: Section) -> Section:
     Returns
     -------
     Section
-        ``tables[name]`` (the frozen model's curve), ``figures[name]``, and ``data["recalibration"]``
-        (name -> {"intercept", "slope"} :class:`~sonimage_utils.external_validation.calibration.Recalibration`),
-        which :func:`model_updating_section` reports.
+        ``text["omitted"]`` and ``data["recalibration"]`` (name -> {"intercept", "slope"}
+        :class:`~sonimage_utils.external_validation.calibration.Recalibration`), which
+        :func:`model_updating_section` reports.
     """
     horizon, recal, sec = prep.data["horizon"], {}, Section()
     for name in prep.data["present"]:
-        fr = prep.data["cohorts"][name].frame
+        fr = prep.data["cohorts"][name].validation
         tt, ee = fr["pfs1_months"], fr["pfs1_event"]
         recal[name] = {m: fit_recalibration(tt, ee, fr["risk_t"], fr["lp"], horizon, method=m)
                        for m in ("intercept", "slope")}
-        sec.tables[name] = compute_net_benefit(tt, ee, fr["risk_t"], horizon)
-        recalibrated = compute_net_benefit(tt, ee, recal[name]["slope"].risk, horizon)
-        sec.figures[name] = plot_decision_curve(sec.tables[name], model_label="Frozen model",
-                                                extra={"Recalibrated (apparent)": recalibrated}, title=label(name))
     sec.data["recalibration"] = recal
+    sec.text["omitted"] = (
+        "*No decision curve is shown.* Net benefit is defined for a decision taken when the predicted risk exceeds a "
+        "threshold, over the thresholds at which clinicians would take it. The SAP defines no decision on the "
+        f"predicted risk of a PFS1 event by {_p(horizon)} months (the decision of chapter 04, adding a CDK4/6 "
+        "inhibitor, rests on predicted benefit, which these cohorts cannot validate), so there is no threshold "
+        "range to draw a curve over.")
     return sec
 
 
@@ -528,7 +781,7 @@ def model_updating_section(prep: Section, recalibration: dict) -> Section:
     """
     horizon, h, sec, rows, txt = prep.data["horizon"], _p(prep.data["horizon"]), Section(), [], []
     for name in prep.data["present"]:
-        fr, rc = prep.data["cohorts"][name].frame, recalibration[name]
+        fr, rc = prep.data["cohorts"][name].validation, recalibration[name]
         versions = {"frozen": (fr["risk_t"], fr["lp"]),
                     "intercept recalibrated": (rc["intercept"].risk, fr["lp"]),
                     "intercept and slope recalibrated": (rc["slope"].risk, rc["slope"].slope * fr["lp"])}

@@ -73,20 +73,20 @@ def draw_bootstrap_indices(n: int, n_boot: int, seed: int, strata=None) -> np.nd
     return out
 
 
-def _one(idx, t_arr, e_arr, r_arr, x_arr, t, knots):
+def _one(idx, t_arr, e_arr, r_arr, x_arr, t, knots, smooth=True):
     with warnings.catch_warnings():
         # small resamples can make lifelines/sksurv warn (e.g. convergence); such a resample gives NaN
         # for the metric concerned instead of failing the whole run
         warnings.simplefilter("ignore")
         try:
             return survival_performance(t_arr[idx], e_arr[idx], r_arr[idx], x_arr[idx], t,
-                                        calibration_knots=knots)
+                                        calibration_knots=knots, smooth_calibration=smooth)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return {k: np.nan for k in PERFORMANCE_METRICS}
 
 
 def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed: int, alpha: float = 0.05,
-                          n_jobs: int = 1, stratify_event: bool = False
+                          n_jobs: int = 1, stratify_event: bool = False, smooth_calibration: bool = True
                           ) -> BootstrapPerformance:
     """Every metric of :func:`~sonimage_utils.validation.survival_performance` with a bootstrap interval.
 
@@ -104,6 +104,9 @@ def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed:
         Parallel jobs (joblib); the result does not depend on it.
     stratify_event : bool
         Resample within event/censored strata (keeps the number of events fixed; useful for small cohorts).
+    smooth_calibration : bool
+        As :func:`~sonimage_utils.external_validation.performance.survival_performance`; decided once on the
+        original data, so every resample follows the same rule.
 
     Returns
     -------
@@ -117,9 +120,9 @@ def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed:
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie in (0, 1)")
     tt, e, r, x = check_survival_inputs(time, event, risk, lp, names=["risk", "lp"])
-    est = survival_performance(tt, e, r, x, t)
+    est = survival_performance(tt, e, r, x, t, smooth_calibration=smooth_calibration)
     idx = draw_bootstrap_indices(tt.size, n_boot, seed, strata=e if stratify_event else None)
-    reps = Parallel(n_jobs=n_jobs)(delayed(_one)(i, tt, e, r, x, t, None) for i in idx)
+    reps = Parallel(n_jobs=n_jobs)(delayed(_one)(i, tt, e, r, x, t, None, smooth_calibration) for i in idx)
     rep = pd.DataFrame(reps, columns=list(PERFORMANCE_METRICS))
     rows = []
     for m in PERFORMANCE_METRICS:

@@ -42,6 +42,9 @@ __all__ = [
     "SmoothedCalibration",
     "compute_smoothed_calibration",
     "compute_grouped_calibration",
+    "compute_calibration_by_value",
+    "compute_calibration_rule",
+    "count_distinct_predictions",
     "Recalibration",
     "fit_recalibration",
     "compute_expected_cumhaz",
@@ -189,37 +192,62 @@ def _loglog_ci(surv: float, greenwood: float, conf_level: float = 0.95) -> tuple
     return float(np.exp(np.exp(-z * theta) * log_p)), float(np.exp(np.exp(z * theta) * log_p))
 
 
-def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> pd.DataFrame:
-    """Observed (Kaplan-Meier) vs mean predicted risk at ``t`` in quantile groups of predicted risk.
+def count_distinct_predictions(risk, decimals: int = 10) -> int:
+    """Number of distinct predicted risks (rounded to ``decimals`` so that floating-point noise is no value).
+
+    Examples
+    --------
+    >>> count_distinct_predictions([0.2, 0.2 + 1e-15, 0.3])
+    2
+    """
+    r = np.asarray(risk, dtype=float)
+    return int(np.unique(np.round(r[np.isfinite(r)], decimals)).size)
+
+
+def compute_calibration_rule(risk, min_distinct: int) -> dict:
+    """The SAP's rule for how calibration at the horizon is shown and measured.
+
+    A smoothed curve (and ICI, E50, E90, which are read off it) needs predictions spread over many values: on
+    a handful of distinct values a spline has nothing to smooth between them and draws artefacts. With at
+    least ``min_distinct`` distinct predictions the smoothed curve and ICI/E50/E90 are estimated, with
+    quantile groups as points; with fewer, calibration is shown per distinct predicted value (Kaplan-Meier
+    observed risk with its interval) and ICI/E50/E90 are not estimated.
 
     Parameters
     ----------
-    time, event, risk : array-like
-    t : float
-    n_groups : int
-        Number of groups of (nearly) equal size by rank of the predicted risk; tied predictions share the
-        lowest rank of their tie, so a tie is never split (heavy ties give fewer, unequal groups).
+    risk : array-like
+        Predicted risks of the validation set.
+    min_distinct : int
+        ``calibration_min_distinct_predictions`` of ``analysis.yml``.
 
     Returns
     -------
-    pandas.DataFrame
-        ``group`` (1 = lowest risk), ``n``, ``n_events`` (by t), ``predicted`` (mean), ``observed``
-        (1 - KM(t)), ``ci_low``, ``ci_high`` (log-log 95% interval of the KM estimate).
-    """
-    tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
-    if n_groups < 1 or n_groups > r.size:
-        raise ValueError(f"n_groups must be between 1 and {r.size}")
-    # cut points at quantiles of the predictions; tied predictions stay in one group, so heavy ties give
-    # fewer (and unequal) groups rather than groups split arbitrarily within a tie
-    from scipy.stats import rankdata
+    dict
+        ``n_distinct``, ``smooth`` (bool), ``reason`` (a sentence when not smooth, else empty).
 
-    groups = (rankdata(r, method="min").astype(int) - 1) * n_groups // r.size
-    groups = np.unique(groups, return_inverse=True)[1].ravel()
+    Examples
+    --------
+    >>> compute_calibration_rule([0.1, 0.2, 0.2, 0.4], 10)["smooth"]
+    False
+    """
+    if int(min_distinct) < 2:
+        raise ValueError(f"min_distinct must be at least 2, got {min_distinct!r}")
+    n = count_distinct_predictions(risk)
+    smooth = n >= int(min_distinct)
+    reason = "" if smooth else (
+        f"the predictions take only {n} distinct values (fewer than the {int(min_distinct)} the SAP requires for a "
+        "smoothed calibration curve), so ICI, E50 and E90 are not estimated and calibration is shown per "
+        "distinct predicted value")
+    return {"n_distinct": n, "smooth": smooth, "reason": reason}
+
+
+def _km_risk_by_group(tt, e, r, groups, t) -> pd.DataFrame:
+    """Kaplan-Meier risk at ``t`` (log-log 95% interval) and mean predicted risk in each group 0..G-1."""
     rows = []
     for g in range(int(groups.max()) + 1):
         m = groups == g
         obs = lo = hi = np.nan
-        if m.sum() > 1 and e[m].any():
+        if e[m].any():
             tab = compute_km_table(tt[m], e[m])
             i = np.searchsorted(tab["time"].to_numpy(), t, side="right")
             if i > 0:
@@ -228,12 +256,105 @@ def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> p
                 obs, lo, hi = 1 - surv, 1 - high_s, 1 - low_s
             else:
                 obs, lo, hi = 0.0, 0.0, 0.0
-        elif m.sum() > 0:
+            if m.sum() < 2:  # one patient: an observed risk of 0 or 1, no interval
+                lo = hi = np.nan
+        elif m.sum() > 0:  # no event at all in the group: Kaplan-Meier risk 0, no interval
             obs = 0.0
         rows.append({"group": g + 1, "n": int(m.sum()), "n_events": int(np.sum(e[m] & (tt[m] <= t))),
                      "predicted": float(np.mean(r[m])), "observed": float(obs), "ci_low": float(lo),
                      "ci_high": float(hi)})
     return pd.DataFrame(rows)
+
+
+def compute_grouped_calibration(time, event, risk, t: float, n_groups: int) -> pd.DataFrame:
+    """Observed (Kaplan-Meier) vs mean predicted risk at ``t`` in quantile groups of predicted risk.
+
+    Parameters
+    ----------
+    time, event, risk : array-like
+    t : float
+    n_groups : int
+        Number of groups of predicted risk, contiguous and as equal in size as ties allow. Tie-aware: a tie
+        is never split, and the groups are the partition of the ordered distinct values into ``n_groups`` runs
+        whose sizes are closest to ``n / n_groups`` (least squares); so exactly ``n_groups`` groups result
+        whenever there are that many distinct predictions, and fewer only when there are not. The frame says so: ``attrs["n_groups_requested"]``, ``attrs["n_groups"]`` and
+        ``attrs["collapse"]`` (a sentence when fewer groups resulted, else empty), for the caller to show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` (1 = lowest risk), ``n``, ``n_events`` (by t), ``predicted`` (mean), ``observed``
+        (1 - KM(t)), ``ci_low``, ``ci_high`` (log-log 95% interval of the KM estimate, R ``survfit(...,
+        conf.type = "log-log")``).
+
+    Examples
+    --------
+    >>> g = compute_grouped_calibration([1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 0, 1], [.1, .1, .1, .1, .5, .6], 5.5, 5)
+    >>> g.attrs["n_groups"], g.attrs["collapse"][:45]
+    (3, '5 groups requested; the predictions take only')
+    """
+    tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
+    if n_groups < 1 or n_groups > r.size:
+        raise ValueError(f"n_groups must be between 1 and {r.size}, got {n_groups}")
+    values, inverse, counts = np.unique(np.round(r, 10), return_inverse=True, return_counts=True)
+    cut = _balanced_cuts(counts, min(n_groups, values.size))
+    groups = np.searchsorted(cut, inverse.ravel(), side="right")
+    out = _km_risk_by_group(tt, e, r, groups, t)
+    k = int(groups.max()) + 1
+    out.attrs.update({"n_groups_requested": int(n_groups), "n_groups": k, "by": "quantile",
+                      "collapse": "" if k == n_groups else (
+                          f"{n_groups} groups requested; the predictions take only {k} distinct values (a tie is "
+                          f"never split between groups), so {k} groups")})
+    return out
+
+
+def _balanced_cuts(counts, k: int) -> np.ndarray:
+    """Indices (into the ordered distinct values) where groups 2..k start: the partition of the values into k
+    contiguous runs whose sizes have the least sum of squared deviations from n / k (dynamic programming)."""
+    m, n = counts.size, counts.sum()
+    if k <= 1:
+        return np.array([], dtype=int)
+    csum = np.r_[0, np.cumsum(counts)]
+    target = n / k
+    inf = np.inf
+    cost = np.full((k + 1, m + 1), inf)
+    back = np.zeros((k + 1, m + 1), dtype=int)
+    cost[0, 0] = 0.0
+    for g in range(1, k + 1):
+        for j in range(g, m - (k - g) + 1):  # first j values in g groups, leaving enough values for the rest
+            i = np.arange(g - 1, j)
+            c = cost[g - 1, i] + (csum[j] - csum[i] - target) ** 2
+            b = int(np.argmin(c))
+            cost[g, j], back[g, j] = c[b], i[b]
+    cuts, j = [], m
+    for g in range(k, 1, -1):
+        j = back[g, j]
+        cuts.append(j)
+    return np.array(sorted(cuts), dtype=int)
+
+
+def compute_calibration_by_value(time, event, risk, t: float) -> pd.DataFrame:
+    """Observed (Kaplan-Meier, log-log 95% interval) vs predicted risk at ``t`` for each distinct prediction.
+
+    The grouped calibration of a model whose predictions take few values (the SAP's rule,
+    :func:`compute_calibration_rule`): one group per distinct predicted risk (rounded to 10 decimals).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`compute_grouped_calibration`, one row per distinct predicted value (``attrs["by"] = "value"``).
+
+    Examples
+    --------
+    >>> compute_calibration_by_value([1, 2, 3, 4], [1, 0, 1, 1], [.2, .4, .2, .4], 3.5)["n"].tolist()
+    [2, 2]
+    """
+    tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
+    groups = np.unique(np.round(r, 10), return_inverse=True)[1].ravel()
+    out = _km_risk_by_group(tt, e, r, groups, t)
+    out.attrs.update({"n_groups_requested": None, "n_groups": int(groups.max()) + 1, "by": "value",
+                      "collapse": ""})
+    return out
 
 
 @dataclass

@@ -41,7 +41,8 @@ __all__ = ["PERFORMANCE_METRICS", "survival_performance"]
 PERFORMANCE_METRICS = ("harrell_c", "uno_c", "auc", "oe", "calibration_slope", "ici", "e50", "e90", "brier",
                        "ipa")
 
-def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=None) -> dict:
+def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=None,
+                         smooth_calibration: bool = True) -> dict:
     """Performance of a frozen survival prediction at horizon ``t`` in one data set.
 
     Parameters
@@ -60,6 +61,9 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
         censored administratively at the horizon, pass a value just below it.
     calibration_knots : array-like, optional
         Knots (cloglog scale) of the smoothed calibration; default 10th/50th/90th percentiles.
+    smooth_calibration : bool
+        False: no smoothed calibration, ICI/E50/E90 are NaN (the SAP's rule for predictions with too few
+        distinct values, :func:`~sonimage_utils.external_validation.calibration.compute_calibration_rule`).
 
     Returns
     -------
@@ -104,6 +108,8 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
            "auc": float(compute_cd_auc(tt, e, x, [t])[0]), "oe": compute_observed_expected(tt, e, r, t)["oe"],
            "calibration_slope": _or_nan(lambda: compute_calibration_slope(tt, e, x)["slope"])}
     try:
+        if not smooth_calibration:
+            raise ValueError("smoothed calibration not fitted (too few distinct predictions)")
         cal = compute_smoothed_calibration(tt, e, r, t, knots=calibration_knots)
         out.update({k: cal.values[k] for k in ("ici", "e50", "e90")})
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):

@@ -23,25 +23,31 @@ __all__ = ["plot_calibration", "plot_auc_curve", "plot_decision_curve", "plot_lp
 _COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 
 
-def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, risk=None, *,
-                     horizon_label: str = "t", title: str | None = None, max_risk: float | None = None) -> Figure:
+def plot_calibration(curve: pd.DataFrame | None, grouped: pd.DataFrame | None = None, risk=None, *,
+                     horizon_label: str = "t", title: str | None = None, max_risk: float | None = None,
+                     group_label: str = "Risk groups: Kaplan-Meier (95% CI)") -> Figure:
     """Calibration plot at the horizon: smoothed curve with its band, grouped points, prediction histogram.
 
     Parameters
     ----------
-    curve : pandas.DataFrame
-        ``predicted``, ``observed`` and optionally ``ci_low``, ``ci_high``
+    curve : pandas.DataFrame or None
+        None: no smoothed curve (too few distinct predictions). Else ``predicted``, ``observed`` and optionally
+        ``ci_low``, ``ci_high``
         (:func:`~sonimage_utils.external_validation.bootstrap.bootstrap_calibration_curve`).
     grouped : pandas.DataFrame, optional
         ``predicted``, ``observed``, ``ci_low``, ``ci_high``
-        (:func:`~sonimage_utils.external_validation.calibration.compute_grouped_calibration`).
+        (:func:`~sonimage_utils.external_validation.calibration.compute_grouped_calibration`); a group without an
+        interval (one patient, or no event by the horizon) is not drawn (the caller says so).
     risk : array-like, optional
         Predicted risks, drawn as a histogram along the bottom.
     horizon_label : str
         E.g. ``"24 months"`` for the axis labels.
     title : str, optional
     max_risk : float, optional
-        Axes from 0 to ``max_risk``; default: a square zoomed on the values shown (tenths, with a margin).
+        Axes from 0 to ``max_risk``; default: a square zoomed on the values shown (tenths, with a margin). Pass
+        the same value to every plot of a chapter for the same axes.
+    group_label : str
+        Legend of the grouped points.
 
     Returns
     -------
@@ -49,6 +55,8 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     """
     fig = plt.figure(figsize=(5.6, 5.2))
     ax = fig.add_subplot()
+    if curve is None:
+        curve = pd.DataFrame({"predicted": [], "observed": []})
     vals = [curve["predicted"].max(), curve["observed"].max()]
     if grouped is not None:
         vals += [grouped["predicted"].max(), np.nanmax(grouped["ci_high"].to_numpy(dtype=float))]
@@ -67,12 +75,13 @@ def plot_calibration(curve: pd.DataFrame, grouped: pd.DataFrame | None = None, r
     if {"ci_low", "ci_high"} <= set(curve.columns):
         ax.fill_between(curve["predicted"], curve["ci_low"], curve["ci_high"], color=_COLORS[0], alpha=0.2, lw=0,
                         label="95% bootstrap band")
-    ax.plot(curve["predicted"], curve["observed"], color=_COLORS[0], lw=2, label="Smoothed (secondary Cox, RCS)")
+    if len(curve):
+        ax.plot(curve["predicted"], curve["observed"], color=_COLORS[0], lw=2, label="Smoothed (secondary Cox, RCS)")
     if grouped is not None:
-        g = grouped.dropna(subset=["observed"])
+        g = grouped.dropna(subset=["observed", "ci_low", "ci_high"])  # a group without an interval is not drawn
         yerr = np.vstack([g["observed"] - g["ci_low"], g["ci_high"] - g["observed"]]).clip(min=0)
         ax.errorbar(g["predicted"], g["observed"], yerr=yerr, fmt="o", color=_COLORS[1], ms=5, capsize=3,
-                    label="Risk groups: Kaplan-Meier (95% CI)")
+                    label=group_label)
     if risk is not None:
         r = np.asarray(risk, dtype=float)
         hist_ax = ax.twinx()

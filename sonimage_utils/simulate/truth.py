@@ -19,7 +19,8 @@ import math
 import numpy as np
 from scipy import optimize
 
-__all__ = ["DEFAULT_TRUTH", "build_truth", "mixture_median_months"]
+__all__ = ["DEFAULT_TRUTH", "build_truth", "mixture_median_months", "expand_dotted_overrides",
+           "read_truth_overrides"]
 
 #: Weibull shape that makes a proportional-hazards ratio of 0.59 equal to the median ratio 24.7 / 16.1.
 _SHAPE = round(math.log(1 / 0.59) / math.log(24.7 / 16.1), 4)
@@ -344,6 +345,8 @@ def build_truth(*, seed: int, n_patients: dict, overrides: dict | None = None) -
         if int(n) != n or n < 0:
             raise ValueError(f"n_patients for {name} must be a non-negative integer, got {n!r}")
     truth["seed"] = int(seed)
+    if overrides:  # a scenario says what it changed (absent for the default truth, whose file stays as it was)
+        truth["overrides"] = copy.deepcopy(overrides)
     truth["n_patients"] = {k: int(v) for k, v in n_patients.items()}
     truth["generator"] = "sonimage_utils.simulate (synthetic data; not real patients)"
     truth["pfs"]["weibull_scale_months"] = 1.0
@@ -353,3 +356,68 @@ def build_truth(*, seed: int, n_patients: dict, overrides: dict | None = None) -
         arm: round(mixture_median_months(truth, "sonimage", arm), 3) for arm in ("ET", "ET+CDK4/6i")
     }
     return truth
+
+
+def expand_dotted_overrides(overrides: dict) -> dict:
+    """Nested overrides from a dict whose keys may be dotted paths of ``truth.json``.
+
+    ``{"pfs.hr_interaction": 0.5}`` becomes ``{"pfs": {"hr_interaction": 0.5}}``; nested and dotted keys may be
+    mixed. Whether the keys exist is checked by :func:`build_truth`.
+
+    Raises
+    ------
+    ValueError
+        If the same parameter is given twice, or a key is empty.
+
+    Examples
+    --------
+    >>> expand_dotted_overrides({"pfs.hr_interaction": 0.5, "pfs": {"hr_arm": 0.6}})
+    {'pfs': {'hr_interaction': 0.5, 'hr_arm': 0.6}}
+    """
+    out: dict = {}
+
+    def put(path, value):
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"truth override {'.'.join(path)!r} conflicts with a value given for {part!r}")
+        if path[-1] in node and not (isinstance(node[path[-1]], dict) and isinstance(value, dict)):
+            raise ValueError(f"truth override {'.'.join(path)!r} given twice")
+        if isinstance(value, dict) and isinstance(node.get(path[-1]), dict):
+            for k, v in value.items():
+                put(path + [str(k)], v)
+        else:
+            node[path[-1]] = value
+
+    def walk(prefix, d):
+        for key, value in d.items():
+            parts = str(key).split(".")
+            if any(not p for p in parts):
+                raise ValueError(f"truth override key {key!r} has an empty part")
+            if isinstance(value, dict) and parts[-1] not in _REPLACED_WHOLE:
+                walk(prefix + parts, value)
+            else:
+                put(prefix + parts, value)
+
+    if not isinstance(overrides, dict):
+        raise ValueError(f"truth overrides must be a mapping, got {type(overrides).__name__}")
+    walk([], overrides)
+    return out
+
+
+def read_truth_overrides(path) -> dict:
+    """Read a YAML file of truth overrides (nested or dotted keys of ``truth.json``) as a nested dict.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a YAML mapping (an empty file gives no overrides).
+    """
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if data is None:
+        return {}
+    return expand_dotted_overrides(data)
