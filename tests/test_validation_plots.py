@@ -74,3 +74,12 @@ def test_04_lp_distribution_one_histogram_per_cohort():
     assert _labels(fig) == ["A (n = 50)", "B (n = 30)"]
     with pytest.raises(ValueError, match="no finite"):
         plot_lp_distribution({"A": [np.nan]})
+
+
+def test_05_a_group_without_a_kaplan_meier_interval_is_not_drawn():
+    """One patient (no interval) and no event by the horizon (a zero-width interval at 0) are left off the plot."""
+    groups = pd.DataFrame({"predicted": [0.2, 0.4, 0.6], "observed": [0.25, 0.0, 1.0],
+                           "ci_low": [0.1, 0.0, np.nan], "ci_high": [0.4, 0.0, np.nan]})
+    fig = plot_calibration(None, groups, horizon_label="2 years")
+    (points,) = [c for c in fig.axes[0].containers]
+    assert points.lines[0].get_xdata().tolist() == [0.2]

@@ -682,7 +682,9 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
             groups = compute_calibration_by_value(tt, ee, risk, horizon)
             text = f"{label(name)}: no smoothed curve; {rule['reason']} ({len(groups)} values)."
             group_label = "Each predicted value: Kaplan-Meier (95% CI)"
-        undrawn = groups[groups[["observed", "ci_low", "ci_high"]].isna().any(axis=1)]
+        # the plot's rule: a point needs a Kaplan-Meier interval of positive width
+        drawable = groups[["observed", "ci_low", "ci_high"]].notna().all(axis=1) & (groups["ci_high"] > groups["ci_low"])
+        undrawn = groups[~drawable]
         if len(undrawn):
             k, m = len(undrawn), int(undrawn["n"].sum())
             text += (f" {k} {'group' if k == 1 else 'groups'} ({m} {'patient' if m == 1 else 'patients'}) without a "

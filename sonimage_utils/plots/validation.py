@@ -78,7 +78,9 @@ def plot_calibration(curve: pd.DataFrame | None, grouped: pd.DataFrame | None = 
     if len(curve):
         ax.plot(curve["predicted"], curve["observed"], color=_COLORS[0], lw=2, label="Smoothed (secondary Cox, RCS)")
     if grouped is not None:
-        g = grouped.dropna(subset=["observed", "ci_low", "ci_high"])  # a group without an interval is not drawn
+        # a group without an interval (one patient; no event by the horizon, a zero-width interval) is not drawn
+        g = grouped.dropna(subset=["observed", "ci_low", "ci_high"])
+        g = g[g["ci_high"] > g["ci_low"]]
         yerr = np.vstack([g["observed"] - g["ci_low"], g["ci_high"] - g["observed"]]).clip(min=0)
         ax.errorbar(g["predicted"], g["observed"], yerr=yerr, fmt="o", color=_COLORS[1], ms=5, capsize=3,
                     label=group_label)
