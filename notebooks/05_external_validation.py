@@ -43,6 +43,7 @@ validation_horizon_months = None
 validation_n_boot = 500
 validation_n_boot_curves = 200
 validation_n_jobs = 2
+validation_dask_scheduler = None
 calibration_n_groups = 5
 auc_times_months = [6, 12, 18, 24, 30, 36]
 et_fes_top_n_lesions = 3
@@ -130,7 +131,8 @@ if "et_fes_threshold" in harm.tables:
 # performance, shown for reference; chapter 04 gives its optimism-corrected values.
 
 # %% tags=["remove-cell"]
-perf = ev.performance_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs)
+perf = ev.performance_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs,
+                              scheduler_address=validation_dask_scheduler)
 
 # %% tags=["remove-input"]
 record_section(perf)
@@ -167,7 +169,7 @@ if "by_therapy" in sub.tables:
 
 # %% tags=["remove-cell"]
 cal = ev.calibration_section(prep, n_boot=validation_n_boot_curves, seed=seed, n_jobs=validation_n_jobs,
-                             n_groups=calibration_n_groups)
+                             n_groups=calibration_n_groups, scheduler_address=validation_dask_scheduler)
 for name, groups in cal.tables.items():
     save_table(groups, f"05_calibration_groups_{name}", build_dir)
 
@@ -187,7 +189,7 @@ if "et_fes" in cal.figures:
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Cumulative/dynamic AUC(t) of the frozen model's linear predictor over follow-up in each cohort, with pointwise 95% bootstrap intervals (development: apparent). Dashed: the horizon; dotted: no discrimination.", "name": "fig-05-auc"}}
 auc = ev.auc_section(prep, times=auc_times_months, n_boot=validation_n_boot_curves, seed=seed,
-                     n_jobs=validation_n_jobs)
+                     n_jobs=validation_n_jobs, scheduler_address=validation_dask_scheduler)
 save_table(auc.tables["auc_curve"], "05_auc_curve", build_dir)
 save_figure(auc.figures["auc_curve"], "05_auc_curve", build_dir)
 

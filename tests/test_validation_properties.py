@@ -13,7 +13,8 @@ import pytest
 from sonimage_utils.external_validation.decision_curve import compute_net_benefit
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
 from sonimage_utils.tables.validation import format_performance_table
-from sonimage_utils.external_validation.bootstrap import bootstrap_calibration_curve, bootstrap_performance
+from sonimage_utils.external_validation.bootstrap import (bootstrap_auc_curve, bootstrap_calibration_curve,
+                                                          bootstrap_performance)
 from sonimage_utils.external_validation.calibration import compute_grouped_calibration, fit_recalibration
 from sonimage_utils.external_validation.metrics import compute_brier, compute_calibration_slope, compute_uno_c
 
@@ -133,6 +134,31 @@ def test_10b_bootstrap_does_not_depend_on_n_jobs():
     b = bootstrap_performance(time, event, risk, lp, T, n_boot=6, seed=42, n_jobs=2)
     pd.testing.assert_frame_equal(a.summary, b.summary)
     pd.testing.assert_frame_equal(a.replicates, b.replicates)
+
+
+def test_10c_bootstrap_on_a_dask_cluster_is_bit_identical():
+    # chapter 05's three bootstrap loops on a local dask cluster give what they give in this process, bit for
+    # bit (the resample indices are drawn up front; each resample is the same computation wherever it runs)
+    distributed = pytest.importorskip("dask.distributed")
+    time, event, risk, lp, _ = simulate(120, seed=3)
+    local = (bootstrap_performance(time, event, risk, lp, T, n_boot=5, seed=42),
+             bootstrap_calibration_curve(time, event, risk, T, n_boot=5, n_grid=8, seed=1),
+             bootstrap_auc_curve(time, event, lp, [2.0, 4.0, 6.0], n_boot=5, seed=2))
+    # two worker threads: with one, joblib would run the tasks in this process without dask
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        on_dask = (bootstrap_performance(time, event, risk, lp, T, n_boot=5, seed=42, scheduler_address=address),
+                   bootstrap_calibration_curve(time, event, risk, T, n_boot=5, n_grid=8, seed=1,
+                                               scheduler_address=address),
+                   bootstrap_auc_curve(time, event, lp, [2.0, 4.0, 6.0], n_boot=5, seed=2, scheduler_address=address))
+        done_on_cluster = {k: v.state_counts["memory"] for k, v in cluster.scheduler.task_prefixes.items()}
+    pd.testing.assert_frame_equal(local[0].replicates, on_dask[0].replicates, check_exact=True)
+    pd.testing.assert_frame_equal(local[0].summary, on_dask[0].summary, check_exact=True)
+    pd.testing.assert_frame_equal(local[1], on_dask[1], check_exact=True)
+    pd.testing.assert_frame_equal(local[2], on_dask[2], check_exact=True)
+    # the resamples did run on the cluster: chunks of _chunk calls reached memory on its worker
+    assert sum(n for k, n in done_on_cluster.items() if "_chunk" in k) >= 3
 
 
 def test_11_bootstrap_calibration_band_contains_curve():

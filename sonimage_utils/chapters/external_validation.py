@@ -309,7 +309,8 @@ def _metric_kind(metric: str) -> str:
     return {"brier": "estimate3", "oe": "ratio"}.get(metric, "estimate")
 
 
-def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -> Section:
+def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int,
+                        scheduler_address: str | None = None) -> Section:
     """Every metric with its bootstrap interval per external cohort (Table 05.6, ``obj5_*`` results).
 
     Parameters
@@ -319,6 +320,8 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -
     n_boot, seed, n_jobs
         Bootstrap resamples, their seed and parallel workers
         (:func:`~sonimage_utils.external_validation.bootstrap.bootstrap_performance`).
+    scheduler_address : str, optional
+        A dask scheduler to run the resamples on (``validation_dask_scheduler``); same results.
 
     Returns
     -------
@@ -338,7 +341,7 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int) -
                      for m in PERFORMANCE_METRICS]
         else:
             boots[name] = bootstrap_performance(tt, ee, fr["risk_t"], fr["lp"], horizon, n_boot=n_boot, seed=seed,
-                                                n_jobs=n_jobs)
+                                                n_jobs=n_jobs, scheduler_address=scheduler_address)
             rows += boots[name].summary.assign(cohort=label(name)).to_dict("records")
         expected = compute_expected_cumhaz(base["time"], base["cumhaz"], fr["lp"].to_numpy(), tt.to_numpy())
         citl[name] = compute_calibration_in_the_large(ee, expected, fr["lp"])
@@ -421,7 +424,8 @@ def therapy_subgroup_section(prep: Section) -> Section:
     return sec
 
 
-def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n_groups: int) -> Section:
+def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n_groups: int,
+                        scheduler_address: str | None = None) -> Section:
     """Calibration at the horizon per external cohort: smoothed curve with bootstrap band, quantile groups.
 
     Parameters
@@ -432,6 +436,8 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
         Resamples of the pointwise band, their seed, parallel workers.
     n_groups : int
         Quantile groups of predicted risk.
+    scheduler_address : str, optional
+        As :func:`performance_section`.
 
     Returns
     -------
@@ -442,14 +448,16 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
     for name in prep.data["present"]:
         fr = prep.data["cohorts"][name].frame
         tt, ee, risk = fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"]
-        band = bootstrap_calibration_curve(tt, ee, risk, horizon, n_boot=n_boot, seed=seed, n_jobs=n_jobs)
+        band = bootstrap_calibration_curve(tt, ee, risk, horizon, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
+                                           scheduler_address=scheduler_address)
         sec.tables[name] = compute_grouped_calibration(tt, ee, risk, horizon, n_groups=n_groups)
         sec.figures[name] = plot_calibration(band, sec.tables[name], risk, horizon_label=f"{_p(horizon)} months",
                                              title=label(name))
     return sec
 
 
-def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) -> Section:
+def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int,
+                scheduler_address: str | None = None) -> Section:
     """Cumulative/dynamic AUC(t) of the linear predictor at ``times`` (those inside each cohort's follow-up).
 
     Parameters
@@ -460,6 +468,8 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
         Months at which AUC(t) is estimated (``auc_times_months``).
     n_boot, seed, n_jobs
         Resamples of the pointwise intervals (0: none), their seed, parallel workers.
+    scheduler_address : str, optional
+        As :func:`performance_section`.
 
     Returns
     -------
@@ -472,7 +482,7 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
         inside = [u for u in times if u < fr["pfs1_months"].max()]
         if inside:
             part = bootstrap_auc_curve(fr["pfs1_months"], fr["pfs1_event"], fr["lp"], inside, n_boot=n_boot,
-                                       seed=seed, n_jobs=n_jobs)
+                                       seed=seed, n_jobs=n_jobs, scheduler_address=scheduler_address)
             parts.append(part.assign(cohort=label(name)))
     sec = Section()
     sec.tables["auc_curve"] = pd.concat(parts, ignore_index=True)
