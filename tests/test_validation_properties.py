@@ -207,3 +207,29 @@ def test_14_tied_predictions_still_give_a_calibration_curve():
     assert cal2.knots.size == 3 and np.isfinite(cal2.values["ici"])
     with pytest.raises(ValueError, match="all predictions are equal"):
         compute_smoothed_calibration(time, event, np.full(400, 0.3), T)
+
+
+def test_10d_one_auc_call_for_all_times_equals_one_call_per_time():
+    # bootstrap_auc_curve asks scikit-survival once per resample for all times: each AUC(t) is the value of a
+    # call for t alone, to the bit, and a time outside the resample's follow-up (or before any event) is NaN
+    import warnings
+
+    from sonimage_utils.external_validation.bootstrap import _auc_one, draw_bootstrap_indices
+    from sonimage_utils.external_validation.metrics import compute_cd_auc
+
+    rng = np.random.default_rng(1)
+    n = 60
+    time = np.round(rng.exponential(20, n))  # integer times: ties in time
+    event = (rng.random(n) < 0.6).astype(int)
+    marker = np.round(rng.normal(size=n), 1)  # ties in the marker
+    times = np.array([0.5, 6, 12, 24, 12, 36, 500])
+    for idx in draw_bootstrap_indices(n, 20, seed=3):
+        expected = np.full(times.size, np.nan)
+        for j, u in enumerate(times):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    expected[j] = compute_cd_auc(time[idx], event[idx], marker[idx], [u])[0]
+                except ValueError:
+                    pass
+        np.testing.assert_array_equal(_auc_one(idx, time, event, marker, times), expected)
