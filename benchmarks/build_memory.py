@@ -5,8 +5,10 @@ Usage::
     python benchmarks/build_memory.py --data /tmp/big --build /tmp/big_build [--jobs 2] [--interval 0.5]
 
 Runs ``sonimage build`` as a child process and samples its process tree every ``--interval`` seconds. Each
-notebook kernel is named by the file its stderr goes to (the build sends a kernel's stderr to
-``BUILD/notebooks/<chapter>.kernel.log``); its peak resident memory is the kernel's own high-water mark
+notebook kernel is named by the file its stderr goes to when that is ``BUILD/notebooks/<chapter>.kernel.log``,
+otherwise by start order: the k-th kernel to start (``/proc/<pid>/stat`` start time) runs the k-th notebook the
+build announces (``<chapter>: executing``; the pool takes them first in, first out). Its peak resident memory
+is the kernel's own high-water mark
 (``VmHWM`` in ``/proc/<pid>/status``, read until it exits, so a peak in its last ``--interval`` may be missed).
 The peak of the whole tree (sum of the resident memory of all its processes at one sample) is printed too.
 Wall seconds per chapter come from ``BUILD/notebooks/timings.json``. The per-chapter figures are written to
@@ -20,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,15 +58,17 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _chapter(pid: int) -> str | None:
+def _kernel(pid: int) -> tuple[int, str | None] | None:
+    """(start time, chapter from the stderr file or None) of a notebook kernel; None for another process."""
     try:
-        target = os.readlink(f"/proc/{pid}/fd/2")
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        target = os.readlink(f"/proc/{pid}/fd/2")
+        start = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
         return None
-    if b"ipykernel" not in cmd or not target.endswith(".kernel.log"):
+    if b"ipykernel" not in cmd:
         return None
-    return Path(target).name[: -len(".kernel.log")]
+    return start, (Path(target).name[: -len(".kernel.log")] if target.endswith(".kernel.log") else None)
 
 
 def main() -> int:
@@ -76,18 +81,35 @@ def main() -> int:
     cmd = [sys.executable, "-m", "sonimage_utils.cli", "build", "--data", str(args.data), "--build",
            str(args.build), "--jobs", str(args.jobs)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    peak_kb: dict[str, int] = {}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
+    announced: list[str] = []
+
+    def echo():  # the build's progress lines, kept for the start order
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            if line.rstrip().endswith(": executing"):
+                announced.append(line.strip().split(":")[0])
+
+    reader = threading.Thread(target=echo, daemon=True)
+    reader.start()
+    kernels: dict[int, list] = {}  # pid -> [start, name or None, peak kB]
     tree_peak = 0
     while proc.poll() is None:
         pids = _tree(proc.pid)
         tree_peak = max(tree_peak, sum(_status_kb(p, "VmRSS") for p in pids))
         for p in pids:
-            name = _chapter(p)
-            if name:
-                peak_kb[name] = max(peak_kb.get(name, 0), _status_kb(p, "VmHWM"))
+            k = kernels.get(p) or _kernel(p)
+            if k is None:
+                continue
+            entry = kernels.setdefault(p, [k[0], k[1], 0])
+            entry[2] = max(entry[2], _status_kb(p, "VmHWM"))
         time.sleep(args.interval)
+    reader.join(timeout=5)
     wall = time.perf_counter() - t0
+    peak_kb: dict[str, int] = {}
+    for i, (_, name, kb) in enumerate(sorted(kernels.values(), key=lambda v: v[0])):
+        name = name or (announced[i] if i < len(announced) else f"kernel {i + 1}")
+        peak_kb[name] = max(peak_kb.get(name, 0), kb)
     timings_path = args.build / "notebooks" / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     print(f"sonimage build exit status {proc.returncode}; wall {wall / 60:.1f} min; "
