@@ -5,8 +5,9 @@ Usage::
     python benchmarks/build_memory.py --data /tmp/big --build /tmp/big_build [--jobs 2] [--interval 0.5]
 
 Runs ``sonimage build`` as a child process and samples its process tree every ``--interval`` seconds. Each
-notebook kernel is named by the file its stderr goes to when that is ``BUILD/notebooks/<chapter>.kernel.log``,
-otherwise by start order: the k-th kernel to start (``/proc/<pid>/stat`` start time) runs the k-th notebook the
+notebook kernel is named by the file its stderr goes to when that is ``BUILD/notebooks/<chapter>.kernel.log``
+at the first sample that sees it (ipykernel soon replaces its fd 2 with a pipe, so the name is kept from then
+on), otherwise by start order: the k-th kernel to start (``/proc/<pid>/stat`` start time) runs the k-th notebook the
 build announces (``<chapter>: executing``; the pool takes them first in, first out). Its peak resident memory
 is the kernel's own high-water mark
 (``VmHWM`` in ``/proc/<pid>/status``, read until it exits, so a peak in its last ``--interval`` may be missed).
