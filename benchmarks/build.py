@@ -21,7 +21,7 @@ from sonimage_utils.pipeline.execute import discover_notebooks
 from sonimage_utils.pipeline.run import run_analyses
 
 IMPORTS = ("import numpy, pandas, scipy, statsmodels.api, lifelines, sksurv.linear_model, matplotlib.pyplot, "
-           "seaborn, tableone, joblib, myst_nb; import sonimage_utils.data, sonimage_utils.report")
+           "seaborn, tableone, joblib, myst_nb; import sonimage_utils.data, sonimage_utils.pipeline.report")
 
 
 def floor_seconds() -> float:

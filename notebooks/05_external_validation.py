@@ -44,6 +44,7 @@ validation_horizon_months = None
 validation_n_boot = 500
 validation_n_boot_curves = 200
 validation_n_jobs = 2
+validation_dask_scheduler = None
 calibration_n_groups = 5
 calibration_min_distinct_predictions = 10
 auc_times_months = [6, 12, 18, 24, 30, 36]
@@ -145,7 +146,8 @@ show_markdown(prec.text["summary"])
 
 # %% tags=["remove-cell"]
 perf = ev.performance_section(prep, n_boot=validation_n_boot, seed=seed, n_jobs=validation_n_jobs,
-                              min_distinct=calibration_min_distinct_predictions)
+                              min_distinct=calibration_min_distinct_predictions,
+                              scheduler_address=validation_dask_scheduler)
 
 # %% tags=["remove-input"]
 record_section(perf)
@@ -183,7 +185,8 @@ if "by_therapy" in sub.tables:
 
 # %% tags=["remove-cell"]
 cal = ev.calibration_section(prep, n_boot=validation_n_boot_curves, seed=seed, n_jobs=validation_n_jobs,
-                             n_groups=calibration_n_groups, min_distinct=calibration_min_distinct_predictions)
+                             n_groups=calibration_n_groups, min_distinct=calibration_min_distinct_predictions,
+                             scheduler_address=validation_dask_scheduler)
 for name, groups in cal.tables.items():
     save_table(groups, f"05_calibration_groups_{name}", build_dir)
 
@@ -206,7 +209,7 @@ if "et_fes" in cal.figures:
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Cumulative/dynamic AUC(t) of the frozen model's therapy-specific linear predictor over follow-up in each cohort's primary validation set, with pointwise 95% bootstrap intervals (development: apparent). Dashed: the horizon; dotted: no discrimination.", "name": "fig-05-auc"}}
 auc = ev.auc_section(prep, times=auc_times_months, n_boot=validation_n_boot_curves, seed=seed,
-                     n_jobs=validation_n_jobs)
+                     n_jobs=validation_n_jobs, scheduler_address=validation_dask_scheduler)
 save_table(auc.tables["auc_curve"], "05_auc_curve", build_dir)
 save_figure(auc.figures["auc_curve"], "05_auc_curve", build_dir)
 

@@ -55,6 +55,25 @@ def test_06_c_for_benefit_pairs_edge_cases():
         c_for_benefit_pairs([0.1], [1, 0])
 
 
+def test_06b_c_for_benefit_pairs_counted_equals_all_pairs_listed_bit_for_bit():
+    # the O(m log m) count against the definition (every pair of pairs listed), with ties in both
+    def listed(pb, ob):
+        i, j = np.triu_indices(len(pb), k=1)
+        usable = ob[i] != ob[j]
+        if not usable.any():
+            return float("nan")
+        d_obs, d_pred = np.sign(ob[i] - ob[j])[usable], np.sign(pb[i] - pb[j])[usable]
+        return float(np.where(d_pred == 0, 0.5, (d_pred == d_obs).astype(float)).mean())
+
+    rng = np.random.default_rng(15)
+    for _ in range(300):
+        m = int(rng.integers(1, 80))
+        pb = np.round(rng.normal(size=m), int(rng.integers(0, 3)))
+        ob = rng.integers(-1, 2, size=m).astype(float)
+        a, b = listed(pb, ob), c_for_benefit_pairs(pb, ob)
+        assert a == b or (np.isnan(a) and np.isnan(b))
+
+
 def test_07_matching_sorts_each_arm_and_subsamples_larger():
     pb = [0.1, 0.3, 0.2, 0.25, 0.05, 0.15, 0.9]
     tr = [1, 1, 1, 0, 0, 0, 0]

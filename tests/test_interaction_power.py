@@ -71,3 +71,30 @@ def test_08_bad_design_raises():
         simulate_interaction_trials(2, seed=2, **{**DESIGN, "n_heterogeneous": 0})
     with pytest.raises(ValueError, match="positive"):
         simulate_interaction_trials(2, seed=2, **{**DESIGN, "hr_arm": 0})
+
+
+def test_09_chunks_of_trials_give_the_same_fits(monkeypatch):
+    # trials are independent: cutting the batch into chunks (as a 10,000-patient cohort is) changes no bit
+    import sonimage_utils.survival.power as power
+    t, e, X = simulate_interaction_trials(30, seed=4, hr_interaction=0.5, **DESIGN)
+    whole = fit_cox_batch(t, e, X)
+    monkeypatch.setattr(power, "MAX_BATCH_ROWS", 7 * DESIGN["n_patients"])  # chunks of 7 trials
+    chunked = fit_cox_batch(t, e, X)
+    for key in whole:
+        np.testing.assert_array_equal(whole[key], chunked[key])
+
+
+def test_10_pattern_sums_equal_patient_sums_with_duplicate_patterns():
+    # the reduced model's patterns repeat (4 cells, 2 columns distinguish only 4 - the same sums either way):
+    # fitting X[..., :2] directly and through the full model's 4 patterns gives the same fit
+    t, e, X = simulate_interaction_trials(5, seed=6, hr_interaction=0.5, **DESIGN)
+    direct = fit_cox_batch(t, e, X[..., :2])
+    d = pd.DataFrame(X[0, :, :2], columns=["g", "a"]).assign(T=t[0], E=e[0])
+    ref = CoxPHFitter().fit(d, "T", "E", fit_options={"precision": 1e-20, "r_precision": 1e-15})
+    assert direct["coef"][0] == pytest.approx(ref.params_.to_numpy(), abs=1e-8)
+
+
+def test_11_continuous_covariate_is_refused():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="distinct covariate rows"):
+        fit_cox_batch(rng.random((2, 100)), np.ones((2, 100)), rng.random((2, 100, 1)))

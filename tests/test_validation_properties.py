@@ -13,7 +13,8 @@ import pytest
 from sonimage_utils.external_validation.decision_curve import compute_net_benefit
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
 from sonimage_utils.tables.validation import format_performance_table
-from sonimage_utils.external_validation.bootstrap import bootstrap_calibration_curve, bootstrap_performance
+from sonimage_utils.external_validation.bootstrap import (bootstrap_auc_curve, bootstrap_calibration_curve,
+                                                          bootstrap_performance)
 from sonimage_utils.external_validation.calibration import compute_grouped_calibration, fit_recalibration
 from sonimage_utils.external_validation.metrics import compute_brier, compute_calibration_slope, compute_uno_c
 
@@ -135,6 +136,31 @@ def test_10b_bootstrap_does_not_depend_on_n_jobs():
     pd.testing.assert_frame_equal(a.replicates, b.replicates)
 
 
+def test_10c_bootstrap_on_a_dask_cluster_is_bit_identical():
+    # chapter 05's three bootstrap loops on a local dask cluster give what they give in this process, bit for
+    # bit (the resample indices are drawn up front; each resample is the same computation wherever it runs)
+    distributed = pytest.importorskip("dask.distributed")
+    time, event, risk, lp, _ = simulate(120, seed=3)
+    local = (bootstrap_performance(time, event, risk, lp, T, n_boot=5, seed=42),
+             bootstrap_calibration_curve(time, event, risk, T, n_boot=5, n_grid=8, seed=1),
+             bootstrap_auc_curve(time, event, lp, [2.0, 4.0, 6.0], n_boot=5, seed=2))
+    # two worker threads: with one, joblib would run the tasks in this process without dask
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        on_dask = (bootstrap_performance(time, event, risk, lp, T, n_boot=5, seed=42, scheduler_address=address),
+                   bootstrap_calibration_curve(time, event, risk, T, n_boot=5, n_grid=8, seed=1,
+                                               scheduler_address=address),
+                   bootstrap_auc_curve(time, event, lp, [2.0, 4.0, 6.0], n_boot=5, seed=2, scheduler_address=address))
+        done_on_cluster = {k: v.state_counts["memory"] for k, v in cluster.scheduler.task_prefixes.items()}
+    pd.testing.assert_frame_equal(local[0].replicates, on_dask[0].replicates, check_exact=True)
+    pd.testing.assert_frame_equal(local[0].summary, on_dask[0].summary, check_exact=True)
+    pd.testing.assert_frame_equal(local[1], on_dask[1], check_exact=True)
+    pd.testing.assert_frame_equal(local[2], on_dask[2], check_exact=True)
+    # the resamples did run on the cluster: chunks of _chunk calls reached memory on its worker
+    assert sum(n for k, n in done_on_cluster.items() if "_chunk" in k) >= 3
+
+
 def test_11_bootstrap_calibration_band_contains_curve():
     time, event, risk, _, _ = simulate(300, seed=4)
     band = bootstrap_calibration_curve(time, event, risk, T, n_boot=10, n_grid=10, seed=1)
@@ -181,3 +207,29 @@ def test_14_tied_predictions_still_give_a_calibration_curve():
     assert cal2.knots.size == 3 and np.isfinite(cal2.values["ici"])
     with pytest.raises(ValueError, match="all predictions are equal"):
         compute_smoothed_calibration(time, event, np.full(400, 0.3), T)
+
+
+def test_10d_one_auc_call_for_all_times_equals_one_call_per_time():
+    # bootstrap_auc_curve asks scikit-survival once per resample for all times: each AUC(t) is the value of a
+    # call for t alone, to the bit, and a time outside the resample's follow-up (or before any event) is NaN
+    import warnings
+
+    from sonimage_utils.external_validation.bootstrap import _auc_one, draw_bootstrap_indices
+    from sonimage_utils.external_validation.metrics import compute_cd_auc
+
+    rng = np.random.default_rng(1)
+    n = 60
+    time = np.round(rng.exponential(20, n))  # integer times: ties in time
+    event = (rng.random(n) < 0.6).astype(int)
+    marker = np.round(rng.normal(size=n), 1)  # ties in the marker
+    times = np.array([0.5, 6, 12, 24, 12, 36, 500])
+    for idx in draw_bootstrap_indices(n, 20, seed=3):
+        expected = np.full(times.size, np.nan)
+        for j, u in enumerate(times):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    expected[j] = compute_cd_auc(time[idx], event[idx], marker[idx], [u])[0]
+                except ValueError:
+                    pass
+        np.testing.assert_array_equal(_auc_one(idx, time, event, marker, times), expected)

@@ -475,7 +475,8 @@ def precision_section(prep: Section) -> Section:
     return sec
 
 
-def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, min_distinct: int) -> Section:
+def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, min_distinct: int,
+                        scheduler_address: str | None = None) -> Section:
     """Every metric with its bootstrap interval per external cohort (Table 05.6, ``obj5_*`` results).
 
     Each cohort's primary validation set (:attr:`PreparedCohort.validation`: patients on ET alone or on ET+CDK4/6i,
@@ -491,6 +492,8 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, m
     min_distinct : int
         ``calibration_min_distinct_predictions``: fewer distinct predictions, no ICI/E50/E90
         (:func:`~sonimage_utils.external_validation.calibration.compute_calibration_rule`).
+    scheduler_address : str, optional
+        A dask scheduler to run the resamples on (``validation_dask_scheduler``); same results.
 
     Returns
     -------
@@ -512,7 +515,8 @@ def performance_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, m
                      for m in PERFORMANCE_METRICS]
         else:
             boots[name] = bootstrap_performance(tt, ee, fr["risk_t"], fr["lp"], horizon, n_boot=n_boot, seed=seed,
-                                                n_jobs=n_jobs, smooth_calibration=smooth)
+                                                n_jobs=n_jobs, smooth_calibration=smooth,
+                                                scheduler_address=scheduler_address)
             rows += boots[name].summary.assign(cohort=label(name)).to_dict("records")
         citl[name], tau = _citl(model, fr, horizon)
 
@@ -640,7 +644,7 @@ def _bootstrap_harrell_c(fr: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[f
 
 
 def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n_groups: int,
-                        min_distinct: int) -> Section:
+                        min_distinct: int, scheduler_address: str | None = None) -> Section:
     """Calibration at the horizon per external cohort, by the SAP's rule on distinct predictions.
 
     With at least ``min_distinct`` distinct therapy-specific predictions: the smoothed curve with its bootstrap band
@@ -657,6 +661,8 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
         Quantile groups of predicted risk (``calibration_n_groups``); a collapse by ties is said in ``text``.
     min_distinct : int
         ``calibration_min_distinct_predictions``.
+    scheduler_address : str, optional
+        As :func:`performance_section`.
 
     Returns
     -------
@@ -670,7 +676,8 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
         tt, ee, risk = fr["pfs1_months"], fr["pfs1_event"], fr["risk_t"]
         rule = compute_calibration_rule(risk, min_distinct)
         if rule["smooth"]:
-            band = bootstrap_calibration_curve(tt, ee, risk, horizon, n_boot=n_boot, seed=seed, n_jobs=n_jobs)
+            band = bootstrap_calibration_curve(tt, ee, risk, horizon, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
+                                               scheduler_address=scheduler_address)
             groups = compute_grouped_calibration(tt, ee, risk, horizon, n_groups=n_groups)
             text = (f"{label(name)}: {rule['n_distinct']} distinct predicted risks, so the smoothed curve is drawn, "
                     f"with {groups.attrs['n_groups']} quantile groups as points.")
@@ -697,7 +704,8 @@ def calibration_section(prep: Section, *, n_boot: int, seed: int, n_jobs: int, n
     return sec
 
 
-def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) -> Section:
+def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int,
+                scheduler_address: str | None = None) -> Section:
     """Cumulative/dynamic AUC(t) of the linear predictor at ``times`` (those inside each cohort's follow-up).
 
     Parameters
@@ -708,6 +716,8 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
         Months at which AUC(t) is estimated (``auc_times_months``).
     n_boot, seed, n_jobs
         Resamples of the pointwise intervals (0: none), their seed, parallel workers.
+    scheduler_address : str, optional
+        As :func:`performance_section`.
 
     Returns
     -------
@@ -720,7 +730,7 @@ def auc_section(prep: Section, *, times, n_boot: int, seed: int, n_jobs: int) ->
         inside = [u for u in times if u < fr["pfs1_months"].max()]
         if inside:
             part = bootstrap_auc_curve(fr["pfs1_months"], fr["pfs1_event"], fr["lp"], inside, n_boot=n_boot,
-                                       seed=seed, n_jobs=n_jobs)
+                                       seed=seed, n_jobs=n_jobs, scheduler_address=scheduler_address)
             parts.append(part.assign(cohort=label(name)))
     sec = Section()
     sec.tables["auc_curve"] = pd.concat(parts, ignore_index=True)

@@ -4,7 +4,8 @@ Patients are resampled with replacement; in each resample every metric is recomp
 censoring distribution (IPCW) and the secondary calibration model included, and the percentile interval
 is reported. The model itself is frozen: predictions are not re-estimated. All resample indices are drawn
 up front from one ``numpy.random.default_rng(seed)``, so results are identical for any ``n_jobs``
-(joblib does the parallel work).
+(joblib does the parallel work) and on a dask cluster (``scheduler_address``): each resample is the same
+computation on the same indices wherever it runs, and the results are put back in resample order.
 
 References
 ----------
@@ -73,6 +74,29 @@ def draw_bootstrap_indices(n: int, n_boot: int, seed: int, strata=None) -> np.nd
     return out
 
 
+def _chunk(fn, idx, args):
+    return [fn(i, *args) for i in idx]
+
+
+def _map_resamples(fn, idx, args, *, n_jobs, scheduler_address):
+    """``[fn(i, *args) for i in idx]`` with joblib on this machine, or on the dask cluster at ``scheduler_address``.
+
+    On a cluster the resamples go in contiguous chunks (4 per worker thread) and come back in resample order;
+    ``n_jobs`` is then ignored (the cluster sets the parallelism), as in
+    :func:`sonimage_utils.benefit.internal_validation.bootstrap_optimism`.
+    """
+    if scheduler_address is None:
+        return Parallel(n_jobs=n_jobs)(delayed(fn)(i, *args) for i in idx)
+    import joblib
+    from dask.distributed import Client
+
+    with Client(scheduler_address) as client, joblib.parallel_config(backend="dask"):
+        n_chunks = min(len(idx), 4 * max(sum(client.nthreads().values()), 1))
+        bounds = np.linspace(0, len(idx), n_chunks + 1).astype(int)
+        parts = Parallel(n_jobs=-1)(delayed(_chunk)(fn, idx[a:b], args) for a, b in zip(bounds[:-1], bounds[1:]))
+    return [r for part in parts for r in part]
+
+
 def _one(idx, t_arr, e_arr, r_arr, x_arr, t, knots, smooth=True):
     with warnings.catch_warnings():
         # small resamples can make lifelines/sksurv warn (e.g. convergence); such a resample gives NaN
@@ -86,8 +110,8 @@ def _one(idx, t_arr, e_arr, r_arr, x_arr, t, knots, smooth=True):
 
 
 def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed: int, alpha: float = 0.05,
-                          n_jobs: int = 1, stratify_event: bool = False, smooth_calibration: bool = True
-                          ) -> BootstrapPerformance:
+                          n_jobs: int = 1, stratify_event: bool = False, smooth_calibration: bool = True,
+                          scheduler_address: str | None = None) -> BootstrapPerformance:
     """Every metric of :func:`~sonimage_utils.validation.survival_performance` with a bootstrap interval.
 
     Parameters
@@ -107,6 +131,9 @@ def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed:
     smooth_calibration : bool
         As :func:`~sonimage_utils.external_validation.performance.survival_performance`; decided once on the
         original data, so every resample follows the same rule.
+    scheduler_address : str, optional
+        Address of a dask scheduler: the resamples run on that cluster (``n_jobs`` is then ignored); the
+        result is the same, bit for bit.
 
     Returns
     -------
@@ -122,7 +149,8 @@ def bootstrap_performance(time, event, risk, lp, t: float, *, n_boot: int, seed:
     tt, e, r, x = check_survival_inputs(time, event, risk, lp, names=["risk", "lp"])
     est = survival_performance(tt, e, r, x, t, smooth_calibration=smooth_calibration)
     idx = draw_bootstrap_indices(tt.size, n_boot, seed, strata=e if stratify_event else None)
-    reps = Parallel(n_jobs=n_jobs)(delayed(_one)(i, tt, e, r, x, t, None, smooth_calibration) for i in idx)
+    reps = _map_resamples(_one, idx, (tt, e, r, x, t, None, smooth_calibration), n_jobs=n_jobs,
+                          scheduler_address=scheduler_address)
     rep = pd.DataFrame(reps, columns=list(PERFORMANCE_METRICS))
     rows = []
     for m in PERFORMANCE_METRICS:
@@ -146,7 +174,8 @@ def _curve_one(idx, t_arr, e_arr, r_arr, t, grid):
 
 
 def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, seed: int, grid=None, n_grid: int = 50,
-                                alpha: float = 0.05, n_jobs: int = 1) -> pd.DataFrame:
+                                alpha: float = 0.05, n_jobs: int = 1, scheduler_address: str | None = None
+                                ) -> pd.DataFrame:
     """Smoothed calibration curve at ``t`` with a pointwise bootstrap percentile band.
 
     Parameters
@@ -156,7 +185,7 @@ def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, see
     grid : array-like, optional
         Predicted risks at which the curve is evaluated; default ``n_grid`` points over the 2.5th to
         97.5th percentile of the predictions (the band is not shown where data are sparse).
-    n_boot, seed, alpha, n_jobs
+    n_boot, seed, alpha, n_jobs, scheduler_address
         As :func:`bootstrap_performance`.
 
     Returns
@@ -171,7 +200,8 @@ def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, see
     grid = np.asarray(grid, dtype=float)
     cal = compute_smoothed_calibration(tt, e, r, t, grid=grid)
     idx = draw_bootstrap_indices(tt.size, n_boot, seed)
-    reps = np.vstack(Parallel(n_jobs=n_jobs)(delayed(_curve_one)(i, tt, e, r, t, grid) for i in idx))
+    reps = np.vstack(_map_resamples(_curve_one, idx, (tt, e, r, t, grid), n_jobs=n_jobs,
+                                    scheduler_address=scheduler_address))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN bounds
         lo_b, hi_b = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
@@ -180,21 +210,40 @@ def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, see
 
 
 def _auc_one(idx, t_arr, e_arr, x_arr, times):
+    """AUC(t) at each of ``times`` in one resample, NaN where it is not estimable.
+
+    One :func:`compute_cd_auc` call for all estimable times (inside the resample's follow-up, with an event
+    by then): scikit-survival computes each time's AUC in its own column from the same censoring weights, so
+    each value is the one a call for that time alone gives, to the bit. Should the joint call fail, the times
+    are taken one by one, each failure giving NaN for its time only.
+    """
     from sonimage_utils.external_validation.metrics import compute_cd_auc
 
+    tt, ee, xx = t_arr[idx], e_arr[idx], x_arr[idx]
     out = np.full(times.size, np.nan)
+    ev_times = tt[ee.astype(bool)]
+    ok = (times >= tt.min()) & (times < tt.max()) & np.array([np.any(ev_times <= u) for u in times])
+    if ok.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                grid = np.unique(times[ok])  # scikit-survival returns the AUCs of the sorted, distinct times
+                out[ok] = compute_cd_auc(tt, ee, xx, grid)[np.searchsorted(grid, times[ok])]
+                return out
+            except (ValueError, ArithmeticError):
+                pass
     for j, u in enumerate(times):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                out[j] = compute_cd_auc(t_arr[idx], e_arr[idx], x_arr[idx], [u])[0]
+                out[j] = compute_cd_auc(tt, ee, xx, [u])[0]
             except (ValueError, ArithmeticError):
                 pass
     return out
 
 
 def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int, seed: int, alpha: float = 0.05,
-                        n_jobs: int = 1) -> pd.DataFrame:
+                        n_jobs: int = 1, scheduler_address: str | None = None) -> pd.DataFrame:
     """Cumulative/dynamic AUC at each of ``times`` with pointwise bootstrap percentile intervals.
 
     Parameters
@@ -203,7 +252,7 @@ def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int, seed: int, a
         As :func:`~sonimage_utils.external_validation.metrics.compute_cd_auc`.
     times : array-like
         Time points inside the follow-up.
-    n_boot, seed, alpha, n_jobs
+    n_boot, seed, alpha, n_jobs, scheduler_address
         As :func:`bootstrap_performance`; ``n_boot = 0`` gives no interval.
 
     Returns
@@ -217,7 +266,8 @@ def bootstrap_auc_curve(time, event, marker, times, *, n_boot: int, seed: int, a
     lo = hi = np.full(times.size, np.nan)
     if n_boot > 0:
         idx = draw_bootstrap_indices(tt.size, n_boot, seed)
-        reps = np.vstack(Parallel(n_jobs=n_jobs)(delayed(_auc_one)(i, tt, e, x, times) for i in idx))
+        reps = np.vstack(_map_resamples(_auc_one, idx, (tt, e, x, times), n_jobs=n_jobs,
+                                        scheduler_address=scheduler_address))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
