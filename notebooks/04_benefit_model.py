@@ -86,15 +86,17 @@ synthetic_notice(synthetic)
 # %% tags=["remove-input"]
 riley = bm.section_sample_size(d, p)
 record_section(riley)
+glue_text("obj4_parameter_noun", riley.text["parameter_noun"])
+glue_text("obj4_predictor_noun", riley.text["predictor_noun"])
 save_table(riley.tables["riley"], "04_riley_sample_size", build_dir)
 show_markdown(riley.text["caption"])
 show(riley.tables["riley"].style.hide(axis="index"))
 
 # %% [markdown]
-# This cohort supports {glue:text}`obj4_max_parameters_text` candidate parameter(s); the
+# This cohort supports {glue:text}`obj4_max_parameters_text` {glue:text}`obj4_parameter_noun`; the
 # {glue:text}`obj4_n_candidates_text` pre-specified candidates would need {glue:text}`obj4_n_required_all_candidates_text`
 # patients, and an effect model with all their arm interactions {glue:text}`obj4_n_required_effect_model_text`.
-# The model's size is therefore fixed before fitting: the first {glue:text}`obj4_n_features_text` predictor(s)
+# The model's size is therefore fixed before fitting: the first {glue:text}`obj4_n_features_text` {glue:text}`obj4_predictor_noun`
 # of the pre-specified, priority-ordered list (parameter `benefit_candidate_features`; FES heterogeneity first,
 # the study's hypothesis), and the ridge penalty shrinks even these. Whatever follows is exploratory.
 
@@ -315,7 +317,7 @@ show_markdown(bm.section_conclusion(p, riley, cfb).text["conclusion"])
 # (obj4-limitations)=
 # ## What the model can and cannot say
 #
-# - **Size.** The cohort supports {glue:text}`obj4_max_parameters_text` candidate parameter(s) by Riley's
+# - **Size.** The cohort supports {glue:text}`obj4_max_parameters_text` {glue:text}`obj4_parameter_noun` by Riley's
 #   criteria, so the prognostic model is deliberately small and penalised, and the effect model, which needs
 #   an interaction for every predictor, exceeds what the data support: its heterogeneity of effect is
 #   exploratory. The sensitivity analysis above shows what a larger model would lose to overfitting.

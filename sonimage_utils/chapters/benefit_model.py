@@ -32,7 +32,7 @@ from sonimage_utils.plots import benefit as benefit_plots
 from sonimage_utils.tables.benefit import (format_benefit_summary, format_calibration_for_benefit_table,
                                           format_coefficient_table, format_optimism_table, format_predictor_table,
                                           format_riley_table, format_risk_group_table)
-from sonimage_utils.tables.format import format_estimate_ci, format_value
+from sonimage_utils.tables.format import format_estimate_ci, format_noun, format_value
 from sonimage_utils.tables.frames import format_columns
 
 __all__ = ["BenefitSettings", "BenefitData", "prepare_benefit_data", "section_sample_size", "section_predictors",
@@ -169,6 +169,8 @@ def section_sample_size(d: BenefitData, p: BenefitSettings) -> Section:
           "(parameter)", "parameter")
     s.add("obj4_n_candidates", n_cand, "Pre-specified candidate predictors", "count")
     s.add("obj4_n_features", len(d.features), "Predictors in the prognostic model", "count")
+    s.text["parameter_noun"] = format_noun(riley["max_parameters"], "candidate parameter")
+    s.text["predictor_noun"] = format_noun(len(d.features), "predictor")
     s.tables["riley"] = format_riley_table(n_patients=d.n_patients, n_events=d.n_events, event_rate=rate,
                                            mean_followup=mean_fu, r2_cs=p.r2cs_anticipated, max_parameters=riley,
                                            n_candidates=n_cand, n_required_all=n_full["n_required"],
@@ -362,7 +364,8 @@ def section_sensitivity(d: BenefitData, p: BenefitSettings) -> Section:
           _missing(stab_all, "slope"))
     s.add("obj4_slope_optimism_sd_all", stab_all.loc["slope", "optimism_sd"], "SD of the per-resample bootstrap "
           "optimism of the calibration slope, all candidates", "estimate")
-    both = pd.concat([d.fit["stability"].reset_index().assign(model=f"{len(d.features)} predictor(s) (Riley)"),
+    n_feat = len(d.features)
+    both = pd.concat([d.fit["stability"].reset_index().assign(model=f"{n_feat} {format_noun(n_feat, 'predictor')} (Riley)"),
                       stab_all.reset_index().assign(model=f"all {len(cand)} candidates")])
     both = both.query("measure in ['c', 'slope']")[["model", "measure", "apparent", "optimism", "corrected",
                                                      "optimism_median", "optimism_sd", "reported", "reason"]]
@@ -539,7 +542,7 @@ def _grouping_note(check: dict, what: str, parameter: str, by: str, deviations: 
     sizes = ", ".join(str(n) for n in check["sizes"])
     if check["collapsed"]:
         note = (f"The analysis plan asks for {check['n_requested']} {what} (`{parameter}`); the {by} takes only "
-                f"{check['n_groups']} distinct value(s), so {check['n_groups']} {what} were formed (sizes {sizes}).")
+                f"{check['n_groups']} distinct {format_noun(check['n_groups'], 'value')}, so {check['n_groups']} {what} were formed (sizes {sizes}).")
         deviations.append(note)
         return f"**Deviation.** {note}"
     return (f"{check['n_groups']} {what} as the analysis plan asks (`{parameter}`); tie-aware cut-points, fixed from "

@@ -20,7 +20,7 @@ from sonimage_utils.lesions import (build_lesion_response_set, compare_orr_fishe
 from sonimage_utils.plots import lesions as lesion_plots
 from sonimage_utils.recist.engine import assess
 from sonimage_utils.recist.summary import derive_sod_trajectories, derive_swimmer_data, tabulate_bor
-from sonimage_utils.tables.format import format_number, format_p, format_p_prose, format_value
+from sonimage_utils.tables.format import format_noun, format_number, format_p, format_p_prose, format_value
 from sonimage_utils.tables.lesions import (format_bor_no_measurable, format_bor_table, format_fes_status_table,
                                           format_lesion_model_table, format_lmm_sensitivity, format_orr_table,
                                           format_recist_flow, format_recist_settings)
@@ -235,7 +235,8 @@ def section_patient_response(d: LesionData) -> Section:
     n_no_group = int(meas["het_group"].isna().sum())
     s.text["caption"] = ("**Table 03.6.** Objective response rate (exact 95% CI) among patients with measurable "
                          f"disease, by heterogeneity group. Fisher's exact test p = {format_p(fisher['p_value'])}."
-                         + (f" {n_no_group} measurable patient(s) without an FES-assessable lesion have no group."
+                         + (f" {n_no_group} measurable {format_noun(n_no_group, 'patient')} without an FES-assessable lesion "
+                            f"{format_noun(n_no_group, 'has', 'have')} no group."
                             if n_no_group else ""))
     s.tables["bor"] = format_bor_table(tabulate_bor(d.best, "het_group"))
     s.text["caption_bor"] = ("**Table 03.7.** Best overall response by heterogeneity group, all patients with "

@@ -9,18 +9,19 @@ from .dictionary import (
     RULE_KINDS, RuleParam, RuleSpec, load_rules, describe_rule, build_schema,
 )
 from .load import (
-    DAYS_PER_MONTH, InvalidDataError, Cohort, available_cohorts, load_cohort,
+    DAYS_PER_MONTH, InvalidDataError, Cohort, available_cohorts, load_cohort, canonical_order,
 )
 from .problems import (
     Problem, line_of,
 )
 from .validate import (
-    ValidationReport, read_table, validate_cohort, validate_folder,
+    ValidationReport, read_table, validate_cohort, validate_folder, cohort_path_problem,
 )
 
 __all__ = [
     'RULES', 'check_rules', 'COHORTS', 'EXTERNAL_COHORTS', 'SIDE_FILES', 'TYPES', 'ColumnSpec', 'TableSpec',
     'dictionary_dir', 'load_dictionary', 'RULE_KINDS', 'RuleParam', 'RuleSpec', 'load_rules', 'describe_rule',
     'build_schema', 'DAYS_PER_MONTH', 'InvalidDataError', 'Cohort', 'available_cohorts', 'load_cohort',
-    'Problem', 'line_of', 'ValidationReport', 'read_table', 'validate_cohort', 'validate_folder',
+    'canonical_order', 'Problem', 'line_of', 'ValidationReport', 'read_table', 'validate_cohort',
+    'validate_folder', 'cohort_path_problem',
 ]

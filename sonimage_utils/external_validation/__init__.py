@@ -8,10 +8,9 @@ from .bootstrap import (
 )
 from .calibration import (
     choose_calibration_knots, SmoothedCalibration, compute_smoothed_calibration, compute_grouped_calibration,
-    compute_calibration_by_value, compute_calibration_rule, count_distinct_predictions,
-    Recalibration, fit_recalibration, compute_expected_cumhaz,
+    compute_calibration_by_value, compute_calibration_rule, count_distinct_predictions, Recalibration,
+    fit_recalibration, compute_expected_cumhaz,
 )
-from .precision import compute_expected_precision
 from .decision_curve import (
     compute_net_benefit,
 )
@@ -22,13 +21,17 @@ from .metrics import (
 from .performance import (
     PERFORMANCE_METRICS, survival_performance,
 )
+from .precision import (
+    compute_expected_precision,
+)
 
 __all__ = [
     'BootstrapPerformance', 'bootstrap_performance', 'bootstrap_calibration_curve', 'bootstrap_auc_curve',
     'draw_bootstrap_indices', 'choose_calibration_knots', 'SmoothedCalibration', 'compute_smoothed_calibration',
     'compute_grouped_calibration', 'compute_calibration_by_value', 'compute_calibration_rule',
-    'count_distinct_predictions', 'compute_expected_precision', 'Recalibration', 'fit_recalibration', 'compute_expected_cumhaz',
+    'count_distinct_predictions', 'Recalibration', 'fit_recalibration', 'compute_expected_cumhaz',
     'compute_net_benefit', 'check_survival_inputs', 'compute_km_risk', 'compute_harrell_c', 'compute_uno_c',
     'compute_cd_auc', 'compute_observed_expected', 'compute_calibration_slope', 'compute_brier',
     'compute_calibration_in_the_large', 'PERFORMANCE_METRICS', 'survival_performance',
+    'compute_expected_precision',
 ]

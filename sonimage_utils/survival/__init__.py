@@ -1,5 +1,5 @@
 """L2, time-to-event statistics, each estimator once: Kaplan-Meier, Cox, proportional hazards,
-hazard-ratio rows, restricted mean survival time, piecewise hazard ratios, ridge Cox and the interaction power simulation.
+hazard-ratio rows, ridge Cox and the interaction power simulation.
 """
 
 from .baseline import (
@@ -33,22 +33,23 @@ from .piecewise import (
 from .power import (
     simulate_interaction_trials, fit_cox_batch, compute_interaction_power,
 )
-from .rmst import (
-    compute_rmst_km, compute_rmst_difference,
-)
 from .ridge_cox import (
     RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood, cv_ridge_penalty,
     fit_ridge_cox_cv, DEFAULT_PENALTIES,
+)
+from .rmst import (
+    compute_rmst_km, compute_rmst_difference,
 )
 
 __all__ = [
     'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'compute_baseline_cumhaz',
     'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr',
     'compute_rcs_basis', 'EfronCoxResult', 'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs',
-    'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile', 'compute_km_crossings',
-    'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph', 'compute_zph_smooth',
-    'simulate_interaction_trials', 'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult',
-    'PenaltyCVResult', 'fit_ridge_cox', 'compute_log_partial_likelihood', 'cv_ridge_penalty',
-    'fit_ridge_cox_cv', 'DEFAULT_PENALTIES', 'PiecewiseHRResult', 'derive_episodes', 'fit_piecewise_cox',
-    'format_interval', 'compute_rmst_km', 'compute_rmst_difference',
+    'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile',
+    'compute_km_crossings', 'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope',
+    'PHTestResult', 'compute_ph_test', 'compute_zph', 'compute_zph_smooth', 'PiecewiseHRResult',
+    'derive_episodes', 'fit_piecewise_cox', 'format_interval', 'simulate_interaction_trials', 'fit_cox_batch',
+    'compute_interaction_power', 'RidgeCoxResult', 'PenaltyCVResult', 'fit_ridge_cox',
+    'compute_log_partial_likelihood', 'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
+    'compute_rmst_km', 'compute_rmst_difference',
 ]

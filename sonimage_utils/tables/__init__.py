@@ -22,6 +22,9 @@ from .lesions import (
     format_recist_flow, format_fes_status_table, format_lesion_model_table, format_lmm_sensitivity,
     format_orr_table, format_bor_table, format_bor_no_measurable, format_recist_settings,
 )
+from .summary import (
+    SummaryRow, SUMMARY_ROWS, format_conclusion, format_interaction_conclusion, format_results_summary,
+)
 from .survival import (
     format_km_table, format_cox_table, format_ph_table, format_hr_rows, format_power_table, describe_term,
     format_piecewise_table, format_rmst_table,
@@ -39,8 +42,9 @@ __all__ = [
     'format_ci', 'format_estimate_ci', 'format_percent', 'format_count', 'is_missing', 'format_p_prose',
     'format_columns', 'LABELS', 'label', 'relabel', 'format_recist_flow', 'format_fes_status_table',
     'format_lesion_model_table', 'format_lmm_sensitivity', 'format_orr_table', 'format_bor_table',
-    'format_bor_no_measurable', 'format_recist_settings', 'format_km_table', 'format_cox_table',
-    'format_ph_table', 'format_hr_rows', 'format_power_table', 'describe_term',
-    'format_piecewise_table', 'format_rmst_table', 'format_performance_table',
-    'format_estimate_rows', 'format_metric_frame', 'format_median_iqr', 'format_predictor_summary',
+    'format_bor_no_measurable', 'format_recist_settings', 'SummaryRow', 'SUMMARY_ROWS', 'format_conclusion',
+    'format_interaction_conclusion', 'format_results_summary', 'format_km_table', 'format_cox_table',
+    'format_ph_table', 'format_hr_rows', 'format_power_table', 'describe_term', 'format_piecewise_table',
+    'format_rmst_table', 'format_performance_table', 'format_estimate_rows', 'format_metric_frame',
+    'format_median_iqr', 'format_predictor_summary',
 ]

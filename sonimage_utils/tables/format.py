@@ -207,3 +207,14 @@ def format_value(value, kind: str, missing: str | None = None) -> str:
     if missing is not None:
         fmt = Format(fmt.digits, fmt.percent, missing, fmt.p_value, fmt.general)
     return fmt.format(value)
+
+
+def format_noun(n, singular: str, plural: str | None = None) -> str:
+    """The noun that agrees with the count ``n`` (never a templated "predictor(s)").
+
+    Examples
+    --------
+    >>> format_noun(1, "candidate parameter"), format_noun(3, "candidate parameter"), format_noun(0, "analysis", "analyses")
+    ('candidate parameter', 'candidate parameters', 'analyses')
+    """
+    return singular if n == 1 else (plural or singular + "s")
