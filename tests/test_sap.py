@@ -54,6 +54,22 @@ def test_02_hashes_change_when_a_sap_page_changes(repo):
     assert latest_frozen_sap(repo)["date"] == "2026-12-01"          # the latest is the one checked against
 
 
+def test_02b_an_amendment_on_the_same_day_is_a_new_snapshot_and_the_latest(repo):
+    first = freeze_sap("2026-11-30", root=repo)
+    with open(repo / "book" / "sap.md", "a", encoding="utf-8") as fh:
+        fh.write("\nAn amendment.\n")
+    second = freeze_sap("2026-11-30", root=repo, amendment=True)
+    third = freeze_sap("2026-11-30", root=repo, amendment=True)
+    assert (second.name, third.name) == ("sap-2026-11-30.2.json", "sap-2026-11-30.3.json")
+    assert first.read_bytes() != second.read_bytes()
+    freeze_sap("2026-11-29", root=repo)                          # an earlier date never becomes the latest
+    latest = latest_frozen_sap(repo)
+    assert (latest["path"], latest["amendment"]) == ("sap/frozen/sap-2026-11-30.3.json", 3)
+    assert [h["amendment"] for h in latest["history"]] == [1, 1, 2, 3]
+    page = deviations_page(latest, [])
+    assert "frozen SAP of 2026-11-30, amendment 3" in page and page.count("| `sap/frozen/") == 4
+
+
 def test_03_a_hand_edited_snapshot_is_refused(repo):
     path = freeze_sap("2026-11-30", root=repo)
     snap = json.loads(path.read_text())

@@ -16,6 +16,8 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
                    help="freeze: snapshot analysis.yml and the SAP pages with their SHA-256 and the git commit")
     p.add_argument("--date", default=None, metavar="YYYY-MM-DD",
                    help="the date the SAP is signed (default: today, UTC); an existing snapshot is never overwritten")
+    p.add_argument("--amendment", action="store_true",
+                   help="if the date has a snapshot already, write the next amendment sap-DATE.N.json beside it")
     p.set_defaults(func=do_command)
     return p
 
@@ -28,7 +30,7 @@ def do_command(args) -> int:
     from sonimage_utils.pipeline.sap import FrozenSapExists, freeze_sap
 
     try:
-        path = freeze_sap(args.date)
+        path = freeze_sap(args.date, amendment=args.amendment)
     except FrozenSapExists as exc:
         print(f"sonimage sap freeze: {exc}", file=sys.stderr)
         return 1

@@ -395,7 +395,8 @@ def _deviations(notebooks, notebooks_dir, values: dict, overrides: dict, stage: 
                 if (found := gather_deviations(stage / "notebooks" / f"{stem}.ipynb"))}
     frozen = latest_frozen_sap()
     deviations = compute_deviations(frozen, values, overrides, left_out, reported)
-    about = None if frozen is None else {k: frozen[k] for k in ("date", "path", "sap_sha256", "git_commit", "git_dirty")}
+    about = None if frozen is None else {k: frozen.get(k) for k in ("date", "amendment", "path", "sap_sha256",
+                                                                     "git_commit", "git_dirty", "history")}
     (stage / "results").mkdir(parents=True, exist_ok=True)
     write_atomic(stage / "results" / "deviations.json", (json.dumps(
         {"frozen_sap": about, "deviations": deviations}, indent=2, sort_keys=True) + "\n").encode("utf-8"))

@@ -1,9 +1,10 @@
 """The frozen statistical analysis plan and the deviations of a build from it.
 
 Trial practice signs the SAP before database lock. ``sonimage sap freeze`` writes a dated, hashed snapshot of
-the plan into the repository, ``sap/frozen/sap-YYYY-MM-DD.json``: the text of ``analysis.yml`` and of the SAP
-pages (:data:`SAP_FILES`), the SHA-256 of each file and of the whole (:func:`sap_hash`), the parameter values
-and the git commit it was frozen at. A snapshot is never overwritten.
+the plan into the repository, ``sap/frozen/sap-YYYY-MM-DD.json``; an amendment signed on a day that already
+has a snapshot is ``sap-YYYY-MM-DD.2.json`` (``.3``, ...; ``sonimage sap freeze --amendment``). The text of
+``analysis.yml`` and of the SAP pages (:data:`SAP_FILES`), the SHA-256 of each file and of the whole
+(:func:`sap_hash`), the parameter values and the git commit it was frozen at. A snapshot is never overwritten.
 
 Every run compares itself with the latest snapshot (:func:`latest_frozen_sap`) and lists its deviations
 (:func:`compute_deviations`):
@@ -42,7 +43,13 @@ __all__ = ["SAP_FILES", "FROZEN_DIR", "FrozenSapExists", "sap_hash", "freeze_sap
 SAP_FILES = ("analysis.yml", "book/sap.md", "book/methods.md")
 #: Where the frozen snapshots live, relative to the project root.
 FROZEN_DIR = Path("sap") / "frozen"
-_NAME = re.compile(r"^sap-(\d{4}-\d{2}-\d{2})\.json$")
+_NAME = re.compile(r"^sap-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.json$")
+
+
+def _order(path: Path) -> tuple:
+    """Sort key of a snapshot: its date, then its amendment number on that date (the first is 1)."""
+    m = _NAME.match(path.name)
+    return (m.group(1), int(m.group(2) or 1))
 
 
 class FrozenSapExists(FileExistsError):
@@ -90,7 +97,7 @@ def _parameters(text: str) -> dict:
     return {name: entry["value"] for name, entry in params.items()}
 
 
-def freeze_sap(date: str | None = None, root=None) -> Path:
+def freeze_sap(date: str | None = None, root=None, amendment: bool = False) -> Path:
     """Write the snapshot ``sap/frozen/sap-DATE.json`` of the SAP as it is now in ``root``.
 
     Parameters
@@ -99,6 +106,9 @@ def freeze_sap(date: str | None = None, root=None) -> Path:
         ``YYYY-MM-DD``, the date the SAP is signed; default today (UTC).
     root : path, optional
         The project folder; default the one this package lives in.
+    amendment : bool, default False
+        When ``date`` has a snapshot already, write the next amendment of that day, ``sap-DATE.N.json``
+        (N = 2, 3, ...), instead of refusing. Earlier snapshots are never touched.
 
     Returns
     -------
@@ -108,7 +118,7 @@ def freeze_sap(date: str | None = None, root=None) -> Path:
     Raises
     ------
     FrozenSapExists
-        If a snapshot for ``date`` exists (it is never overwritten).
+        If a snapshot for ``date`` exists and ``amendment`` is false (it is never overwritten).
     ValueError
         If ``date`` is not a calendar date written ``YYYY-MM-DD``.
     """
@@ -120,13 +130,18 @@ def freeze_sap(date: str | None = None, root=None) -> Path:
     except ValueError:
         raise ValueError(f"--date must be a date written YYYY-MM-DD, got {date!r}") from None
     target = root / FROZEN_DIR / f"sap-{date}.json"
-    if target.exists():
+    if target.exists() and not amendment:
         raise FrozenSapExists(f"{target.relative_to(root)} exists; a frozen SAP is never overwritten "
-                              "(freeze an amendment under a later --date)")
+                              "(freeze an amendment with --amendment, or under a later --date)")
+    number = 1
+    while target.exists():
+        number += 1
+        target = root / FROZEN_DIR / f"sap-{date}.{number}.json"
     texts = _current(root)
     hashes = {rel: _sha256(text.encode("utf-8")) for rel, text in texts.items()}
     commit, dirty = _git_commit(root)
-    snapshot = {"date": date, "git_commit": commit, "git_dirty": dirty, "sap_sha256": sap_hash(hashes),
+    snapshot = {"date": date, "amendment": number, "git_commit": commit, "git_dirty": dirty,
+                "sap_sha256": sap_hash(hashes),
                 "files": {rel: {"sha256": hashes[rel], "text": texts[rel]} for rel in SAP_FILES},
                 "parameters": _parameters(texts["analysis.yml"])}
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +153,9 @@ def freeze_sap(date: str | None = None, root=None) -> Path:
 def frozen_saps(root=None) -> list[Path]:
     """The snapshots in ``sap/frozen/``, oldest first."""
     folder = (Path(root) if root else project_root()) / FROZEN_DIR
-    return sorted(p for p in folder.glob("sap-*.json") if _NAME.match(p.name)) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.glob("sap-*.json") if _NAME.match(p.name)), key=_order)
 
 
 def latest_frozen_sap(root=None) -> dict | None:
@@ -159,7 +176,15 @@ def latest_frozen_sap(root=None) -> dict | None:
         raise ValueError(f"{paths[-1].relative_to(root)}: its hashes do not match its text; a frozen SAP is "
                          "never edited")
     snap["path"] = paths[-1].relative_to(root).as_posix()
+    snap.setdefault("amendment", 1)
+    snap["history"] = [_history_entry(p, root) for p in paths]
     return snap
+
+
+def _history_entry(path: Path, root: Path) -> dict:
+    snap = json.loads(path.read_text(encoding="utf-8"))
+    return {"path": path.relative_to(root).as_posix(), "date": snap["date"], "amendment": snap.get("amendment", 1),
+            "sap_sha256": snap["sap_sha256"], "git_commit": snap["git_commit"]}
 
 
 def gather_deviations(path) -> list[dict]:
@@ -253,7 +278,9 @@ def frozen_sap_statement(frozen: dict | None) -> str:
                 "in `sap/frozen/` (make one with `sonimage sap freeze`). Only the build's own deviations (parameter "
                 "overrides, chapters left out, analyses reported by the notebooks) are listed.")
     short = frozen["git_commit"][:12]
-    return (f"This build was checked against the **frozen SAP of {frozen['date']}** (`{frozen['path']}`, SHA-256 "
+    number = frozen.get("amendment") or 1
+    which = f"{frozen['date']}, amendment {number}" if number > 1 else frozen["date"]
+    return (f"This build was checked against the **frozen SAP of {which}** (`{frozen['path']}`, SHA-256 "
             f"`{frozen['sap_sha256'][:16]}…`, frozen at commit `{short}`"
             f"{', with uncommitted SAP edits' if frozen.get('git_dirty') else ''}).")
 
@@ -268,6 +295,14 @@ def deviations_page(frozen: dict | None, deviations: list) -> str:
     """The generated body of the page "Deviations from the SAP"."""
     n = len(deviations)
     lines = [frozen_sap_statement(frozen), ""]
+    history = (frozen or {}).get("history") or []
+    if len(history) > 1:
+        lines += ["The plan was frozen, then amended, in these snapshots (each kept unchanged in the repository; "
+                  "the last is the one this build was checked against):", "",
+                  "| Snapshot | Date | Amendment | SAP SHA-256 | Commit |", "|---|---|---|---|---|"]
+        lines += [f"| `{h['path']}` | {h['date']} | {h['amendment']} | `{h['sap_sha256'][:16]}…` | "
+                  f"`{h['git_commit'][:12]}` |" for h in history]
+        lines.append("")
     if n == 0:
         lines.append("This build lists **no deviation** from the plan.")
         return "\n".join(lines) + "\n"
