@@ -295,3 +295,28 @@ def test_56_blank_lines_are_skipped(valid_folder):
     path = valid_folder / "sonimage" / "scans.csv"
     path.write_text(path.read_text().replace("\n", "\n\n", 2))
     assert validate_folder(valid_folder).ok
+
+
+def test_plain_text_fast_path_reads_the_same_frame_as_the_csv_module():
+    """Rule: the C-parser fast path for plain CSV gives the frame (values, columns, line index) of the csv path."""
+    from hypothesis import given, settings, strategies as st
+
+    import sonimage_utils.data.validate as v
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet="ab1 ,\n", min_size=1, max_size=40))
+    def check(body):
+        text = "id,x,y\n" + body
+        fast = v._read_plain_rows(text)
+        if fast is None:
+            return
+        original, v._read_plain_rows = v._read_plain_rows, lambda _: None
+        try:
+            slow, problems = v._read_rows(text, "t.csv")
+        finally:
+            v._read_plain_rows = original
+        assert problems == [] and slow is not None
+        pd.testing.assert_frame_equal(fast, slow)
+
+    check()
+    assert v._read_plain_rows("id,x,y\n1,a,b\n\n2,,\n").index.tolist() == [0, 2]   # the fast path is taken

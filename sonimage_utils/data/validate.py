@@ -130,7 +130,14 @@ def _read_rows(text: str, rel: str) -> tuple[pd.DataFrame | None, list]:
     but reporting rows with the wrong number of fields (pandas pads short rows silently), a quote left open
     (at the line where it opens) and repeated header names (renamed ``name.1``, ... and reported).
 
-    The index of the frame is the physical line where each row starts, minus 2 (see the module docstring)."""
+    The index of the frame is the physical line where each row starts, minus 2 (see the module docstring).
+
+    Text without quotes, carriage returns or NUL bytes, whose every non-blank line has the header's number of fields and
+    whose header names are distinct, is read by pandas' C parser (one record per physical line, so the same
+    frame and index); anything else goes through :mod:`csv`, row by row, to report what is wrong."""
+    fast = _read_plain_rows(text)
+    if fast is not None:
+        return fast, []
     reader = csv.reader(io.StringIO(text), strict=True)
     rows, index, problems = [], [], []
     start = 1
@@ -167,6 +174,32 @@ def _read_rows(text: str, rel: str) -> tuple[pd.DataFrame | None, list]:
             seen[name] = 0
         names.append(name)
     return pd.DataFrame(rows, columns=names, index=pd.Index(index, dtype="int64"), dtype=object), problems
+
+
+def _read_plain_rows(text: str) -> pd.DataFrame | None:
+    """The frame of :func:`_read_rows` for plain CSV text (see there), or None when the text is not plain."""
+    if '"' in text or "\r" in text or "\x00" in text:
+        return None
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    if not len(ends) or ends[-1] != len(data) - 1:
+        ends = np.append(ends, len(data))                             # a last line without its newline
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    # commas on each physical line (an empty line starts at its own newline, which adds 0)
+    per_line = np.add.reduceat((data == ord(",")).view(np.uint8), np.minimum(starts, len(data) - 1), dtype=np.int64)
+    header = text[: ends[0]].split(",")
+    names = [h.strip() for h in header]
+    if len(set(names)) != len(names):
+        return None
+    record = (ends - starts > 0)
+    record[0] = False                                                 # the header
+    if np.any(per_line[record] != len(header) - 1):
+        return None
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                        skip_blank_lines=True, engine="c")
+    frame.columns = names
+    frame.index = pd.Index(np.flatnonzero(record) - 1, dtype="int64")  # physical line (1-based) - 2
+    return frame
 
 
 #: A decimal number as written in a CSV (what ``float()`` reads, without ``nan``, ``inf`` or ``_``).
@@ -264,14 +297,15 @@ def read_table(path: Path, spec: TableSpec, cohort: str, rel: str) -> tuple[pd.D
         problems.append(Problem(rel, 1, extra, "unknown column, kept and ignored", level="warning"))
     typed = pd.DataFrame(index=raw.index)
     unparsable = {}
+    has_nul = "\x00" in text
     for col in specs:
         if col.name not in raw.columns:
             if not col.optional_column:
                 problems.append(Problem(rel, 1, col.name, "required column is missing from the header"))
             continue
         typed[col.name], bad = _parse(col, raw[col.name])
-        nul = raw[col.name].str.contains("\x00", regex=False)
-        if nul.any():
+        nul = raw[col.name].str.contains("\x00", regex=False) if has_nul else None
+        if nul is not None and nul.any():
             bad = bad | nul
             typed.loc[nul, col.name] = None
         unparsable[col.name] = set(raw.index[bad])
