@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from sonimage_utils.data.dictionary import RULE_KINDS, load_dictionary, load_rules
@@ -119,9 +120,8 @@ def rule_recist_lesions(tables, cohort, params):
     new = params["new_kind"]
     r = r.dropna(subset=["patient_id", "assessment_date", "lesion_id"])
     at_base = r["assessment_date"].eq(_baseline(r))
-    base_ids = set(map(tuple, r.loc[at_base, ["patient_id", "lesion_id"]].to_numpy()))
-    key = list(zip(r["patient_id"], r["lesion_id"]))
-    seen_at_base = pd.Series([k in base_ids for k in key], index=r.index)
+    key = pd.MultiIndex.from_frame(r[["patient_id", "lesion_id"]])
+    seen_at_base = pd.Series(key.isin(key[at_base.to_numpy()]), index=r.index)
     tracked = r["lesion_kind"].isin(list(params["tracked_kinds"]))
     out = _rows(r, tracked & ~seen_at_base, cohort, "recist", "lesion_id",
                 lambda x: f"{x['lesion_kind']} lesion {x['lesion_id']!r} is not recorded at the baseline assessment")
@@ -132,8 +132,7 @@ def rule_recist_lesions(tables, cohort, params):
                  lambda x: f"lesion {x['lesion_id']!r} changes kind between assessments")
     les = tables.get("lesions")
     if les is not None and {"patient_id", "lesion_id"} <= set(les.columns):
-        known = set(zip(les["patient_id"], les["lesion_id"]))
-        missing = pd.Series([k not in known for k in key], index=r.index)
+        missing = pd.Series(~key.isin(pd.MultiIndex.from_frame(les[["patient_id", "lesion_id"]])), index=r.index)
         out += _rows(r, tracked & at_base & missing, cohort, "recist", "lesion_id",
                      lambda x: f"baseline {x['lesion_kind']} lesion {x['lesion_id']!r} is not in lesions.csv")
         out += _rows(r, r["lesion_kind"].eq(new) & ~missing, cohort, "recist", "lesion_id",
@@ -220,15 +219,14 @@ def rule_case_duplicates(tables, cohort, params):
         if df is None or not set(key) <= set(df.columns):
             continue
         d = df.dropna(subset=key)
-        folded = [tuple(v.casefold() if isinstance(v, str) else v for v in k) for k in d[key].to_numpy()]
-        exact = [tuple(k) for k in d[key].to_numpy()]
-        first_row, first_key = {}, {}
-        for idx, f, k in zip(d.index, folded, exact):
-            first_row.setdefault(f, idx)
-            first_key.setdefault(f, k)
+        exact = d[key].reset_index(drop=True)
+        folded = exact.apply(lambda c: c.str.casefold() if c.dtype == object else c)
+        group = folded.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+        first = pd.Series(np.arange(len(d))).groupby(group).transform("first").to_numpy()
+        earlier = pd.Series(d.index.to_numpy()[first], index=d.index)
         # only rows whose key differs in case from the first one: exact repeats are rule unique_keys
-        earlier = pd.Series([first_row[f] for f in folded], index=d.index)
-        mask = pd.Series([first_key[f] != k for f, k in zip(folded, exact)], index=d.index, dtype=bool)
+        differs = (exact.to_numpy() != exact.to_numpy()[first]).any(axis=1)
+        mask = pd.Series(differs, index=d.index, dtype=bool)
         what = " + ".join(key)
         out += _rows(d, mask, cohort, name, key[-1],
                      lambda x, d=d, key=key, what=what, earlier=earlier: (
