@@ -133,3 +133,25 @@ def test_censoring_rate_gives_the_expected_event_share_it_was_solved_for():
     _, e, _ = simulate_interaction_trials(1, hr_interaction=0.5, seed=11, **design)
     assert e.mean() == pytest.approx(0.75, abs=0.01)  # binomial SE about 0.003
     assert c > 0
+
+
+def test_forest_plot_prints_the_interaction_test_from_the_recorded_p_value():
+    from sonimage_utils.tables.format import format_p
+
+    base = Section(data={"pfs": _demo()})
+    model = chapter.interaction_model(base)
+    within = chapter.within_groups(base, model)
+    texts = [t.get_text() for t in within.figures["forest"].texts]
+    p = format_p(model.value("obj2_interaction_p"))
+    assert any(f"p = {p}" in t and "likelihood-ratio" in t for t in texts)
+    assert "p" not in within.tables["by_group"].columns  # no per-group p-values
+
+
+def test_power_section_states_its_censoring_model_in_text_caption_and_figure():
+    base = Section(data={"pfs": _demo()})
+    power = chapter.interaction_power(base, interaction_hrs=[1.0, 2.0], n_sim=20, alpha=0.05, seed=3, hr_arm=0.59,
+                                      hr_group=1.5, median_reference_months=16.1)
+    assert "exponential censoring" in power.text["caption"] and "median censoring time" in power.text["caption"]
+    assert "independent of group, arm and PFS1" in power.text["censoring"]
+    assert any("exponential censoring" in t.get_text() for t in power.figures["power"].texts)
+    assert "Median censoring time, months" in power.tables["power"].columns

@@ -93,8 +93,8 @@ def interaction_model(base: Section) -> Section:
                          f"PFS1 with a heterogeneity x arm interaction, objective-2 set ({inter.n} patients with a "
                          f"heterogeneity group, {inter.n_events} PFS1 events; Efron ties, Wald 95% CIs). The group "
                          "row is the HR heterogeneous vs homogeneous on ET alone; the arm row is the treatment HR in "
-                         "ER-homogeneous patients; the last row is their ratio, whose likelihood-ratio test is in "
-                         "the text.")
+                         "ER-homogeneous patients; the last row is their ratio (Wald p; the likelihood-ratio test, "
+                         "the planned test of the interaction, is in the text and Table 02.5).")
     s.text["warning"] = f":::{{warning}}\n{lr['message']}\n:::" if lr["message"] else ""
     return s
 
@@ -126,12 +126,14 @@ def within_groups(base: Section, model: Section) -> Section:
     overall = extract_hr(model.data["main"], "arm[ET+CDK4/6i]", "All patients (adjusted for group)")
     rows = pd.concat([pd.DataFrame([{**overall, "bold": True}]),
                       sub.assign(label=sub["label"].map(label), bold=False)], ignore_index=True)
-    s.tables["by_group"] = format_hr_rows(rows.assign(comparison=rows["label"]))
+    # no p per subgroup: a significant HR in one group and not in the other is no test of interaction
+    s.tables["by_group"] = format_hr_rows(rows.assign(comparison=rows["label"])).drop(columns="p")
     inter = model.data["interaction"]
     s.text["caption"] = (f"**Table 02.2.** Hazard ratio of ET+CDK4/6i vs ET overall (model with group + arm) and "
                          f"within each heterogeneity group (interaction model), objective-2 set ({inter.n} patients, "
                          f"{inter.n_events} PFS1 events; patients and events per row). Secondary analysis; the "
-                         "within-group HRs are exploratory.")
+                         "within-group HRs are exploratory. No p-value per group is shown: whether the HR is "
+                         "significant in one group and not in the other is no test of interaction (Table 02.5).")
     p_inter = model.value("obj2_interaction_p")
     ratio = format_estimate_ci(model.value("obj2_hr_interaction"), model.value("obj2_hr_interaction_ci_low"),
                                model.value("obj2_hr_interaction_ci_high"))
@@ -170,8 +172,9 @@ def absolute_scale(base: Section, *, horizon: float, min_at_risk: int) -> Sectio
     Returns
     -------
     Section
-        Results ``obj2_pfs24_*``, ``tables["absolute"]``, ``text["caption"]`` and ``text["reading"]`` (the
-        sentence chosen from the numbers), ``data["absolute"]`` (the estimator's output).
+        Results ``obj2_pfs24_*``, ``tables["absolute"]``, ``text["caption"]``, ``text["reading"]`` (the
+        sentence chosen from the numbers) and ``text["short"]`` (its form for the conclusion),
+        ``data["absolute"]`` (the estimator's output).
     """
     pfs = base.data["pfs"]
     res = compute_km_interaction_at(pfs, group="het_group", levels=GROUPS, arm="arm", arms=ARMS, t=horizon,
@@ -215,11 +218,12 @@ def absolute_scale(base: Section, *, horizon: float, min_at_risk: int) -> Sectio
                 "is the same" if lo <= 0 <= hi else
                 f"lies {'above' if lo > 0 else 'below'} 0: exploratory, a hypothesis to confirm in other data")
         pct = {k: format_value(r[k], "percent") for k in ("estimate", "ci_low", "ci_high")}
-        s.text["reading"] = (
+        s.text["reading"] = s.text["short"] = (
             f"On the absolute scale the difference of the {h}-month differences in PFS1 (heterogeneous minus "
             f"homogeneous) was {pct['estimate']} (95% CI {pct['ci_low']} to {pct['ci_high']}, percentage points); "
             f"its 95% CI {side}.")
     else:
+        s.text["short"] = "On the absolute scale the interaction is not estimable in these data (Table 02.3)."
         s.text["reading"] = (
             "On the absolute scale the interaction is not estimable in these data ("
             f"{format_km_difference_note(cells, labels=LABELS)}). "
@@ -417,4 +421,4 @@ def conclusion(model: Section, absolute: Section, power: Section) -> Section:
                                              model.value("obj2_hr_interaction_ci_high"), power_at,
                                              relevant_ratio=ratio)
     return Section(text={"conclusion": f"**What the study can and cannot conclude.** {sentence} "
-                                       f"{absolute.text['reading']}"})
+                                       f"{absolute.text['short']}"})

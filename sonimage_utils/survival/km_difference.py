@@ -19,6 +19,8 @@ among ``n`` at risk moves it by a factor ``1 - 1/n``), and Greenwood's formula t
 variance. A cell with fewer than ``min_at_risk`` patients at risk at ``t`` (the SAP's rule) therefore makes
 every difference it enters *not estimable*, with the reason, rather than a precise-looking number.
 
+The method as the book states it: ``book/methods.md``, section Cox models.
+
 References
 ----------
 Kent DM et al. The Predictive Approaches to Treatment heterogeneity (PATH) Statement. Ann Intern Med
