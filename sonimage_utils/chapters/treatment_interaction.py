@@ -213,9 +213,11 @@ def absolute_scale(base: Section, *, horizon: float, min_at_risk: int) -> Sectio
         "its uncertainty.")
     if r["status"] == "ok":
         lo, hi = r["ci_low"], r["ci_high"]
-        side = ("includes 0: the data are compatible with a larger and with a smaller absolute benefit of "
-                "ET+CDK4/6i in ER-heterogeneous than in ER-homogeneous disease, and do not show that the benefit "
-                "is the same" if lo <= 0 <= hi else
+        points = {k: format_value(abs(r[k]) * 100, "count") for k in ("ci_low", "ci_high")}
+        side = ("includes 0: the data cannot exclude an absolute benefit of ET+CDK4/6i at the horizon up to "
+                f"{points['ci_low']} percentage points smaller, or up to {points['ci_high']} points larger, in "
+                "ER-heterogeneous than in ER-homogeneous disease, and do not show that the benefit is the same"
+                if lo <= 0 <= hi else
                 f"lies {'above' if lo > 0 else 'below'} 0: exploratory, a hypothesis to confirm in other data")
         pct = {k: format_value(r[k], "percent") for k in ("estimate", "ci_low", "ci_high")}
         s.text["reading"] = s.text["short"] = (
