@@ -343,8 +343,10 @@ def interaction_power(base: Section, *, interaction_hrs, n_sim: int, alpha: floa
     Returns
     -------
     Section
-        Results, ``tables["power"]``, ``figures["power"]`` (when anything was simulated), ``text["caption"]``
-        and ``text["warning"]`` (why the simulation could not run, or empty).
+        Results, ``tables["power"]``, ``figures["power"]`` (when anything was simulated, with the design and
+        censoring model under the axes), ``text["caption"]``, ``text["censoring"]`` (the censoring model, with
+        the median censoring times the rows imply) and ``text["warning"]`` (why the simulation could not run, or
+        empty).
     """
     pfs = base.data["pfs"]
     n_het = int((pfs["het_group"] == "heterogeneous").sum())
