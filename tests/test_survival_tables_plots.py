@@ -88,5 +88,5 @@ def test_06_other_figures_return_figures():
                                       n_treated=50, event_fraction=0.7, hr_group=1.8, hr_arm=0.59,
                                       median_reference_months=16.1)
     assert isinstance(plot_interaction_power(power), Figure)
-    assert format_power_table(power).shape == (2, 5)
+    assert format_power_table(power).shape == (2, 6)
     assert format_ph_table(compute_ph_test(fit, transform="km"))["Term"].tolist() == ["het_group", "arm", "GLOBAL"]

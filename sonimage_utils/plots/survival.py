@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -212,7 +214,7 @@ def plot_schoenfeld(ph, *, labels: dict | None = None, xlabel: str = "Months sin
 
 
 def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", favours=None, digits: int = 2,
-                figsize=None):
+                figsize=None, note: str | None = None):
     """Forest plot of hazard ratios on a log scale, with patients, events and HR (95% CI) printed per row.
 
     Parameters
@@ -225,6 +227,8 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
         Texts under the axis left and right of HR = 1, e.g. ``("favours ET+CDK4/6i", "favours ET")``.
     digits : int
     figsize : tuple, optional
+    note : str, optional
+        A line printed above the rows, e.g. the interaction test (the caller formats it from its result).
 
     Returns
     -------
@@ -235,7 +239,8 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
     label_in = 0.2 + 0.075 * max(len(str(v)) for v in rows["label"])
     cols_in, plot_in, hr_in = 1.5, 3.6, 1.8
     width = label_in + cols_in + plot_in + hr_in + 0.3
-    fig, ax = plt.subplots(figsize=figsize or (width, 1.3 + 0.45 * k))
+    top_in = 0.45 + (0.35 if note else 0.0)
+    fig, ax = plt.subplots(figsize=figsize or (width, 1.3 + 0.45 * k + top_in - 0.45))
     width = fig.get_figwidth()
     x_label, x_n, x_ev, x_hr = (-(label_in + cols_in) / plot_in, -0.8 / plot_in, -0.15 / plot_in,
                                 1 + 0.15 / plot_in)
@@ -281,11 +286,14 @@ def plot_forest(rows: pd.DataFrame, *, xlabel: str = "Hazard ratio (95% CI)", fa
         ax.text(0.97, 0.12 / height, f"\u2190 {favours[0]}", transform=under, ha="right", fontsize=8)
         ax.text(1.03, 0.12 / height, f"{favours[1]} \u2192", transform=under, ha="left", fontsize=8)
     left = (label_in + cols_in + 0.1) / width
-    fig.subplots_adjust(left=left, right=left + plot_in / width, top=1 - 0.45 / height, bottom=0.85 / height)
+    fig.subplots_adjust(left=left, right=left + plot_in / width, top=1 - top_in / height, bottom=0.85 / height)
+    if note:
+        fig.text(0.1 / width, 1 - 0.12 / height, note, ha="left", va="top", fontsize=9, style="italic")
     return _detached(fig)
 
 
-def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: float = 0.05, figsize=(6.5, 4.2)):
+def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: float = 0.05, figsize=(6.5, 4.2),
+                           note: str | None = None):
     """Simulated power of the interaction test against the true ratio of arm HRs (log scale).
 
     Parameters
@@ -297,6 +305,8 @@ def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: f
     alpha : float
         Significance level drawn as a line (the power at ratio 1 should sit on it).
     figsize : tuple
+    note : str, optional
+        The simulation's design (e.g. its censoring model), printed under the axes, wrapped.
 
     Returns
     -------
@@ -319,5 +329,12 @@ def plot_interaction_power(power: pd.DataFrame, *, target: float = 0.8, alpha: f
     ax.grid(alpha=0.25)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, loc="upper center")
-    fig.tight_layout()
+    if note:
+        wrapped = textwrap.fill(note, width=int(14 * fig.get_figwidth()))
+        lines = wrapped.count("\n") + 1
+        fig.set_figheight(fig.get_figheight() + 0.17 * lines)
+        fig.tight_layout(rect=(0, 0.17 * lines / fig.get_figheight(), 1, 1))
+        fig.text(0.02, 0.02, wrapped, ha="left", va="bottom", fontsize=7.5)
+    else:
+        fig.tight_layout()
     return _detached(fig)

@@ -31,7 +31,10 @@ from .piecewise import (
     PiecewiseHRResult, derive_episodes, fit_piecewise_cox, format_interval,
 )
 from .power import (
-    simulate_interaction_trials, fit_cox_batch, compute_interaction_power,
+    simulate_interaction_trials, fit_cox_batch, compute_interaction_power, compute_censoring_rate,
+)
+from .km_difference import (
+    compute_km_cell_at, compute_km_interaction_at,
 )
 from .ridge_cox import (
     RidgeCoxResult, PenaltyCVResult, fit_ridge_cox, compute_log_partial_likelihood, cv_ridge_penalty,
@@ -51,5 +54,6 @@ __all__ = [
     'derive_episodes', 'fit_piecewise_cox', 'format_interval', 'simulate_interaction_trials', 'fit_cox_batch',
     'compute_interaction_power', 'RidgeCoxResult', 'PenaltyCVResult', 'fit_ridge_cox',
     'compute_log_partial_likelihood', 'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
-    'compute_rmst_km', 'compute_rmst_difference',
+    'compute_rmst_km', 'compute_rmst_difference', 'compute_censoring_rate', 'compute_km_cell_at',
+    'compute_km_interaction_at',
 ]

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-__all__ = ["simulate_interaction_trials", "fit_cox_batch", "compute_interaction_power"]
+__all__ = ["simulate_interaction_trials", "fit_cox_batch", "compute_interaction_power", "compute_censoring_rate"]
 
 #: Largest number of patient rows (trials x patients) one batched Newton-Raphson works on at once. The trials
 #: are independent, so a batch of many trials is cut into chunks of whole trials of at most this many rows:
@@ -47,6 +47,42 @@ def _censoring_rate(hazards: np.ndarray, shares: np.ndarray, event_fraction: flo
         return 0.0
     f = lambda c: np.sum(shares * hazards / (hazards + c)) - event_fraction  # noqa: E731
     return float(optimize.brentq(f, 1e-12, 1e6 * hazards.max(), xtol=1e-14))
+
+
+def compute_censoring_rate(*, n_patients: int, n_heterogeneous: int, n_treated: int, event_fraction: float,
+                           hr_group: float, hr_arm: float, hr_interaction: float,
+                           median_reference_months: float) -> float:
+    """Rate (per month) of the exponential censoring of :func:`simulate_interaction_trials`.
+
+    Censoring times are exponential with one rate for every patient, independent of group, arm and PFS1
+    (non-informative), and the rate solves ``sum_cells share * h / (h + c) = event_fraction``: the expected
+    share of patients with an observed PFS1 event equals the cohort's, over the four group x arm cells with
+    their expected shares and exponential PFS1 hazards ``h``. The median censoring time is ``log(2) / c``.
+
+    Parameters
+    ----------
+    n_patients, n_heterogeneous, n_treated, event_fraction, hr_group, hr_arm, hr_interaction, median_reference_months
+        As :func:`simulate_interaction_trials`.
+
+    Returns
+    -------
+    float
+        The rate; 0 when ``event_fraction`` is 1 (no censoring).
+
+    Examples
+    --------
+    >>> c = compute_censoring_rate(n_patients=100, n_heterogeneous=50, n_treated=50, event_fraction=0.5,
+    ...                            hr_group=1.0, hr_arm=1.0, hr_interaction=1.0, median_reference_months=12.0)
+    >>> round(float(np.log(2) / c), 6)  # half the events: censoring as fast as progression
+    12.0
+    """
+    beta = np.log([hr_group, hr_arm, hr_interaction])
+    # expected event fraction with the design's expected cell sizes
+    cells = np.array([[gg, aa, gg * aa] for gg in (0, 1) for aa in (0, 1)])
+    share = np.array([(n_heterogeneous if gg else n_patients - n_heterogeneous) / n_patients
+                      * (n_treated if aa else n_patients - n_treated) / n_patients for gg, aa, _ in cells])
+    cell_h = np.log(2) / median_reference_months * np.exp(cells @ beta)
+    return _censoring_rate(cell_h, share, event_fraction)
 
 
 def simulate_interaction_trials(n_sim: int, *, n_patients: int, n_heterogeneous: int, n_treated: int,
@@ -98,12 +134,9 @@ def simulate_interaction_trials(n_sim: int, *, n_patients: int, n_heterogeneous:
     X = np.stack([g, a, g * a], axis=-1)
     beta = np.log([hr_group, hr_arm, hr_interaction])
     hazard = np.log(2) / median_reference_months * np.exp(X @ beta)
-    # expected event fraction with the design's expected cell sizes
-    cells = np.array([[gg, aa, gg * aa] for gg in (0, 1) for aa in (0, 1)])
-    share = np.array([(n_heterogeneous if gg else n_patients - n_heterogeneous) / n_patients
-                      * (n_treated if aa else n_patients - n_treated) / n_patients for gg, aa, _ in cells])
-    cell_h = np.log(2) / median_reference_months * np.exp(cells @ beta)
-    c = _censoring_rate(cell_h, share, event_fraction)
+    c = compute_censoring_rate(n_patients=n_patients, n_heterogeneous=n_heterogeneous, n_treated=n_treated,
+                               event_fraction=event_fraction, hr_group=hr_group, hr_arm=hr_arm,
+                               hr_interaction=hr_interaction, median_reference_months=median_reference_months)
     t_event = rng.exponential(1.0 / hazard)
     t_cens = rng.exponential(1.0 / c, size=hazard.shape) if c > 0 else np.full(hazard.shape, np.inf)
     return np.minimum(t_event, t_cens), (t_event <= t_cens).astype(float), X
@@ -278,7 +311,9 @@ def compute_interaction_power(hr_interactions, *, n_sim: int, alpha: float, seed
     pandas.DataFrame
         One row per scenario: ``hr_interaction``, ``hr_arm_homogeneous``, ``hr_arm_heterogeneous``,
         ``power`` (share of converged trials with LR p < alpha), ``power_mc_se`` (Monte Carlo standard
-        error), ``mean_events``, ``median_hr_interaction_estimate``, ``share_converged``, ``n_sim``.
+        error), ``mean_events``, ``median_hr_interaction_estimate``, ``share_converged``, ``n_sim``,
+        ``censoring_median_months`` (median of the exponential censoring time, :func:`compute_censoring_rate`;
+        infinite without censoring).
 
     Examples
     --------
@@ -292,6 +327,7 @@ def compute_interaction_power(hr_interactions, *, n_sim: int, alpha: float, seed
     rows = []
     for k, hr_int in enumerate(hr_interactions):
         t, e, X = simulate_interaction_trials(n_sim, hr_interaction=hr_int, seed=seed + k, **design)
+        c = compute_censoring_rate(hr_interaction=hr_int, **design)
         P, cell, ds = _prepare(t, e, X)  # one sort for both models; the reduced model drops the product column
         full = _fit_prepared(P, cell, ds, max_iter=30, tol=1e-9, max_abs_coef=15.0)
         reduced = _fit_prepared(P[:, :2], cell, ds, max_iter=30, tol=1e-9, max_abs_coef=15.0)
@@ -304,5 +340,6 @@ def compute_interaction_power(hr_interactions, *, n_sim: int, alpha: float, seed
                      "power_mc_se": float(np.sqrt(power * (1 - power) / max(ok.sum(), 1))),
                      "mean_events": float(e.sum(axis=1).mean()),
                      "median_hr_interaction_estimate": float(np.exp(np.median(full["coef"][ok, 2]))),
-                     "share_converged": float(ok.mean()), "n_sim": n_sim})
+                     "share_converged": float(ok.mean()), "n_sim": n_sim,
+                     "censoring_median_months": float(np.log(2) / c) if c > 0 else float("inf")})
     return pd.DataFrame(rows)

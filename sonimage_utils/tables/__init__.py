@@ -27,7 +27,8 @@ from .summary import (
 )
 from .survival import (
     format_km_table, format_cox_table, format_ph_table, format_hr_rows, format_power_table, describe_term,
-    format_piecewise_table, format_rmst_table,
+    format_piecewise_table, format_rmst_table, format_km_difference_table, format_lr_tests,
+    format_km_difference_note,
 )
 from .validation import (
     format_performance_table, format_estimate_rows, format_metric_frame, format_median_iqr,
@@ -45,6 +46,7 @@ __all__ = [
     'format_bor_no_measurable', 'format_recist_settings', 'SummaryRow', 'SUMMARY_ROWS', 'format_conclusion',
     'format_interaction_conclusion', 'format_results_summary', 'format_km_table', 'format_cox_table',
     'format_ph_table', 'format_hr_rows', 'format_power_table', 'describe_term', 'format_piecewise_table',
-    'format_rmst_table', 'format_performance_table', 'format_estimate_rows', 'format_metric_frame',
+    'format_rmst_table', 'format_km_difference_table', 'format_lr_tests', 'format_km_difference_note',
+    'format_performance_table', 'format_estimate_rows', 'format_metric_frame',
     'format_median_iqr', 'format_predictor_summary',
 ]

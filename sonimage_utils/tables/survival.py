@@ -14,7 +14,8 @@ from sonimage_utils.tables.format import (NOT_ESTIMABLE, NOT_REACHED, format_cou
                                           format_number, format_p, format_percent)
 
 __all__ = ["format_km_table", "format_cox_table", "format_ph_table", "format_hr_rows", "format_power_table",
-           "describe_term", "format_piecewise_table", "format_rmst_table"]
+           "describe_term", "format_piecewise_table", "format_rmst_table", "format_km_difference_table",
+           "format_lr_tests", "format_km_difference_note"]
 
 
 def _est_ci(est, low, high, digits=1) -> str:
@@ -197,13 +198,15 @@ def format_power_table(power: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``Ratio of arm HRs (interaction)``, ``HR arm, homogeneous``, ``HR arm, heterogeneous``,
-        ``Mean events``, ``Power (MC SE)``.
+        ``Mean events``, ``Median censoring time, months`` (the exponential censoring model's median), ``Power (MC SE)``.
     """
     return pd.DataFrame({
         "Ratio of arm HRs (interaction)": [format_number(x) for x in power["hr_interaction"]],
         "HR arm, homogeneous": [format_number(x) for x in power["hr_arm_homogeneous"]],
         "HR arm, heterogeneous": [format_number(x) for x in power["hr_arm_heterogeneous"]],
         "Mean events": [format_number(x, 1) for x in power["mean_events"]],
+        "Median censoring time, months": [format_number(x, 1, missing="no censoring")
+                                          for x in power["censoring_median_months"]],
         "Power (MC SE)": [f"{format_percent(p, 1)} ({format_percent(s, 1)})"
                           for p, s in zip(power["power"], power["power_mc_se"])],
     })
@@ -263,3 +266,105 @@ def format_rmst_table(rmst: pd.DataFrame, labels: dict | None = None, digits: in
                                              zip(rmst["rmst"], rmst["ci_low"], rmst["ci_high"])],
         "p": [format_p(p, missing="") for p in rmst["p"]],
     })
+
+
+def format_km_difference_table(result: dict, *, horizon: float, labels: dict | None = None) -> pd.DataFrame:
+    """Kaplan-Meier survival at a horizon by subgroup and arm, the arm difference within each subgroup and the
+    difference of the differences (:func:`~sonimage_utils.survival.km_difference.compute_km_interaction_at`).
+
+    Parameters
+    ----------
+    result : dict
+        ``cells`` and ``differences`` from ``compute_km_interaction_at``; two arms per subgroup, control first.
+    horizon : float
+        The horizon, months (for the column names).
+    labels : dict, optional
+        Level -> display label (subgroups and arms).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subgroup, then the interaction row: ``Subgroup``, ``Patients (events by the horizon)`` and
+        ``At risk at the horizon`` per arm (``control / treated``), ``PFS1 at the horizon (SE)`` per arm,
+        ``Difference, treated minus control (95% CI)`` and ``Note`` (why a difference is not estimable).
+    """
+    names = labels or {}
+    cells, diffs = result["cells"], result["differences"]
+    arms = list(dict.fromkeys(cells["arm"]))
+    ctrl, trt = (names.get(a, a) for a in arms)
+    h = f"{horizon:g} months"
+    rows = []
+    for _, d in diffs.iterrows():
+        pair = cells[cells["group"] == d["group"]]
+        row = {"Subgroup": names.get(d["group"], d["group"])}
+        if len(pair):
+            c = [pair[pair["arm"] == a].iloc[0] for a in arms]
+            row[f"Patients (events by {h}), {ctrl} / {trt}"] = " / ".join(
+                f"{format_count(x['n'])} ({format_count(x['n_events'])})" for x in c)
+            row[f"At risk at {h}, {ctrl} / {trt}"] = " / ".join(format_count(x["n_risk"]) for x in c)
+            for x, a in zip(c, (ctrl, trt)):
+                row[f"PFS1 at {h}, {a} (SE)"] = (f"{format_percent(x['surv'])} ({format_percent(x['se'])})"
+                                                 if x["se"] == x["se"] else format_percent(x["surv"]))
+        else:
+            row["Subgroup"] = f"Difference of the differences, {names.get(diffs['group'].iat[1], diffs['group'].iat[1])} " \
+                              f"minus {names.get(diffs['group'].iat[0], diffs['group'].iat[0])}"
+        row[f"Difference, {trt} minus {ctrl} (95% CI)"] = format_estimate_ci(
+            d["estimate"], d["ci_low"], d["ci_high"], 0, missing=NOT_ESTIMABLE, percent=True)
+        used = cells if len(pair) == 0 else pair
+        row["Note"] = "" if d["status"] == "ok" else format_km_difference_note(used, labels=names)
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
+def format_km_difference_note(cells: pd.DataFrame, labels: dict | None = None) -> str:
+    """Why a Kaplan-Meier difference is not estimable: each unusable cell, labelled, with its reason.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Rows of ``compute_km_interaction_at(...)["cells"]`` (``group``, ``arm``, ``usable``, ``reason``).
+    labels : dict, optional
+        Level -> display label.
+
+    Returns
+    -------
+    str
+        ``"ER-homogeneous, ET: 4 at risk at 24 months, ..."``, cells joined by "; "; empty when all are usable.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"group": ["g"], "arm": ["a"], "usable": [False], "reason": ["no patients"]})
+    >>> format_km_difference_note(c, {"g": "Group G"})
+    'Group G, a: no patients'
+    """
+    names = labels or {}
+    return "; ".join(f"{names.get(r['group'], r['group'])}, {names.get(r['arm'], r['arm'])}: {r['reason']}"
+                     for _, r in cells.iterrows() if not r["usable"])
+
+
+def format_lr_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    """Likelihood-ratio tests (e.g. of interaction terms), one row each.
+
+    Parameters
+    ----------
+    tests : pandas.DataFrame
+        ``test`` (row label), ``role`` (confirmatory, secondary or exploratory), ``n``, ``n_events``,
+        ``statistic``, ``df``, ``p``, ``message`` (why a test was not computed, or empty).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Test``, ``Type``, ``Patients``, ``Events``, ``Chi-square``, ``df``, ``p``, ``Note``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"test": ["a"], "role": ["exploratory"], "n": [10], "n_events": [5], "statistic": [1.0],
+    ...                   "df": [2], "p": [0.607], "message": [""]})
+    >>> format_lr_tests(t).iloc[0].tolist()
+    ['a', 'exploratory', '10', '5', '1.00', '2', '0.607', '']
+    """
+    return pd.DataFrame({
+        "Test": tests["test"].astype(str), "Type": tests["role"].astype(str),
+        "Patients": [format_count(x) for x in tests["n"]], "Events": [format_count(x) for x in tests["n_events"]],
+        "Chi-square": [format_number(x) for x in tests["statistic"]], "df": [format_count(x) for x in tests["df"]],
+        "p": [format_p(x) for x in tests["p"]], "Note": tests["message"].astype(str)}).reset_index(drop=True)
