@@ -92,7 +92,7 @@ record_section(wf)
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.1. Waterfall plot of the best change in diameter of every RECIST target lesion with a CT before the patient's first progression, coloured by lesion FES status. Dashed line: -30% (lesion response); dotted line: +20%.", "name": "fig-03-waterfall"}}
 save_figure(wf.figures["waterfall"], "03_waterfall", build_dir)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.2. The same waterfall plot, one panel per organ group (a bone lesion is a target only with a lytic soft-tissue component of 10 mm or more). Target lesions with a CT before the patient's first PD.", "name": "fig-03-waterfall-organ"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.2. The same waterfall plot, one panel per organ group (a bone lesion can be a target only when lytic or mixed with a soft-tissue component of 10 mm or more). Target lesions with a CT before the patient's first PD.", "name": "fig-03-waterfall-organ"}}
 save_figure(wf.figures["waterfall_by_organ"], "03_waterfall_by_organ", build_dir)
 
 # %% tags=["remove-input"]
@@ -123,11 +123,11 @@ save_figure(lr.section_uptake(d).figures["scatter"], "03_uptake_scatter", build_
 # %% tags=["remove-input"]
 mm = lr.section_mixed_model(d)
 record_section(mm)
+save_table(mm.tables["lmm"], "03_lmm", build_dir)
+save_table(mm.tables["lmm_interaction"], "03_lmm_fes_arm_interaction", build_dir)
 for key in ("obj3_lmm_fes_p_prose", "obj3_lmm_fes_arm_interaction_p_prose", "fes_form", "fes_unit", "fes_form_reason",
             "early_progressors", "interaction_sentence"):
     glue_text(f"obj3_{key}" if not key.startswith("obj3") else key, mm.text[key])
-save_table(mm.tables["lmm"], "03_lmm", build_dir)
-save_table(mm.tables["lmm_interaction"], "03_lmm_fes_arm_interaction", build_dir)
 
 # %% [markdown]
 # FES SUVmax entered the models as {glue:text}`obj3_fes_form`: {glue:text}`obj3_fes_form_reason`.

@@ -41,7 +41,8 @@ __all__ = [
     "fit_orr_logistic",
 ]
 
-#: Organ -> organ group for the lesion models (bone is never a RECIST target); first group is the reference.
+#: Organ -> organ group for the lesion models (bone is a RECIST target only as a lytic or mixed lesion with a soft-tissue
+#: component of 10 mm or more); first group is the reference.
 ORGAN_GROUPS = {"lymph_node": "lymph_node", "lung": "lung", "liver": "liver", "pleura": "other",
                 "soft_tissue": "other", "breast": "other", "brain": "other", "other": "other", "bone": "other"}
 _Z = stats.norm.ppf(0.975)

@@ -186,6 +186,7 @@ def format_bor_table(counts: pd.DataFrame) -> pd.DataFrame:
     """
     out = counts.copy()
     out.columns = [label(str(c)) for c in counts.columns]
+    out.index = [label(str(i)) for i in counts.index]
     out.index.name = "heterogeneity group"
     return out
 
@@ -198,7 +199,7 @@ def format_bor_no_measurable(best: pd.DataFrame, group: str = "het_group") -> pd
     Examples
     --------
     >>> b = pd.DataFrame({"best_overall_response": ["NON_CR_NON_PD", "PD"], "het_group": ["homogeneous", None]})
-    >>> format_bor_no_measurable(b).loc["non-CR/non-PD"].tolist()
+    >>> format_bor_no_measurable(b).loc["non-CR/non-PD"].tolist()  # ER-homogeneous, ER-heterogeneous, not assessable, all
     [1, 0, 0, 1]
     """
     cols = pd.Categorical(best[group].astype(object).where(best[group].notna(), "not assessable"),
@@ -207,6 +208,7 @@ def format_bor_no_measurable(best: pd.DataFrame, group: str = "het_group") -> pd
                       pd.Series(cols, index=best.index, name="heterogeneity group"),
                       margins=True, margins_name="all", dropna=False)
     tab.index = [label(str(i)) for i in tab.index]
+    tab.columns = [label(str(c)) for c in tab.columns]
     return tab
 
 
