@@ -248,7 +248,7 @@ save_figure(traj.figures["spider"], "03_spider", build_dir)
 tm = lr.section_trajectory_model(d)
 record_section(tm)
 glue_text("obj3_sod_slope_difference_p_prose", tm.text["obj3_sod_slope_difference_p_prose"])
-for key in ("random_effects", "slope_direction", "slope_sentence"):
+for key in ("random_effects", "slope_direction", "slope_sentence", "dropout_note"):
     glue_text(f"obj3_sod_{key}", tm.text[key])
 save_table(tm.tables["sod_lmm"], "03_sod_lmm", build_dir)
 save_table(tm.tables["depth"], "03_depth_of_response", build_dir)
@@ -261,9 +261,7 @@ show(tm.tables["sod_lmm_display"])
 # {glue:text}`obj3_sod_slope_direction`: slope difference {glue:text}`obj3_sod_slope_difference_text` percentage
 # points per month (95% CI {glue:text}`obj3_sod_slope_difference_ci_low_text` to
 # {glue:text}`obj3_sod_slope_difference_ci_high_text`; p {glue:text}`obj3_sod_slope_difference_p_prose`).
-# {glue:text}`obj3_sod_slope_sentence` The trajectories
-# end at progression, so patients who progress early contribute few CTs (informative dropout), and without a
-# random slope the CI does not allow for patients' slopes to differ.
+# {glue:text}`obj3_sod_slope_sentence` {glue:text}`obj3_sod_dropout_note`
 
 # %% tags=["remove-input"]
 show_markdown(tm.text["caption_depth"])

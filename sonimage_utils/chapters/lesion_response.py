@@ -499,6 +499,10 @@ def section_trajectory_model(d: LesionData) -> Section:
           "1 if the trajectory model kept a random slope per patient, 0 if it fell back to a random intercept",
           "count")
     s.text["random_effects"] = fit.extra["random_effects"]
+    s.text["dropout_note"] = (
+        "The trajectories end at progression, so patients who progress early contribute few CTs (informative "
+        "dropout)" + ("; and without a random slope the CI does not allow for patients' slopes to differ, so it may "
+                      "be too narrow." if not fit.extra["random_effects"] == "random intercept and slope" else "."))
     s.tables["sod_lmm"] = fit.summary
     s.tables["sod_lmm_display"] = format_lesion_model_table(fit.summary)
     s.text["caption_model"] = (

@@ -121,7 +121,7 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
     fes_threshold : float or None
         Vertical line on the FES panel.
     log_x : bool
-        Log2 x axes (when the lesion models take SUVmax on the log scale).
+        Log2 x axis for FES SUVmax (when the lesion models take it on the log scale).
     colors : dict, optional
         Level -> colour (default :data:`GROUP_COLORS`).
 
@@ -148,9 +148,10 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
         ax.axhline(0, color="0.6", lw=0.6)
         if fes_threshold is not None and xc.startswith("fes"):
             ax.axvline(fes_threshold, color="0.3", ls=":", lw=0.9)
-        if log_x:
+        log_here = log_x and xc.startswith("fes")
+        if log_here:
             ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"Baseline lesion {lab}" + (" (log2 scale)" if log_x else ""))
+        ax.set_xlabel(f"Baseline lesion {lab}" + (" (log2 scale)" if log_here else ""))
         ax.set_title(f"{len(d)} lesions, {d[patient].nunique()} patients", fontsize=9)
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     present = [k for k in colors if k in set(grp.astype(str))]
