@@ -616,7 +616,7 @@ def fit_sod_slope_lmm(data: pd.DataFrame, *, time: str = "months_from_baseline",
     """Linear mixed model of the target sum-of-diameters trajectory: random intercept and slope per patient.
 
     ``outcome ~ time + covariates + time:interactions + (1 + time | group)``, REML (statsmodels ``MixedLM``,
-    unstructured 2x2 random-effects covariance). If that model does not converge or its random-effects
+    unstructured 2x2 random-effects covariance, L-BFGS). If that model does not converge or its random-effects
     covariance is singular (a variance at zero, or an intercept-slope correlation of 0.99 or more in absolute
     value: at the boundary, where ``lme4`` reports ``isSingular``), the random slope is dropped and
     ``(1 | group)`` is fitted instead; ``extra["random_effects"]`` says which was fitted and why.
@@ -657,7 +657,9 @@ def fit_sod_slope_lmm(data: pd.DataFrame, *, time: str = "months_from_baseline",
     for label_re, Z in attempts:
         model = sm.MixedLM(y.to_numpy(), X, groups=groups, exog_re=Z)
         res = None
-        for method in ("lbfgs", "bfgs", "powell"):
+        # one optimiser for the random-slope model (a non-converging 2x2 fit is slow, O(minutes) at 10,000
+        # patients, and is replaced anyway); two for the random-intercept model
+        for method in (("lbfgs",) if Z.shape[1] == 2 else ("lbfgs", "bfgs")):
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always", ConvergenceWarning)
                 warnings.simplefilter("always", RuntimeWarning)
