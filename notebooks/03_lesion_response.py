@@ -40,8 +40,8 @@ lesion_fes_form_aic_margin = 2.0
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import lesion_response as lr
-from sonimage_utils.pipeline.report import (glue_text, record_section, save_figure, save_table, show, show_markdown,
-                                            synthetic_notice)
+from sonimage_utils.pipeline.report import (glue_text, record_deviation, record_section, save_figure, save_table, show,
+                                            show_markdown, synthetic_notice)
 
 d = lr.prepare_lesion_data(data_dir, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
                            fdg_threshold=fdg_threshold, recist_sd_min_days=recist_sd_min_days,
@@ -125,6 +125,8 @@ mm = lr.section_mixed_model(d)
 record_section(mm)
 save_table(mm.tables["lmm"], "03_lmm", build_dir)
 save_table(mm.tables["lmm_interaction"], "03_lmm_fes_arm_interaction", build_dir)
+if mm.text["deviation"]:
+    record_deviation(mm.text["deviation"])
 for key in ("obj3_lmm_fes_p_prose", "obj3_lmm_fes_arm_interaction_p_prose", "fes_form", "fes_unit", "fes_form_reason",
             "early_progressors", "interaction_sentence"):
     glue_text(f"obj3_{key}" if not key.startswith("obj3") else key, mm.text[key])
@@ -251,6 +253,8 @@ glue_text("obj3_sod_slope_difference_p_prose", tm.text["obj3_sod_slope_differenc
 for key in ("random_effects", "slope_direction", "slope_sentence", "dropout_note"):
     glue_text(f"obj3_sod_{key}", tm.text[key])
 save_table(tm.tables["sod_lmm"], "03_sod_lmm", build_dir)
+if tm.text["deviation"]:
+    record_deviation(tm.text["deviation"])
 save_table(tm.tables["depth"], "03_depth_of_response", build_dir)
 show_markdown(tm.text["caption_model"])
 show(tm.tables["sod_lmm_display"])

@@ -297,6 +297,9 @@ def section_mixed_model(d: LesionData) -> Section:
                                                       "best change including the CT at progression": (through, t3)})
     s.text["caption_sensitivity"] = (f"**Table 03.5.** The FES coefficient ({unit}) in sensitivity models; each row "
                                      "gives its own lesions and patients.")
+    failed = [name for name, f in (("primary", lmm), ("FES x arm", inter_fit), ("FES + organ + arm", fes_only),
+                                   ("including the CT at progression", through)) if not f.extra["converged"]]
+    s.text["deviation"] = (f"Chapter 03 lesion mixed model(s) did not converge: {', '.join(failed)}." if failed else "")
     s.text["early_progressors"] = _early_progressor_sentence(fes["estimate"], tp["estimate"], lmm.n_obs,
                                                              through.n_obs, lmm.n_groups, through.n_groups)
     return s
@@ -499,6 +502,9 @@ def section_trajectory_model(d: LesionData) -> Section:
           "1 if the trajectory model kept a random slope per patient, 0 if it fell back to a random intercept",
           "count")
     s.text["random_effects"] = fit.extra["random_effects"]
+    s.text["deviation"] = ("" if fit.extra["random_effects"] == "random intercept and slope" else
+                           f"Chapter 03 trajectory model: fitted with {fit.extra['random_effects']}, not the planned "
+                           "random intercept and slope per patient.")
     s.text["dropout_note"] = (
         "The trajectories end at progression, so patients who progress early contribute few CTs (informative "
         "dropout)" + ("; and without a random slope the CI does not allow for patients' slopes to differ, so it may "
