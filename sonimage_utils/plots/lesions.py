@@ -84,11 +84,12 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         _reference_lines(ax)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
-        ax.set_xlabel(f"{str(key).replace('_', ' ')} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
+        ax.set_xlabel(f"{_label(key)} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     axes[0, 0].set_ylim(-105, max(45, float(np.nanmax(d[value].clip(upper=100))) + 5) if len(d) else 45)
     present = [k for k in colors if k in set(d[color_by].astype(str))]
-    handles = [Patch(color=colors[k], label=_label(k)) for k in present]
+    handles = [Patch(color=colors[k], label=LABELS.get(f"fes_{k}", _label(k)) if color_by == "fes_status" else _label(k))
+               for k in present]
     handles += [Line2D([], [], color="0.3", ls="--", label="-30%"), Line2D([], [], color="0.3", ls=":", label="+20%")]
     if title:
         fig.suptitle(title)
