@@ -21,6 +21,10 @@
 # to the CT at progression. RECIST 1.1 is applied as set out in the analysis plan (no confirmation of response,
 # as in a randomised trial with PFS as endpoint; stable disease needs a CT at least `recist_sd_min_days` after
 # baseline).
+#
+# Objective 3 is secondary: every analysis in this chapter is exploratory, and its p-values are not adjusted for
+# multiplicity. The chapter reports many of them, so a single nominally significant p-value here is not evidence
+# of an effect on its own, and a non-significant one is not evidence of no effect.
 
 # %% tags=["parameters", "hide-input"]
 data_dir = "demo_data"
@@ -32,15 +36,17 @@ fdg_threshold = None
 recist_sd_min_days = 42
 recist_confirm = False
 lesion_response_threshold_pct = -30.0
+lesion_fes_form_aic_margin = 2.0
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import lesion_response as lr
-from sonimage_utils.pipeline.report import (glue_text, record_section, save_figure, save_table, show, show_markdown,
-                                            synthetic_notice)
+from sonimage_utils.pipeline.report import (glue_text, record_deviation, record_section, save_figure, save_table, show,
+                                            show_markdown, synthetic_notice)
 
 d = lr.prepare_lesion_data(data_dir, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
                            fdg_threshold=fdg_threshold, recist_sd_min_days=recist_sd_min_days,
-                           recist_confirm=recist_confirm, lesion_response_threshold_pct=lesion_response_threshold_pct)
+                           recist_confirm=recist_confirm, lesion_response_threshold_pct=lesion_response_threshold_pct,
+                           lesion_fes_form_aic_margin=lesion_fes_form_aic_margin)
 
 # %% tags=["remove-input"]
 synthetic_notice(synthetic)
@@ -49,9 +55,11 @@ synthetic_notice(synthetic)
 # ## Who can be assessed
 #
 # RECIST measures response on target lesions, which must be measurable on CT (10 mm, lymph nodes 15 mm short
-# axis). Bone lesions are not measurable, so patients with bone-only disease have no target lesion: they are
-# assessed on non-target and new lesions only, are counted here and described below, and are not silently
-# dropped.
+# axis). In bone, RECIST 1.1 counts a lytic or mixed lytic-blastic lesion as measurable when it has an
+# identifiable soft-tissue component of 10 mm or more (measured on that component); blastic bone lesions are not
+# measurable. Patients whose only disease is non-measurable (most often bone-only disease) have no target
+# lesion: they are assessed on non-target and new lesions only, are counted in Table 03.1
+# and described below, and are not silently dropped.
 
 # %% tags=["remove-input"]
 sec = lr.section_assessable(d)
@@ -81,10 +89,10 @@ show(sec.tables["flow"].style.hide(axis="index"))
 wf = lr.section_waterfall(d)
 record_section(wf)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Waterfall plot of the best change in diameter of every RECIST target lesion with a CT before the patient's first progression, coloured by lesion FES status. Dashed line: -30% (lesion response); dotted line: +20%.", "name": "fig-03-waterfall"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.1. Waterfall plot of the best change in diameter of every RECIST target lesion with a CT before the patient's first progression, coloured by lesion FES status. Dashed line: -30% (lesion response); dotted line: +20%.", "name": "fig-03-waterfall"}}
 save_figure(wf.figures["waterfall"], "03_waterfall", build_dir)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same waterfall plot, one panel per organ group (bone lesions are never RECIST targets).", "name": "fig-03-waterfall-organ"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.2. The same waterfall plot, one panel per organ group (a bone lesion can be a target only when lytic or mixed with a soft-tissue component of 10 mm or more). Target lesions with a CT before the patient's first PD.", "name": "fig-03-waterfall-organ"}}
 save_figure(wf.figures["waterfall_by_organ"], "03_waterfall_by_organ", build_dir)
 
 # %% tags=["remove-input"]
@@ -96,34 +104,53 @@ show(wf.tables["by_status_display"])
 # ## Lesion change against baseline uptake
 #
 # The question is continuous before it is dichotomous: does lesion shrinkage follow the lesion's FES (and
-# FDG) uptake? Lesions of one patient share a colour and are joined by a line, because lesions of the same
-# patient are not independent.
+# FDG) uptake? Lesions of one patient are joined by a thin grey line, because lesions of the same patient are
+# not independent; colour shows the patient's heterogeneity group and the marker the arm.
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Best change of each target lesion against its baseline FES SUVmax (left; FES-assessable lesions, dotted line at the positivity threshold) and FDG SUVmax (right); colour and lines: patient. Dashed line: -30%.", "name": "fig-03-scatter"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.3. Best change of each target lesion with a CT before first PD against its baseline FES SUVmax (left; FES-assessable lesions, dotted line at the positivity threshold) and FDG SUVmax (right); colour: heterogeneity group; marker: arm (circle ET, triangle ET+CDK4/6i); grey lines join lesions of one patient. Dashed line: -30%.", "name": "fig-03-scatter"}}
 save_figure(lr.section_uptake(d).figures["scatter"], "03_uptake_scatter", build_dir)
 
 # %% [markdown]
-# ## Mixed model of lesion change
+# ## Mixed model of lesion change (secondary, exploratory)
 #
-# A linear mixed model relates each lesion's best % change to its FES SUVmax, its FDG SUVmax and its organ
-# group, with a random intercept per patient (REML), so that patients with many lesions do not count as many
-# independent observations. Lesions that are not FES-assessable (liver) or lack an FDG-PET value leave this
-# model; the FES-only model below keeps the latter.
+# A linear mixed model relates each lesion's best % change to its FES SUVmax, its FDG SUVmax, its organ group and
+# the patient's randomised arm, with a random intercept per patient (REML), so that patients with many lesions do
+# not count as many independent observations. The FES x arm interaction is a pre-specified secondary term. The
+# functional form of FES SUVmax (linear, log2 or spline) is chosen by the rule fixed in the SAP
+# (Table 03.3). Lesions that are not FES-assessable (liver) or lack an FDG-PET value leave
+# this model; the FES-only model of Table 03.5 keeps the latter.
 
 # %% tags=["remove-input"]
 mm = lr.section_mixed_model(d)
 record_section(mm)
-glue_text("obj3_lmm_fes_p_prose", mm.text["obj3_lmm_fes_p_prose"])
 save_table(mm.tables["lmm"], "03_lmm", build_dir)
+save_table(mm.tables["lmm_interaction"], "03_lmm_fes_arm_interaction", build_dir)
+if mm.text["deviation"]:
+    record_deviation(mm.text["deviation"])
+for key in ("obj3_lmm_fes_p_prose", "obj3_lmm_fes_arm_interaction_p_prose", "fes_form", "fes_unit", "fes_form_reason",
+            "early_progressors", "interaction_sentence"):
+    glue_text(f"obj3_{key}" if not key.startswith("obj3") else key, mm.text[key])
+
+# %% [markdown]
+# FES SUVmax entered the models as {glue:text}`obj3_fes_form`: {glue:text}`obj3_fes_form_reason`.
+
+# %% tags=["remove-input"]
+show_markdown(mm.text["caption_form"])
+show(mm.tables["form"].style.hide(axis="index"))
+
+# %% [markdown]
+# The lesion best change was {glue:text}`obj3_lmm_fes_coef_text` percentage points
+# {glue:text}`obj3_fes_unit` (95% CI {glue:text}`obj3_lmm_fes_coef_ci_low_text` to
+# {glue:text}`obj3_lmm_fes_coef_ci_high_text`; p {glue:text}`obj3_lmm_fes_p_prose`), adjusted for FDG SUVmax, organ
+# and arm, in {glue:text}`obj3_lmm_n_lesions_text` lesions of {glue:text}`obj3_lmm_n_patients_text` patients
+# (Table 03.4). A negative coefficient means more ER uptake, more shrinkage. {glue:text}`obj3_interaction_sentence`
+
+# %% tags=["remove-input"]
 show_markdown(mm.text["caption"])
 show(mm.tables["lmm_display"])
 
 # %% [markdown]
-# Each unit higher FES SUVmax went with a change in best lesion size of {glue:text}`obj3_lmm_fes_coef_text`
-# percentage points (95% CI {glue:text}`obj3_lmm_fes_coef_ci_low_text` to
-# {glue:text}`obj3_lmm_fes_coef_ci_high_text`; p {glue:text}`obj3_lmm_fes_p_prose`), adjusted for FDG
-# SUVmax and organ, in {glue:text}`obj3_lmm_n_lesions_text` lesions of {glue:text}`obj3_lmm_n_patients_text`
-# patients. A negative coefficient means more ER uptake, more shrinkage.
+# **Early progressors.** {glue:text}`obj3_early_progressors`
 
 # %% tags=["remove-input"]
 save_table(mm.tables["sensitivity"], "03_lmm_sensitivity", build_dir)
@@ -131,11 +158,11 @@ show_markdown(mm.text["caption_sensitivity"])
 show(mm.tables["sensitivity"].style.hide(axis="index"))
 
 # %% [markdown]
-# ## Binary lesion response: GEE
+# ## Binary lesion response: GEE (exploratory)
 #
 # A lesion responds when its best change is at most -30%. A logistic GEE with exchangeable working correlation
-# within patient and robust (sandwich) standard errors gives the population-averaged odds ratio per unit
-# SUVmax.
+# within patient and robust (sandwich) standard errors gives the population-averaged odds ratio, with the same
+# terms and the same form of FES SUVmax as the mixed model.
 
 # %% tags=["remove-input"]
 sec = lr.section_gee(d)
@@ -146,43 +173,58 @@ show_markdown(sec.text["caption"])
 show(sec.tables["gee_display"])
 
 # %% [markdown]
-# The odds of a lesion responding changed by a factor {glue:text}`obj3_gee_fes_or_text` per unit FES SUVmax
-# (95% CI {glue:text}`obj3_gee_fes_or_ci_low_text` to {glue:text}`obj3_gee_fes_or_ci_high_text`;
-# p {glue:text}`obj3_gee_fes_p_prose`).
+# The odds of a lesion responding changed by a factor {glue:text}`obj3_gee_fes_or_text`
+# {glue:text}`obj3_fes_unit` (95% CI {glue:text}`obj3_gee_fes_or_ci_low_text` to
+# {glue:text}`obj3_gee_fes_or_ci_high_text`; p {glue:text}`obj3_gee_fes_p_prose`; Table 03.6).
 
 # %% [markdown]
-# ## Patient-level RECIST response by heterogeneity group
+# ## Patient-level RECIST response (secondary, exploratory)
 #
 # The registered per-patient outcome: best overall response (BOR) by RECIST 1.1 and the objective response rate
 # (ORR, CR or PR) with its exact (Clopper-Pearson) 95% CI, among patients with measurable disease, by primary
-# heterogeneity group; Fisher's exact test compares the groups.
+# heterogeneity group (Fisher's exact test) and by arm. Because the arm changes response, the group comparison is
+# also adjusted for arm, by logistic regression: with two binary factors it estimates the same common odds ratio
+# as a Mantel-Haenszel analysis stratified by arm, and it gives a Wald CI checked against R's `glm`.
 
 # %% tags=["remove-input"]
 pr = lr.section_patient_response(d)
 record_section(pr)
-glue_text("obj3_orr_fisher_p_prose", pr.text["obj3_orr_fisher_p_prose"])
-save_table(pr.tables["orr"], "03_orr_by_heterogeneity", build_dir)
+for key in ("obj3_orr_fisher_p_prose", "obj3_orr_or_heterogeneous_adj_arm_p_prose", "orr_sentence"):
+    glue_text(key if key.startswith("obj3") else f"obj3_{key}", pr.text[key])
+for name in ("orr", "orr_arm", "orr_logistic"):
+    save_table(pr.tables[name], f"03_{name}" if name != "orr" else "03_orr_by_heterogeneity", build_dir)
 show_markdown(pr.text["caption"])
 show(pr.tables["orr_display"])
 
+# %% tags=["remove-input"]
+show_markdown(pr.text["caption_arm"])
+show(pr.tables["orr_arm_display"])
+show_markdown(pr.text["caption_logistic"])
+show(pr.tables["orr_logistic_display"])
+
 # %% [markdown]
 # The ORR was {glue:text}`obj3_orr_homogeneous_text` in the homogeneous and
-# {glue:text}`obj3_orr_heterogeneous_text` in the heterogeneous group (Fisher's exact test
-# p {glue:text}`obj3_orr_fisher_p_prose`).
+# {glue:text}`obj3_orr_heterogeneous_text` in the heterogeneous group (Table 03.7; Fisher's exact test
+# p {glue:text}`obj3_orr_fisher_p_prose`), and {glue:text}`obj3_orr_et_text` with ET and
+# {glue:text}`obj3_orr_et_cdk46i_text` with ET+CDK4/6i (Table 03.8). Adjusted for arm, the odds ratio of response,
+# heterogeneous vs homogeneous, was {glue:text}`obj3_orr_or_heterogeneous_adj_arm_text` (95% CI
+# {glue:text}`obj3_orr_or_heterogeneous_adj_arm_ci_low_text` to
+# {glue:text}`obj3_orr_or_heterogeneous_adj_arm_ci_high_text`; p
+# {glue:text}`obj3_orr_or_heterogeneous_adj_arm_p_prose`; Table 03.9). {glue:text}`obj3_orr_sentence`
 
 # %% tags=["remove-input"]
 save_table(pr.tables["bor"], "03_bor_by_heterogeneity", build_dir)
 show_markdown(pr.text["caption_bor"])
 show(pr.tables["bor"])
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Best overall response (RECIST 1.1, no confirmation) by primary heterogeneity group, all patients with RECIST assessments; non-CR/non-PD is the stable category of patients without measurable disease.", "name": "fig-03-bor"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.4. Best overall response (RECIST 1.1, no confirmation) by primary heterogeneity group, RECIST set (all patients with RECIST assessments; n per group under the bars); non-CR/non-PD is the stable category of patients without measurable disease.", "name": "fig-03-bor"}}
 save_figure(pr.figures["bor"], "03_bor_by_heterogeneity", build_dir)
 
 # %% [markdown]
 # ## Patients without measurable disease
 #
 # These patients cannot have a PR or a lesion-level response; their best response comes from non-target and
-# new lesions only. They are described here rather than left out.
+# new lesions only. They are described here rather than left out (Table 03.11).
 
 # %% tags=["remove-input"]
 sec = lr.section_no_measurable(d)
@@ -191,18 +233,45 @@ show_markdown(sec.text["caption"])
 show(sec.tables["bor"])
 
 # %% [markdown]
-# ## Trajectories and time on therapy
+# ## Trajectories and time on therapy (secondary, exploratory)
 #
 # The registered trajectory outcome: the sum of target-lesion diameters from the baseline CT to the CT at
-# progression, as % change from baseline (spider plot); and each patient's time on first-line therapy with the
-# times of first response and of RECIST progression (swimmer plot).
+# progression, as % change from baseline (Figure 03.5), analysed by a linear mixed model of the % change at each
+# post-baseline CT over months from the baseline CT, by heterogeneity group and adjusted for arm (each with its
+# own slope), with a random intercept and slope per patient where the data support both (Table 03.12); and each
+# patient's time on first-line therapy with the times of first response and of RECIST progression (Figure 03.6).
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Spider plot: sum of target-lesion diameters (% change from baseline) from the baseline CT to the CT at first progression (cross), patients with measurable disease, coloured by heterogeneity group. CTs with a target lesion not assessed are left out. Dashed line: -30% (PR); dotted line: +20%.", "name": "fig-03-spider"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.5. Spider plot: sum of target-lesion diameters (% change from baseline) from the baseline CT to the CT at first progression (cross), measurable set, coloured by heterogeneity group (n per group in the legend). CTs with a target lesion not assessed are left out. Dashed line: -30% (PR); dotted line: +20%.", "name": "fig-03-spider"}}
 traj = lr.section_trajectories(d)
 save_table(traj.tables["trajectories"], "03_sod_trajectories", build_dir)
 save_figure(traj.figures["spider"], "03_spider", build_dir)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "Swimmer plot: time on first-line therapy (PFS1) per patient, coloured by heterogeneity group, with the first CR/PR (triangle) and the first RECIST progression (cross); arrow: no PFS1 event at last follow-up. A bar ending without a cross ended for a PFS1 event other than RECIST progression.", "name": "fig-03-swimmer"}}
+# %% tags=["remove-input"]
+tm = lr.section_trajectory_model(d)
+record_section(tm)
+glue_text("obj3_sod_slope_difference_p_prose", tm.text["obj3_sod_slope_difference_p_prose"])
+for key in ("random_effects", "slope_direction", "slope_sentence", "dropout_note"):
+    glue_text(f"obj3_sod_{key}", tm.text[key])
+save_table(tm.tables["sod_lmm"], "03_sod_lmm", build_dir)
+if tm.text["deviation"]:
+    record_deviation(tm.text["deviation"])
+save_table(tm.tables["depth"], "03_depth_of_response", build_dir)
+show_markdown(tm.text["caption_model"])
+show(tm.tables["sod_lmm_display"])
+
+# %% [markdown]
+# In {glue:text}`obj3_sod_n_patients_text` patients ({glue:text}`obj3_sod_n_assessments_text` CTs; model fitted
+# with {glue:text}`obj3_sod_random_effects`), the % change in the sum of diameters
+# {glue:text}`obj3_sod_slope_direction`: slope difference {glue:text}`obj3_sod_slope_difference_text` percentage
+# points per month (95% CI {glue:text}`obj3_sod_slope_difference_ci_low_text` to
+# {glue:text}`obj3_sod_slope_difference_ci_high_text`; p {glue:text}`obj3_sod_slope_difference_p_prose`).
+# {glue:text}`obj3_sod_slope_sentence` {glue:text}`obj3_sod_dropout_note`
+
+# %% tags=["remove-input"]
+show_markdown(tm.text["caption_depth"])
+show(tm.tables["depth_display"])
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 03.6. Swimmer plot: time on first-line therapy (PFS1) per patient of the analysis set, coloured by heterogeneity group, with the first CR/PR (triangle) and the first RECIST progression (cross); arrow: no PFS1 event at last follow-up. A bar ending without a cross ended for a PFS1 event other than RECIST progression.", "name": "fig-03-swimmer"}}
 save_figure(traj.figures["swimmer"], "03_swimmer", build_dir)
 
 # %% [markdown]

@@ -195,7 +195,7 @@ def test_patient_without_recist_rows_is_counted_in_the_chapter_03_flow_table(dat
     values = parameter_values()
     d = prepare_lesion_data(data, **{k: values[k] for k in (
         "fes_threshold", "fes_excluded_organs", "fdg_threshold", "recist_sd_min_days", "recist_confirm",
-        "lesion_response_threshold_pct")})
+        "lesion_response_threshold_pct", "lesion_fes_form_aic_margin")})
     flow = section_assessable(d)
     table = dict(zip(flow.tables["flow"][""], flow.tables["flow"]["n"]))
     assert d.no_recist == ["SON-005"]

@@ -69,7 +69,7 @@ def test_04_orr_and_bor_tables():
     best = pd.DataFrame({"best_overall_response": ["NON_CR_NON_PD", "PD", "NE", "NON_CR_NON_PD"],
                          "het_group": ["homogeneous", "heterogeneous", None, "homogeneous"]})
     tab = format_bor_no_measurable(best)
-    assert tab.loc["all", "all"] == 4 and tab.loc["non-CR/non-PD", "homogeneous"] == 2
+    assert tab.loc["all", "all"] == 4 and tab.loc["non-CR/non-PD", "ER-homogeneous"] == 2
     assert tab.loc["NE", "not assessable"] == 1
 
 

@@ -84,11 +84,12 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         _reference_lines(ax)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
-        ax.set_xlabel(f"{str(key).replace('_', ' ')} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
+        ax.set_xlabel(f"{_label(key)} (n = {len(g)})" if key is not None else f"Lesions (n = {len(g)})")
     axes[0, 0].set_ylabel("Best change from baseline (%)")
     axes[0, 0].set_ylim(-105, max(45, float(np.nanmax(d[value].clip(upper=100))) + 5) if len(d) else 45)
     present = [k for k in colors if k in set(d[color_by].astype(str))]
-    handles = [Patch(color=colors[k], label=_label(k)) for k in present]
+    handles = [Patch(color=colors[k], label=LABELS.get(f"fes_{k}", _label(k)) if color_by == "fes_status" else _label(k))
+               for k in present]
     handles += [Line2D([], [], color="0.3", ls="--", label="-30%"), Line2D([], [], color="0.3", ls=":", label="+20%")]
     if title:
         fig.suptitle(title)
@@ -99,10 +100,12 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
 
 def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
                         x_columns=(("fes_suvmax_assessable", "FES SUVmax"), ("fdg_suvmax", "FDG SUVmax")),
-                        patient: str = "patient_id", fes_threshold: float | None) -> Figure:
-    """Lesion % change against baseline uptake, one panel per tracer, colour = patient.
+                        patient: str = "patient_id", color_by: str = "het_group", marker_by: str | None = None,
+                        fes_threshold: float | None, log_x: bool = False, colors: dict | None = None) -> Figure:
+    """Lesion % change against baseline uptake, one panel per tracer; colour = patient group, marker = arm.
 
-    Lesions of one patient share a colour and are joined by a thin line, so within-patient spread is seen.
+    Lesions of one patient are joined by a thin grey line (they are not independent); colour shows the
+    patient's heterogeneity group (a handful of colours, never one per patient) and the marker the arm.
 
     Parameters
     ----------
@@ -111,33 +114,55 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
     y : str
     x_columns : sequence of (column, label)
     patient : str
-        Cluster column (colour).
+        Cluster column (the grey lines).
+    color_by : str
+        Patient-level category that colours the points (missing -> "not assessable").
+    marker_by : str or None
+        Patient-level category that sets the marker (ET: circle, ET+CDK4/6i: triangle).
     fes_threshold : float or None
         Vertical line on the FES panel.
+    log_x : bool
+        Log2 x axis for FES SUVmax (when the lesion models take it on the log scale).
+    colors : dict, optional
+        Level -> colour (default :data:`GROUP_COLORS`).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = plt.subplots(1, len(x_columns), figsize=(5.2 * len(x_columns), 4.2), squeeze=False, sharey=True)
-    ids = sorted(data[patient].astype(str).unique())
-    cmap = plt.get_cmap("tab20")
-    col = {p: cmap(i % 20) for i, p in enumerate(ids)}
+    colors = colors or GROUP_COLORS
+    markers = {"ET": "o", "ET+CDK4/6i": "^"}
+    fig, axes = plt.subplots(1, len(x_columns), figsize=(5.2 * len(x_columns), 4.6), squeeze=False, sharey=True)
+    grp = data[color_by].astype(object).where(data[color_by].notna(), "not assessable")
+    mk = data[marker_by].astype(object) if marker_by else pd.Series("all", index=data.index)
     for ax, (xc, lab) in zip(axes[0], x_columns):
-        d = data[data[xc].notna() & data[y].notna()]
-        for pid, g in d.groupby(d[patient].astype(str)):
-            g = g.sort_values(xc)
+        ok = data[xc].notna() & data[y].notna()
+        d = data[ok]
+        for _, g in d.groupby(d[patient].astype(str)):
             if len(g) > 1:
-                ax.plot(g[xc], g[y], color=col[pid], lw=0.6, alpha=0.6)
-            ax.scatter(g[xc], g[y], color=col[pid], s=22, edgecolor="white", linewidth=0.4, zorder=3)
+                g = g.sort_values(xc)
+                ax.plot(g[xc], g[y], color="0.75", lw=0.5, zorder=1)
+        for (gv, mv), idx in d.groupby([grp[ok], mk[ok]], sort=True).groups.items():
+            ax.scatter(d.loc[idx, xc], d.loc[idx, y], color=colors.get(str(gv), "#555555"),
+                       marker=markers.get(str(mv), "o"), s=24, edgecolor="white", linewidth=0.4, zorder=3)
         ax.axhline(-30, color="0.3", ls="--", lw=0.9)
         ax.axhline(0, color="0.6", lw=0.6)
         if fes_threshold is not None and xc.startswith("fes"):
             ax.axvline(fes_threshold, color="0.3", ls=":", lw=0.9)
-        ax.set_xlabel(f"Baseline lesion {lab}")
+        log_here = log_x and xc.startswith("fes")
+        if log_here:
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel(f"Baseline lesion {lab}" + (" (log2 scale)" if log_here else ""))
         ax.set_title(f"{len(d)} lesions, {d[patient].nunique()} patients", fontsize=9)
     axes[0, 0].set_ylabel("Best change from baseline (%)")
-    fig.tight_layout()
+    present = [k for k in colors if k in set(grp.astype(str))]
+    handles = [Line2D([], [], color=colors[k], marker="o", ls="none", label=_label(k)) for k in present]
+    if marker_by:
+        handles += [Line2D([], [], color="0.3", marker=m, ls="none", label=_label(k))
+                    for k, m in markers.items() if k in set(mk.astype(str))]
+    handles.append(Line2D([], [], color="0.75", lw=0.8, label="lesions of one patient"))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     return _detached(fig)
 
 

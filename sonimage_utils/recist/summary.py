@@ -12,7 +12,7 @@ import pandas as pd
 from sonimage_utils.data.load import DAYS_PER_MONTH
 from sonimage_utils.recist.rules import CR, NE, NON_CR_NON_PD, PD, PR, SD
 
-__all__ = ["BOR_ORDER", "derive_sod_trajectories", "derive_swimmer_data", "tabulate_bor"]
+__all__ = ["BOR_ORDER", "derive_sod_trajectories", "derive_swimmer_data", "tabulate_bor", "derive_depth_and_nadir"]
 
 #: Display order of best overall response.
 BOR_ORDER = (CR, PR, SD, NON_CR_NON_PD, PD, NE)
@@ -142,3 +142,41 @@ def tabulate_bor(best: pd.DataFrame, group: str = "het_group", *, normalize: boo
         return tab.div(tab.sum(axis=1).replace(0, np.nan), axis=0)
     tab["n"] = tab.sum(axis=1)
     return tab
+
+
+def derive_depth_and_nadir(trajectories: pd.DataFrame) -> pd.DataFrame:
+    """Depth of response and time to nadir per patient, from the sum-of-diameters trajectories.
+
+    Depth of response is the smallest % change from baseline of the target sum of diameters at any
+    post-baseline CT up to and including the CT at first progression (negative = shrinkage). Time to nadir
+    is the months from the baseline CT to the first CT with that smallest sum; it is defined only for
+    patients whose sum ever fell below baseline (otherwise the nadir is the baseline itself: NaN).
+
+    Parameters
+    ----------
+    trajectories : pandas.DataFrame
+        From :func:`derive_sod_trajectories` (``patient_id``, ``months_from_baseline``,
+        ``pct_change_baseline``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient with a post-baseline CT: ``patient_id``, ``depth_pct``, ``months_to_nadir``,
+        ``n_ct``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient_id": ["a"] * 4 + ["b"] * 2, "months_from_baseline": [0, 2, 4, 6, 0, 2],
+    ...                   "pct_change_baseline": [0.0, -20.0, -35.0, -35.0, 0.0, 10.0]})
+    >>> derive_depth_and_nadir(t).to_dict("list")
+    {'patient_id': ['a', 'b'], 'depth_pct': [-35.0, 10.0], 'months_to_nadir': [4.0, nan], 'n_ct': [3, 1]}
+    """
+    post = trajectories[trajectories["months_from_baseline"] > 0]
+    post = post.sort_values(["patient_id", "months_from_baseline"], kind="mergesort")
+    first_min = post.loc[post.groupby("patient_id", sort=True)["pct_change_baseline"].idxmin()]
+    out = pd.DataFrame({"patient_id": first_min["patient_id"].to_numpy(),
+                        "depth_pct": first_min["pct_change_baseline"].to_numpy(float),
+                        "months_to_nadir": np.where(first_min["pct_change_baseline"] < 0,
+                                                    first_min["months_from_baseline"].astype(float), np.nan)})
+    out["n_ct"] = post.groupby("patient_id", sort=True).size().reindex(out["patient_id"]).to_numpy()
+    return out.reset_index(drop=True)

@@ -56,6 +56,15 @@ LABELS: dict[str, str] = {
     "fes_negative": "FES-negative",
     "fes_not_assessable": "not FES-assessable",
     "best_pct_change": "Best change from baseline (%)",
+    # chapter 03: lesion-model terms (FES form, arm, interaction) and the trajectory model
+    "log2_fes_suvmax_assessable": "log2 FES SUVmax (per doubling; FES-assessable lesions)",
+    "fes_suvmax_assessable_rcs1": "FES SUVmax, restricted cubic spline term",
+    "fes_suvmax_assessable:treated_cdk46i": "FES SUVmax x ET+CDK4/6i",
+    "log2_fes_suvmax_assessable:treated_cdk46i": "log2 FES SUVmax x ET+CDK4/6i",
+    "fes_suvmax_assessable_rcs1:treated_cdk46i": "FES SUVmax spline term x ET+CDK4/6i",
+    "months_from_baseline": "Months from baseline CT (slope, ER-homogeneous, ET)",
+    "months_from_baseline:heterogeneous": "Slope difference, ER-heterogeneous vs ER-homogeneous (per month)",
+    "months_from_baseline:treated_cdk46i": "Slope difference, ET+CDK4/6i vs ET (per month)",
     # levels
     "homogeneous": "ER-homogeneous",
     "heterogeneous": "ER-heterogeneous",

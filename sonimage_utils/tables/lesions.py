@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sonimage_utils.tables.format import format_ci, format_estimate_ci, format_number, format_p, format_value
+import numpy as np
+
+from sonimage_utils.lesions import compute_joint_wald
+from sonimage_utils.tables.format import (NOT_ESTIMABLE, format_ci, format_estimate_ci, format_number, format_p,
+                                          format_value)
 from sonimage_utils.tables.frames import format_columns
 from sonimage_utils.tables.labels import label
 
 __all__ = ["format_recist_flow", "format_fes_status_table", "format_lesion_model_table", "format_lmm_sensitivity",
-           "format_orr_table", "format_bor_table", "format_bor_no_measurable", "format_recist_settings"]
+           "format_orr_table", "format_bor_table", "format_bor_no_measurable", "format_recist_settings",
+           "format_fes_form_table", "format_depth_nadir_table"]
 
 
 def format_recist_flow(counts: dict) -> pd.DataFrame:
@@ -82,21 +87,78 @@ def format_lmm_sensitivity(fits: dict, term: str = "fes_suvmax_assessable") -> p
 
     Parameters
     ----------
-    fits : dict of str to LesionModelResult
-        Model description -> fitted model, in display order.
+    fits : dict of str to LesionModelResult or to (LesionModelResult, list of str)
+        Model description -> fitted model (with its FES terms), in display order. With two or more FES terms
+        (a spline) there is no single coefficient: it reads "not estimable" and p is the joint Wald test.
     term : str
-        The coefficient shown.
+        The coefficient shown for a fit given without its terms.
     """
     rows = []
-    for name, fit in fits.items():
-        c = fit.coef(term)
+    for name, item in fits.items():
+        fit, terms = item if isinstance(item, tuple) else (item, [term])
+        if len(terms) == 1:
+            c = fit.coef(terms[0])
+            est, ci, p = format_number(c["estimate"]), format_ci(c["ci_low"], c["ci_high"]), c["p_value"]
+        else:
+            est, ci, p = NOT_ESTIMABLE, NOT_ESTIMABLE, compute_joint_wald(fit, terms)["p_value"]
         rows.append({"model": name, "lesions": fit.n_obs, "patients": fit.n_groups,
-                     "FES coefficient": format_number(c["estimate"]), "95% CI": format_ci(c["ci_low"], c["ci_high"]),
-                     "p": format_p(c["p_value"])})
+                     "FES coefficient": est, "95% CI": ci, "p": format_p(p)})
     return pd.DataFrame(rows)
 
 
-def format_orr_table(orr: pd.DataFrame) -> pd.DataFrame:
+def format_fes_form_table(selection: dict) -> pd.DataFrame:
+    """The SAP rule's comparison of FES forms (``compute_fes_form_selection``): form, ML AIC, difference, chosen.
+
+    Examples
+    --------
+    >>> sel = {"form": "log", "aic": {"linear": 885.0, "log": 866.0, "spline": 865.0},
+    ...        "delta_aic": {"linear": 0.0, "log": -19.0, "spline": -20.0}}
+    >>> format_fes_form_table(sel)["chosen"].tolist()
+    ['', 'yes', '']
+    """
+    names = {"linear": "linear (per unit SUVmax)", "log": "log2 (per doubling of SUVmax)",
+             "spline": "restricted cubic spline, 3 knots"}
+    forms = list(selection["aic"])
+    return pd.DataFrame({
+        "FES SUVmax form": [names.get(f, f) for f in forms],
+        "ML AIC": [format_number(selection["aic"][f], 1) if np.isfinite(selection["aic"][f]) else "not a candidate"
+                   for f in forms],
+        "AIC minus linear": [format_number(selection["delta_aic"][f], 1) if np.isfinite(selection["delta_aic"][f])
+                             else "" for f in forms],
+        "chosen": ["yes" if f == selection["form"] else "" for f in forms]})
+
+
+def format_depth_nadir_table(depth: pd.DataFrame, group: str = "het_group") -> pd.DataFrame:
+    """Depth of response and time to nadir by group (``derive_depth_and_nadir`` with the group column).
+
+    Medians with the interquartile range; time to nadir among patients whose sum of diameters fell below
+    baseline.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"het_group": ["homogeneous"] * 3, "depth_pct": [-40.0, -10.0, 5.0],
+    ...                   "months_to_nadir": [4.0, 2.0, float("nan")]})
+    >>> [str(v) for v in format_depth_nadir_table(t).iloc[0]]
+    ['3', '-10.0 (-25.0 to -2.5)', '2', '3.0 (2.5 to 3.5)']
+    """
+    rows = {}
+    d = depth[depth[group].notna()]
+    for g, sub in d.groupby(group, sort=True, observed=True):
+        def med(x):
+            x = x.dropna()
+            if not len(x):
+                return NOT_ESTIMABLE
+            q = np.quantile(x, [0.25, 0.5, 0.75])
+            return f"{format_number(q[1], 1)} ({format_number(q[0], 1)} to {format_number(q[2], 1)})"
+        rows[label(str(g))] = {"patients": len(sub), "depth of response, % (median, IQR)": med(sub["depth_pct"]),
+                               "with shrinkage": int(sub["months_to_nadir"].notna().sum()),
+                               "months to nadir (median, IQR)": med(sub["months_to_nadir"])}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "heterogeneity group"
+    return out
+
+
+def format_orr_table(orr: pd.DataFrame, by: str = "heterogeneity group") -> pd.DataFrame:
     """Objective response rate per group (``compute_orr``): n, responders, ORR (exact 95% CI).
 
     Examples
@@ -107,10 +169,10 @@ def format_orr_table(orr: pd.DataFrame) -> pd.DataFrame:
     {'ER-homogeneous': {'n': 39, 'responders': 16, 'ORR (95% CI)': '41% (26% to 58%)'}}
     """
     return pd.DataFrame({
-        "heterogeneity group": [label(str(g)) for g in orr["group"]], "n": orr["n"].to_list(),
+        by: [label(str(g)) for g in orr["group"]], "n": orr["n"].to_list(),
         "responders": orr["n_responders"].to_list(),
         "ORR (95% CI)": [format_estimate_ci(o, a, b, 0, percent=True)
-                         for o, a, b in zip(orr["orr"], orr["ci_low"], orr["ci_high"])]}).set_index("heterogeneity group")
+                         for o, a, b in zip(orr["orr"], orr["ci_low"], orr["ci_high"])]}).set_index(by)
 
 
 def format_bor_table(counts: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +186,7 @@ def format_bor_table(counts: pd.DataFrame) -> pd.DataFrame:
     """
     out = counts.copy()
     out.columns = [label(str(c)) for c in counts.columns]
+    out.index = [label(str(i)) for i in counts.index]
     out.index.name = "heterogeneity group"
     return out
 
@@ -136,7 +199,7 @@ def format_bor_no_measurable(best: pd.DataFrame, group: str = "het_group") -> pd
     Examples
     --------
     >>> b = pd.DataFrame({"best_overall_response": ["NON_CR_NON_PD", "PD"], "het_group": ["homogeneous", None]})
-    >>> format_bor_no_measurable(b).loc["non-CR/non-PD"].tolist()
+    >>> format_bor_no_measurable(b).loc["non-CR/non-PD"].tolist()  # ER-homogeneous, ER-heterogeneous, not assessable, all
     [1, 0, 0, 1]
     """
     cols = pd.Categorical(best[group].astype(object).where(best[group].notna(), "not assessable"),
@@ -145,6 +208,7 @@ def format_bor_no_measurable(best: pd.DataFrame, group: str = "het_group") -> pd
                       pd.Series(cols, index=best.index, name="heterogeneity group"),
                       margins=True, margins_name="all", dropna=False)
     tab.index = [label(str(i)) for i in tab.index]
+    tab.columns = [label(str(c)) for c in tab.columns]
     return tab
 
 

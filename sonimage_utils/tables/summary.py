@@ -123,8 +123,8 @@ SUMMARY_ROWS = (
     SummaryRow("2. Heterogeneity x treatment", "Ratio of the ET+CDK4/6i vs ET hazard ratios, heterogeneous / "
                "homogeneous (interaction term; likelihood-ratio p)", "exploratory", "obj2_hr_interaction", "ratio",
                "obj2_interaction_p", "02"),
-    SummaryRow("3. Lesion response", "Change in lesion best % change per unit FES SUVmax (linear mixed model, "
-               "adjusted for FDG SUVmax and organ)", "exploratory", "obj3_lmm_fes_coef", "estimate",
+    SummaryRow("3. Lesion response", "Change in lesion best % change per unit or per doubling of FES SUVmax, as "
+               "the SAP's form rule chose (linear mixed model, adjusted for FDG SUVmax, organ and arm)", "exploratory", "obj3_lmm_fes_coef", "estimate",
                "obj3_lmm_fes_p", "03", 0.0,
                above="Lesions with higher FES uptake shrank less (grew more) ({ci}).",
                below="Lesions with higher FES uptake shrank more ({ci}).",
