@@ -10,6 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -25,6 +26,11 @@ GROUP_COLORS = {"homogeneous": "#0072B2", "heterogeneous": "#D55E00", "homogeneo
                 "mixed": "#E69F00", "homogeneous_negative": "#D55E00", "not assessable": "#999999"}
 BOR_COLORS = {"CR": "#006D2C", "PR": "#41AB5D", "SD": "#F0E442", "NON_CR_NON_PD": "#56B4E9", "PD": "#D55E00",
               "NE": "#BBBBBB"}
+
+
+#: Above this many bars, points or segments in one panel, a collection is rasterised in vector output (PDF,
+#: SVG): tens of thousands of paths make a file no viewer opens quickly.
+_MAX_VECTOR_MARKS = 5000
 
 
 def _label(x) -> str:
@@ -79,8 +85,13 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
     for ax, (key, g) in zip(axes[0], panels):
         g = g.sort_values(value, ascending=False, kind="mergesort")
         x = np.arange(len(g))
-        ax.bar(x, g[value].clip(upper=100), width=0.85,
-               color=[colors.get(str(c), "#999999") for c in g[color_by]], edgecolor="none")
+        h = g[value].clip(upper=100).to_numpy(dtype=float)
+        # one collection of rectangles (ax.bar adds one artist per bar: minutes at 100,000 lesions); rasterised
+        # in vector output when there are too many bars to draw as paths
+        boxes = np.stack([np.column_stack([x - 0.425, np.zeros_like(h)]), np.column_stack([x - 0.425, h]),
+                          np.column_stack([x + 0.425, h]), np.column_stack([x + 0.425, np.zeros_like(h)])], axis=1)
+        ax.add_collection(PolyCollection(boxes, facecolors=[colors.get(str(c), "#999999") for c in g[color_by]],
+                                         edgecolors="none", rasterized=len(g) > _MAX_VECTOR_MARKS))
         _reference_lines(ax)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
@@ -138,13 +149,18 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
     for ax, (xc, lab) in zip(axes[0], x_columns):
         ok = data[xc].notna() & data[y].notna()
         d = data[ok]
-        for _, g in d.groupby(d[patient].astype(str)):
-            if len(g) > 1:
-                g = g.sort_values(xc)
-                ax.plot(g[xc], g[y], color="0.75", lw=0.5, zorder=1)
+        # a patient's lesions joined in order of uptake: one collection of segments, not one line per patient
+        s_ = d.assign(_pid=d[patient].astype(str)).sort_values(["_pid", xc], kind="mergesort")
+        same = (s_["_pid"].to_numpy()[1:] == s_["_pid"].to_numpy()[:-1])
+        pts = s_[[xc, y]].to_numpy(dtype=float)
+        many = len(d) > _MAX_VECTOR_MARKS
+        ax.add_collection(LineCollection(np.stack([pts[:-1][same], pts[1:][same]], axis=1), colors="0.75",
+                                         linewidths=0.5, zorder=1, rasterized=many))
         for (gv, mv), idx in d.groupby([grp[ok], mk[ok]], sort=True).groups.items():
             ax.scatter(d.loc[idx, xc], d.loc[idx, y], color=colors.get(str(gv), "#555555"),
-                       marker=markers.get(str(mv), "o"), s=24, edgecolor="white", linewidth=0.4, zorder=3)
+                       marker=markers.get(str(mv), "o"), s=24, edgecolor="white", linewidth=0.4, zorder=3,
+                       rasterized=many)
+        ax.autoscale_view()
         ax.axhline(-30, color="0.3", ls="--", lw=0.9)
         ax.axhline(0, color="0.6", lw=0.6)
         if fes_threshold is not None and xc.startswith("fes"):
