@@ -174,3 +174,25 @@ def test_10_compare_reports_files_scope_code_and_non_numbers():
     page = v.changes_page(old, new)
     assert "| `z` | 2.0 | 2.5 | +0.5 |" in page and "## Data files that changed" in page
     assert "Nothing changed" in v.changes_page(old, {**old, "version": "c"})
+
+
+def test_11_a_version_keeps_its_bundle_and_pdf_but_not_an_earlier_builds_bundle(tmp_path):
+    build = tmp_path
+    (build / "html" / "book").mkdir(parents=True)
+    (build / "html" / "index.html").write_text("<html></html>")
+    (build / "results").mkdir()
+    (build / "results" / "results.json").write_text('{"x": 1}\n')
+    (build / "publication").mkdir()
+    (build / "publication" / "manifest.json").write_text('{"version": "1.0"}')
+    (build / "sonimage-sap-1.0.pdf").write_bytes(b"%PDF-1.7")
+    logged = []
+    target = v.record_version(build, "1.0", build / "html", _inputs(), pdf=build / "sonimage-sap-1.0.pdf",
+                              publication=build / "publication", log=logged.append)
+    assert (target / "publication" / "manifest.json").is_file() and (target / "sonimage-sap-1.0.pdf").is_file()
+    assert (target / "results" / "results.json").read_text() == '{"x": 1}\n'
+    other = v.record_version(build, "1.1", build / "html", _inputs(scope=["01_x"]), pdf=build / "none.pdf",
+                             publication=build / "publication", log=logged.append)
+    assert not (other / "publication").exists() and logged == ["publication/ was made for version 1.0: not kept with 1.1"]
+    with pytest.raises(v.VersionConflict, match=r"version 1.0 exists .* \(scope 00 -> 01\)"):
+        v.record_version(build, "1.0", build / "html", _inputs(scope=["01_x"]))
+    assert _names(build) == ["1.0", "1.1"]

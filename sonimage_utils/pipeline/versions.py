@@ -429,7 +429,12 @@ def record_version(build, version: str, html, inputs: dict, pdf=None, publicatio
         if (build / "results" / name).is_file():
             shutil.copy2(build / "results" / name, tmp / "results" / name)
     if publication is not None and Path(publication).is_dir():
-        shutil.copytree(publication, tmp / "publication")
+        manifest = Path(publication) / "manifest.json"
+        made_for = json.loads(manifest.read_text(encoding="utf-8")).get("version") if manifest.is_file() else None
+        if made_for in (None, version):
+            shutil.copytree(publication, tmp / "publication")
+        else:  # a bundle left by an earlier build is not this version's
+            log(f"publication/ was made for version {made_for}: not kept with {version}")
     if pdf is not None and Path(pdf).is_file():
         shutil.copy2(pdf, tmp / Path(pdf).name)
     built = _now()
