@@ -39,17 +39,15 @@ SWITCHER_JSON_URL = "/versions/switcher.json"
 KEPT_RESULTS = ("results.json", "results.csv", "run.json", "deviations.json")
 
 
-#: Staged as ``_static/sonimage-versions.js``: a book opened from a file cannot fetch the switcher JSON, so
-#: there the switcher is left out before the theme's (deferred) script looks for it (no failed fetch in the
-#: console); the page "Versions" lists the versions instead. ``readystatechange`` to "interactive" fires
-#: after the inline settings and before the deferred scripts.
+#: Staged as ``_static/sonimage-versions.js`` (after the theme's inline settings, before its deferred script):
+#: a book opened from a file cannot fetch the switcher JSON, so there the switcher is left out (no failed
+#: fetch in the console) and the page "Versions" lists the versions instead. ``DOCUMENTATION_OPTIONS`` is a
+#: ``const``, not a property of ``window``.
 SWITCHER_JS = """\
-if (window.location.protocol === "file:") {
-  document.addEventListener("readystatechange", function () {
-    if (document.readyState === "interactive" && window.DOCUMENTATION_OPTIONS) {
-      delete DOCUMENTATION_OPTIONS.theme_switcher_json_url;
-      document.querySelectorAll(".version-switcher__container").forEach(function (e) { e.remove(); });
-    }
+if (window.location.protocol === "file:" && typeof DOCUMENTATION_OPTIONS !== "undefined") {
+  delete DOCUMENTATION_OPTIONS.theme_switcher_json_url;
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".version-switcher__container").forEach(function (e) { e.remove(); });
   });
 }
 """
