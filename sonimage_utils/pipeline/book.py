@@ -124,7 +124,6 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
     registry = _read_json(results / "results.json", {})
     statement = frozen_sap_statement(sap["frozen_sap"])
     inputs = build_inputs(run, notebooks.parent)
-    previous = versions.previous_version(run.build, version)
     current = {"version": version, "results": registry, "inputs": inputs}
     fills = [("book/sap.md", "parameters", parameter_table(run.overrides)),
              ("book/sap.md", "frozen-sap", statement),
@@ -135,8 +134,8 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
               "(see {doc}`deviations`)."),
              ("book/provenance.md", "provenance", provenance_page(info)),
              ("book/versions.md", "versions", versions.versions_page(run.build, version, inputs)),
-             ("book/changes.md", "changes", versions.changes_page(
-                 previous and versions.load_version(run.build, previous), current))]
+             ("book/changes.md", "changes", versions.changes_page(versions.previous_kept(run.build, version),
+                                                                 current))]
     for page in (src / "book").glob("*.md"):  # a page may glue from a chapter left out (--only): say so instead
         body = page.read_text(encoding="utf-8")
         cut = _ABSENT_GLUE.sub(lambda m: m.group(0) if m.group(1) in numbers else

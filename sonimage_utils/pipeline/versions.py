@@ -29,7 +29,7 @@ from pathlib import Path
 from sonimage_utils import __version__
 
 __all__ = ["VersionConflict", "SWITCHER_JSON_URL", "SWITCHER_JS", "switcher_options", "version_inputs", "inputs_id", "default_version_name",
-           "read_index", "check_version", "previous_version", "load_version", "compare_versions",
+           "read_index", "check_version", "previous_version", "previous_kept", "load_version", "compare_versions",
            "changes_page", "versions_page", "format_changes_lines", "record_version", "KEPT_RESULTS"]
 
 #: Where the switcher JSON is fetched from: root-relative, BUILD being the served root
@@ -167,7 +167,10 @@ def check_version(build, version: str, inputs: dict) -> bool:
         raise VersionConflict(f"version {version} exists in {Path(build) / 'versions'} without a record of its "
                               "inputs; it is not replaced: give another --version, or omit --version for a name "
                               "derived from the inputs")
-    recorded = load_version(build, version)["inputs"]
+    try:
+        recorded = load_version(build, version)["inputs"]
+    except KeyError:  # listed, but its folder is gone: still not replaced
+        recorded = {}
     raise VersionConflict(f"version {version} exists in {Path(build) / 'versions'} with different inputs "
                           f"({_describe_difference(recorded, inputs)}); it is not replaced: give another "
                           "--version, or omit --version for a name derived from the inputs")
@@ -180,6 +183,15 @@ def previous_version(build, version: str) -> str | None:
         i = names.index(version)
         return names[i - 1] if i > 0 else None
     return names[-1] if names else None
+
+
+def previous_kept(build, version: str) -> dict | None:
+    """:func:`load_version` of :func:`previous_version`, or None when there is none (or its folder is gone)."""
+    previous = previous_version(build, version)
+    try:
+        return None if previous is None else load_version(build, previous)
+    except KeyError:
+        return None
 
 
 def load_version(build, version: str) -> dict:
@@ -361,7 +373,7 @@ def versions_page(build, version: str, inputs: dict) -> str:
     """Markdown for the page "Versions": every version kept in ``BUILD/versions`` when this one was built,
     this one included, as plain links that work from ``file://``."""
     entries = [e for e in read_index(build) if e["version"] != version]
-    entries.append(_index_entry(version, inputs, _now()))
+    entries.append(_index_entry(version, inputs, "(this build)"))
     table = _html_table(entries, lambda v: f"{_LINK_FROM_BOOK}{v}/index.html")
     md = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
     md += ["| " + " | ".join(f"`{_cell(c)}`" if i == 0 else _cell(c) for i, c in enumerate(_entry_cells(e))) + " |"
