@@ -25,7 +25,7 @@ def test_01_every_sub_command_is_a_module_with_add_subparser_and_do_command():
     for module in SUB_COMMANDS:
         assert callable(module.add_subparser) and callable(module.do_command), module.__name__
     choices = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert list(choices) == ["simulate", "validate", "run", "build", "extract", "sap"]
+    assert list(choices) == ["simulate", "validate", "run", "build", "extract", "sap", "diff"]
 
 
 def test_02_parsed_arguments_reach_their_command():
@@ -40,7 +40,7 @@ def test_02_parsed_arguments_reach_their_command():
 
 
 def test_03_help_of_each_command_works_without_a_traceback(capsys):
-    for command in ("validate", "simulate", "extract", "run", "build", "sap"):
+    for command in ("validate", "simulate", "extract", "run", "build", "sap", "diff"):
         with pytest.raises(SystemExit) as exc:
             main([command, "--help"])
         assert exc.value.code == 0 and f"usage: sonimage {command}" in capsys.readouterr().out

@@ -12,13 +12,13 @@ import contextlib
 import sys
 from pathlib import Path
 
-from sonimage_utils.cli import extract, run, sap, simulate, validate
+from sonimage_utils.cli import diff, extract, run, sap, simulate, validate
 from sonimage_utils.cli.errors import UsageError
 
 __all__ = ["SUB_COMMANDS", "main", "build_parser", "UsageError"]
 
 #: The sub-command modules, in the order ``sonimage --help`` lists them.
-SUB_COMMANDS = (simulate, validate, run, extract, sap)
+SUB_COMMANDS = (simulate, validate, run, extract, sap, diff)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     from sonimage_utils.pipeline.book import BuildFailed
     from sonimage_utils.pipeline.execute import NotebookFailed
     from sonimage_utils.pipeline.run import BuildFolderError, build_session
+    from sonimage_utils.pipeline.versions import VersionConflict
 
     args = build_parser().parse_args(argv)
     try:  # run and build hold BUILD/.lock throughout and publish their outputs together, or nothing
@@ -58,6 +59,9 @@ def main(argv=None) -> int:
         print(exc.log, file=sys.stderr)
         print(f"sonimage {args.command}: {exc}; the previous book was left in place", file=sys.stderr)
         return 1
+    except VersionConflict as exc:  # a version name taken by other inputs: refused, nothing replaced
+        print(f"sonimage {args.command}: {exc}", file=sys.stderr)
+        return 2
     except UsageError as exc:
         print(f"sonimage {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -31,7 +31,9 @@ def add_subparser(subparsers) -> tuple[argparse.ArgumentParser, argparse.Argumen
 
     build = subparsers.add_parser("build", help="run, then render the book into BUILD/html")
     _add_run_options(build)
-    build.add_argument("--version", default=None, help="book version (default: package version + git hash)")
+    build.add_argument("--version", default=None,
+                       help="book version; refused if BUILD/versions has it from other inputs (default: package "
+                            "version + git hash + a hash of the data, parameters and notebooks run)")
     build.add_argument("--pdf", action="store_true", help="also render a PDF (needs LaTeX)")
     build.set_defaults(func=do_command)
     return run, build
@@ -50,8 +52,28 @@ def _run(args):
         raise UsageError(str(exc)) from None
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.command == "build" and args.version:
+        _check_version(args, overrides)
     return run_analyses(args.data, args.build, only=args.only, jobs=args.jobs, overrides=overrides,
                         log=lambda m: print(m, file=sys.stderr))
+
+
+def _check_version(args, overrides: dict) -> None:
+    """Refuse ``--version V`` taken by a version of other inputs before any notebook runs."""
+    from sonimage_utils.pipeline.book import git_state
+    from sonimage_utils.pipeline.execute import discover_notebooks, select_notebooks
+    from sonimage_utils.pipeline.params import parameter_values
+    from sonimage_utils.pipeline.run import ensure_demo_data, is_synthetic
+    from sonimage_utils.pipeline.versions import check_version, read_index, version_inputs
+
+    if args.version not in {e["version"] for e in read_index(args.build)}:
+        return
+    values = parameter_values(overrides)
+    data = args.data if args.data is not None else ensure_demo_data(
+        Path(args.build).resolve(), values["demo_seed"], values["demo_n_patients"], log=lambda m: print(m, file=sys.stderr))
+    notebooks = [nb.stem for nb in select_notebooks(discover_notebooks(), args.only)]
+    check_version(args.build, args.version, version_inputs(data, values, overrides, notebooks, git_state(),
+                                                           is_synthetic(data)))
 
 
 def do_command(args) -> int:

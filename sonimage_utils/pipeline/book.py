@@ -21,11 +21,12 @@ import yaml
 
 from sonimage_utils import __version__
 from sonimage_utils.pipeline.pages import data_dictionary_page, parameter_table, provenance_page, summary_page
+from sonimage_utils.pipeline import versions
 from sonimage_utils.pipeline.params import project_root
 from sonimage_utils.pipeline.sap import deviations_page, frozen_sap_statement
 from sonimage_utils.pipeline.run import RunResult, build_session, input_files, on_publish
 
-__all__ = ["BuildFailed", "git_state", "default_version", "stage_book", "render_book", "book_key", "build_book"]
+__all__ = ["BuildFailed", "git_state", "default_version", "build_inputs", "stage_book", "render_book", "book_key", "build_book"]
 
 
 class BuildFailed(RuntimeError):
@@ -49,10 +50,23 @@ def git_state(root=None) -> tuple[str, bool]:
         return "unknown", False
 
 
-def default_version() -> str:
-    """Package version plus git short hash, e.g. ``0.1.0+3f2a1bc``."""
+def default_version(inputs: dict | None = None) -> str:
+    """The default book version: with a build's ``inputs`` (:func:`~sonimage_utils.pipeline.versions.version_inputs`)
+    the package version, git short hash and a hash of the inputs, e.g. ``0.1.0+3f2a1bc.9e41d07a``
+    (:func:`~sonimage_utils.pipeline.versions.default_version_name`), so that builds from different data,
+    parameters or scope never share a name; without, package version plus git short hash."""
+    if inputs is not None:
+        return versions.default_version_name(inputs)
     commit, _ = git_state()
     return f"{__version__}+{commit}"
+
+
+def build_inputs(run: RunResult, outputs: Path | None = None) -> dict:
+    """The inputs that identify a version of the book built from ``run`` (``outputs``: the folder holding the
+    run's ``input/`` copy of the data, default ``run.build``)."""
+    outputs = Path(outputs) if outputs else run.build
+    data = outputs / "input" if (outputs / "input").is_dir() else Path(run.data_dir)
+    return versions.version_inputs(data, run.values, run.overrides, run.notebooks, git_state(), run.synthetic)
 
 
 def _banner(version: str, synthetic: bool) -> str:
@@ -93,7 +107,10 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
     config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})
     config["sphinx"]["config"]["html_theme_options"]["announcement"] = _banner(version, run.synthetic)
     config.setdefault("html", {})["extra_footer"] = f"<p>Book version {version}.</p>"
+    config["sphinx"]["config"]["html_theme_options"].update(versions.switcher_options(version))
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    (src / "_static").mkdir(exist_ok=True)
+    (src / "_static" / "sonimage-versions.js").write_text(versions.SWITCHER_JS, encoding="utf-8")
     (src / "notebooks").mkdir()
     for stem in run.notebooks:
         shutil.copy2(notebooks / f"{stem}.ipynb", src / "notebooks" / f"{stem}.ipynb")
@@ -106,6 +123,8 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
     sap = _read_json(results / "deviations.json", {"frozen_sap": None, "deviations": []})
     registry = _read_json(results / "results.json", {})
     statement = frozen_sap_statement(sap["frozen_sap"])
+    inputs = build_inputs(run, notebooks.parent)
+    current = {"version": version, "results": registry, "inputs": inputs}
     fills = [("book/sap.md", "parameters", parameter_table(run.overrides)),
              ("book/sap.md", "frozen-sap", statement),
              ("book/deviations.md", "deviations", deviations_page(sap["frozen_sap"], sap["deviations"])),
@@ -113,7 +132,10 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
              ("book/data_dictionary.md", "data-dictionary", data_dictionary_page()),
              ("book/provenance.md", "frozen-sap", statement + f" Deviations listed: {len(sap['deviations'])} "
               "(see {doc}`deviations`)."),
-             ("book/provenance.md", "provenance", provenance_page(info))]
+             ("book/provenance.md", "provenance", provenance_page(info)),
+             ("book/versions.md", "versions", versions.versions_page(run.build, version, inputs)),
+             ("book/changes.md", "changes", versions.changes_page(versions.previous_kept(run.build, version),
+                                                                 current))]
     for page in (src / "book").glob("*.md"):  # a page may glue from a chapter left out (--only): say so instead
         body = page.read_text(encoding="utf-8")
         cut = _ABSENT_GLUE.sub(lambda m: m.group(0) if m.group(1) in numbers else
@@ -158,22 +180,10 @@ def render_book(src: Path, out: Path, builder: str = "html") -> Path:
     return out / "_build" / ("html" if builder == "html" else "latex")
 
 
-def _record_version(build: Path, version: str, html: Path, run: RunResult) -> None:
-    from sonimage_utils.pipeline.execute import write_atomic
-
-    versions = build / "versions"
-    target = versions / version
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(html, target)
-    index_path = versions / "versions.json"
-    index = json.loads(index_path.read_text()) if index_path.exists() else []
-    index = [v for v in index if v["version"] != version]
-    commit, dirty = git_state()
-    index.append({"version": version, "path": version, "git_commit": commit, "git_dirty": dirty,
-                  "synthetic": run.synthetic,
-                  "built": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    write_atomic(index_path, (json.dumps(index, indent=2) + "\n").encode())
+def _record_version(build: Path, version: str, html: Path, inputs: dict, log=print) -> None:
+    """Keep the published book, its registry, bundle and PDF as ``BUILD/versions/<version>/``."""
+    versions.record_version(build, version, html, inputs, pdf=build / f"sonimage-sap-{version}.pdf",
+                            publication=build / "publication", log=log)
 
 
 def book_key(run: RunResult, version: str, outputs: Path | None = None) -> str:
@@ -215,13 +225,15 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
     BuildFailed
         If the book does not render (nothing is published).
     """
-    version = version or default_version()
     build = run.build
     html = build / "html"
     if pdf and shutil.which("latexmk") is None:
         raise BuildFailed("--pdf needs LaTeX (latexmk); on Debian: apt-get install latexmk texlive-latex-extra "
                           "texlive-fonts-extra texlive-xetex")
     with build_session(build) as stage:
+        inputs = build_inputs(run, stage)
+        version = version or default_version(inputs)
+        versions.check_version(build, version, inputs)  # a name taken by other inputs: refused, nothing published
         key = book_key(run, version, outputs=stage)
         key_file = build / ".book-key"
         if not pdf and html.exists() and key_file.exists() and key_file.read_text() == key:
@@ -232,7 +244,7 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
         log("rendering the book")
         render_book(src, work / "out").rename(stage / "html")
         (stage / ".book-key").write_text(key)
-        on_publish(build, lambda: _record_version(build, version, html, run))
+        on_publish(build, lambda: _record_version(build, version, html, inputs, log=log))
         if pdf:  # BUILD/NAME.pdf, published with the rest
             latex = render_book(src, work / "pdf", builder="pdflatex")
             for pdf_file in latex.glob("*.pdf"):
