@@ -66,9 +66,9 @@ show_markdown(flow.text["caption"])
 show(flow.tables["flow_display"].style.hide(axis="index").set_uuid("flow"))
 
 # %% [markdown]
-# Of the {glue:text}`cohort_n_sonia_randomised_text` patients randomised in SONIA, the development cohort has
-# {glue:text}`cohort_n_patients_text` patients with {glue:text}`cohort_n_lesions_text` baseline lesions;
-# {glue:text}`cohort_n_excluded_no_assessable_lesion_text` had no FES-assessable lesion, so
+# The development cohort has {glue:text}`cohort_n_patients_text` patients (of the
+# {glue:text}`cohort_n_sonia_randomised_text` randomised in SONIA) with {glue:text}`cohort_n_lesions_text`
+# baseline lesions; {glue:text}`cohort_n_excluded_no_assessable_lesion_text` had no FES-assessable lesion, so
 # {glue:text}`cohort_n_heterogeneity_analysis_text` enter the primary heterogeneity analysis (Figure 00.1,
 # Table 00.1).
 #

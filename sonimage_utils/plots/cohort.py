@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sonimage_utils.tables.format import format_count
 from sonimage_utils.tables.labels import label
 
 __all__ = ["plot_suv_by_organ", "plot_heterogeneity_score", "plot_scan_quality", "plot_patient_flow"]
@@ -112,10 +113,10 @@ def plot_patient_flow(flow: pd.DataFrame):
     arrow = dict(arrowstyle="-|>", color="black", lw=0.8)
 
     def text(r):
-        return f"{textwrap.fill(str(r['set']), 40)}\nn = {int(r['patients']):,}"
+        return f"{textwrap.fill(str(r['set']), 40)}\nn = {format_count(r['patients'])}"
 
     def reason(r):
-        return textwrap.fill(f"Left out: {int(r['left_out']):,}", 44) + "\n" + "\n".join(
+        return textwrap.fill(f"Left out: {format_count(r['left_out'])}", 44) + "\n" + "\n".join(
             textwrap.fill(part.strip(), 44) for part in str(r["reason"]).split(";"))
 
     ys = [n_rows - 0.55 - i for i in range(len(chain))]
