@@ -185,7 +185,7 @@ if "note" in headers.text:
 else:
     save_table(headers.tables["summary"], "00_extraction_summary", build_dir)
     show_markdown(headers.text["caption"])
-    show(headers.tables["summary"].style.hide(axis="index").set_uuid("extraction"))
+    show(headers.tables["summary_display"].style.hide(axis="index").set_uuid("extraction"))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "Figure 00.5. Uptake time of each PET series extracted from DICOM, per tracer, against the protocol window (shaded); the series of Table 00.8.", "name": "fig-00-uptake-dicom"}}
 if "uptake" in headers.figures:

@@ -284,7 +284,7 @@ def pet_headers(base: Section, *, uptake_window_fes_min, uptake_window_fdg_min) 
     Returns
     -------
     Section
-        With a report: ``tables["summary"]``, ``figures["uptake"]``, ``text["caption"]``; without: only
+        With a report: ``tables["summary"]`` (numbers), ``tables["summary_display"]``, ``figures["uptake"]``, ``text["caption"]``; without: only
         ``text["note"]``.
     """
     report = read_extraction_report(os.path.join(base.data["data_dir"], "sonimage"))
@@ -292,7 +292,11 @@ def pet_headers(base: Section, *, uptake_window_fes_min, uptake_window_fdg_min) 
         return Section(text={"note": "*This data folder has no `extraction_report.csv`: its SUVs were not computed "
                                      "from DICOM by `sonimage extract`, so there is no header-level quality report.*"})
     windows = _windows(uptake_window_fes_min, uptake_window_fdg_min)
-    return Section(tables={"summary": summarize_extraction(report, windows)},
+    summary = summarize_extraction(report, windows)
+    display = summary.rename(columns=label)
+    display[label("level")] = display[label("level")].map(lambda v: {True: "yes", False: "no", "True": "yes",
+                                                                     "False": "no"}.get(v, v))
+    return Section(tables={"summary": summary, "summary_display": display},
                    figures={"uptake": plot_uptake_times(report, windows)},
                    text={"caption": f"**Table 00.8.** PET series extracted from DICOM ({len(report)} series): vendor, "
                                     "units, decay correction, scan-time source and uptake time against the protocol "

@@ -63,7 +63,8 @@ def format_table1(analysis: pd.DataFrame, by: str, variables=TABLE1_VARIABLES) -
     data = analysis[list(columns)].copy()
     for col in set(columns) & _CATEGORICAL:  # plain labels ("yes"/"no"); missing stays NaN
         values = data[col].astype(object)
-        data[col] = values.map(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)
+        data[col] = values.map(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool)
+                               else label(v) if isinstance(v, str) else v)  # levels by their labels too
     group = label(by)
     data[group] = analysis[by].astype(object).map(lambda v: label(str(v)), na_action="ignore")
     data[group] = data[group].where(analysis[by].notna(), not_assessable)

@@ -99,6 +99,10 @@ LABELS: dict[str, str] = {
     "other": "Other",
     # chapter 00: PFS1 event types (pfs1_event_type), flow and baseline scan timing
     "pfs1_event_type": "PFS1 event type",
+    "pre": "premenopausal",
+    "post": "postmenopausal",
+    "ductal": "ductal",
+    "lobular": "lobular",
     "progression": "Progression",
     "progression_during_break": "Progression during a treatment break",
     "symptomatic_deterioration": "Symptomatic deterioration",
@@ -111,6 +115,8 @@ LABELS: dict[str, str] = {
     "patient_id": "Patient",
     "days_from_randomization": "Days from randomisation",
     "left_out": "Left out at this step",
+    "characteristic": "Characteristic",
+    "level": "Level",
     "reason": "Reason",
     # metrics of a survival prediction model
     "harrell_c": "Harrell C",
