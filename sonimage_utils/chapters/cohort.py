@@ -89,7 +89,8 @@ def patient_flow(base: Section, *, n_randomised: int, window_days: int) -> Secti
                                             window_days=window_days)
     s = Section(tables={"flow": flow, "flow_display": format_patient_flow(flow)},
                 figures={"flow": cohort_plots.plot_patient_flow(flow)},
-                text={"caption": f"**Table 00.1.** Analysis sets of chapters 00 to 02, from the {format_value(n_randomised, 'count')} "
+                text={"caption": "**Table 00.1.** Analysis sets of chapters 00 to 02, from the "
+                                 f"{format_value(n_randomised, 'count')} "
                                  f"patients randomised in SONIA to the {len(analysis)} enrolled in SONImage and on: "
                                  "each set with its patients, the set it is taken from, and who leaves at that "
                                  "step and why (the numbers of Figure 00.1). The sets of objectives 3 to 5 are "
@@ -284,7 +285,8 @@ def pet_headers(base: Section, *, uptake_window_fes_min, uptake_window_fdg_min) 
     Returns
     -------
     Section
-        With a report: ``tables["summary"]`` (numbers), ``tables["summary_display"]``, ``figures["uptake"]``, ``text["caption"]``; without: only
+        With a report: ``tables["summary"]`` (numbers), ``tables["summary_display"]``, ``figures["uptake"]``,
+        ``text["caption"]``; without: only
         ``text["note"]``.
     """
     report = read_extraction_report(os.path.join(base.data["data_dir"], "sonimage"))

@@ -231,5 +231,6 @@ def format_scan_timing(timing: pd.DataFrame, window_days: int) -> pd.DataFrame:
         label("patient_id"): flagged["patient_id"].astype(str),
         label("tracer"): flagged["tracer"].astype(str),
         label("days_from_randomization"): [f"{d:+d}" for d in flagged["days_from_randomization"]],
-        label("reason"): ["after randomisation" if a else f"more than {window_days} days before randomisation" for a in flagged["after_randomization"]],
+        label("reason"): ["after randomisation" if a else f"more than {window_days} days before randomisation"
+                          for a in flagged["after_randomization"]],
     }).reset_index(drop=True)
