@@ -161,10 +161,10 @@ if "scans" in scans.figures:
 
 # %% tags=["remove-input"]
 timing = chapter.scan_timing(base, window_days=baseline_scan_window_days)
+record_section(timing)
 if "note" in timing.text:
     show_markdown(timing.text["note"])
 else:
-    record_section(timing)
     save_table(timing.tables["timing"], "00_baseline_scan_timing", build_dir)
     show_markdown(timing.text["summary"])
     show_markdown(timing.text["caption"])

@@ -88,6 +88,9 @@ def test_04_chapter_00_sections(valid_folder):
     for section in (ch00.event_types(base), ch00.scan_timing(base, window_days=28)):
         _kinds_known(section)
     assert ch00.scan_timing(base, window_days=28).value("cohort_n_baseline_scans_outside_window") == 0
+    base.data["cohort"].scans = None  # a folder without scans.csv: the count exists and is missing, with a note
+    none = ch00.scan_timing(base, window_days=28)
+    assert none.value("cohort_n_baseline_scans_outside_window") is None and "note" in none.text
     mix = ch00.case_mix(base)
     assert "SONImage (development)" in mix.tables["case_mix"].columns
     assert "Absent from this data folder" in mix.text["caption"]

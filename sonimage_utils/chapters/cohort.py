@@ -238,16 +238,19 @@ def scan_timing(base: Section, *, window_days: int) -> Section:
     Returns
     -------
     Section
-        Without scans.csv only ``text["note"]``; otherwise ``tables["timing"]`` (every scan, numbers),
+        Without scans.csv ``text["note"]`` and ``cohort_n_baseline_scans_outside_window`` missing; otherwise ``tables["timing"]`` (every scan, numbers),
         ``tables["flagged_display"]`` (the scans outside), ``text["caption"]``, ``text["summary"]``; results
         ``cohort_n_baseline_scans_outside_window`` (scans), ``cohort_n_baseline_scans_after_randomisation``,
         ``cohort_n_baseline_scans_too_early`` and ``cohort_n_patients_scan_outside_window`` (patients).
     """
     timing = _timing(base, window_days)
     if timing is None:
-        return Section(text={"note": "*No scans.csv in this data folder: the timing of the baseline scans cannot be "
-                                     "checked, and the sensitivity analysis without patients scanned outside the "
-                                     "window is not defined.*"})
+        s = Section(text={"note": "*No scans.csv in this data folder: the timing of the baseline scans cannot be "
+                                  "checked, and the sensitivity analysis without patients scanned outside the "
+                                  "window is not defined.*"})
+        s.add("cohort_n_baseline_scans_outside_window", None, "Baseline PET scans outside the window: not available "
+              "(no scans.csv)", "count", missing="not available")
+        return s
     flagged = timing[timing["outside_window"]]
     n_scans, n_patients = len(flagged), flagged["patient_id"].nunique()
     after, early = int(flagged["after_randomization"].sum()), int(flagged["too_early"].sum())
