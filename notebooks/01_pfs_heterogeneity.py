@@ -35,6 +35,7 @@ ph_transform = "km"
 ph_alpha = 0.05
 piecewise_cutpoints_months = [12]
 rmst_horizon_months = 36.0
+baseline_scan_window_days = 28
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import pfs_heterogeneity as chapter
@@ -169,12 +170,15 @@ if tv.text["explanation"]:
 # variable (per 10 points more FES-positive lesions, so an HR below 1 favours homogeneity), the mean FES SUVmax
 # of the assessable lesions, the other FES thresholds (`fes_thresholds_sensitivity`), the primary model
 # adjusted for clinical factors (visceral disease, de novo metastatic disease, prior adjuvant endocrine
-# therapy, WHO performance status 1 or more vs 0; status 2 is too rare to estimate on its own) and the primary
-# model stratified by centre (a baseline hazard per centre). Every model is adjusted for the arm.
+# therapy, WHO performance status 1 or more vs 0; status 2 is too rare to estimate on its own), the primary
+# model stratified by centre (a baseline hazard per centre) and the primary model without the patients whose
+# baseline PET was made after randomisation or more than `baseline_scan_window_days` days before it (counted
+# in chapter 00). Every model is adjusted for the arm.
 
 # %% tags=["remove-input"]
 sens = chapter.sensitivity(base, fdg_threshold_fixed=fdg_threshold_fixed,
-                           fes_thresholds_sensitivity=fes_thresholds_sensitivity)
+                           fes_thresholds_sensitivity=fes_thresholds_sensitivity,
+                           baseline_scan_window_days=baseline_scan_window_days)
 record_section(sens)
 save_table(sens.tables["sensitivity"], "01_sensitivity", build_dir)
 show_markdown(sens.text["sensitivity"])

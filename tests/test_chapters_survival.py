@@ -81,9 +81,16 @@ def test_03_chapter_01_and_02_sections(valid_folder):
 
 def test_04_chapter_00_sections(valid_folder):
     base = ch00.load(valid_folder, **HET)
-    flow = ch00.patient_flow(base)
+    flow = ch00.patient_flow(base, n_randomised=1050, window_days=28)
     _kinds_known(flow)
     assert flow.value("cohort_n_patients") == len(base.data["analysis"])
+    assert "flow" in flow.figures and not plt.get_fignums()
+    for section in (ch00.event_types(base), ch00.scan_timing(base, window_days=28)):
+        _kinds_known(section)
+    assert ch00.scan_timing(base, window_days=28).value("cohort_n_baseline_scans_outside_window") == 0
+    base.data["cohort"].scans = None  # a folder without scans.csv: the count exists and is missing, with a note
+    none = ch00.scan_timing(base, window_days=28)
+    assert none.value("cohort_n_baseline_scans_outside_window") is None and "note" in none.text
     mix = ch00.case_mix(base)
     assert "SONImage (development)" in mix.tables["case_mix"].columns
     assert "Absent from this data folder" in mix.text["caption"]

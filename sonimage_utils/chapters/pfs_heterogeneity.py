@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from sonimage_utils.chapters.section import Section
 from sonimage_utils.data.load import load_cohort
 from sonimage_utils.derive.analysis_sets import build_analysis_set
 from sonimage_utils.derive.covariates import derive_model_covariates
+from sonimage_utils.derive.scan_timing import derive_baseline_scan_timing, derive_scan_window_set
 from sonimage_utils.plots.survival import plot_km, plot_schoenfeld
 from sonimage_utils.survival.cox import extract_hr, fit_cox
 from sonimage_utils.survival.hazard_ratios import compute_hr_rows
@@ -27,7 +30,8 @@ from sonimage_utils.tables.survival import (format_cox_table, format_hr_rows, fo
                                             format_piecewise_table, format_rmst_table)
 
 __all__ = ["GROUPS", "REFERENCE", "CLINICAL_FACTORS", "STRATA", "load", "analysis_set", "sensitivity_specs",
-           "who_is_analysed", "kaplan_meier", "primary_cox", "proportional_hazards", "time_varying", "sensitivity"]
+           "who_is_analysed", "kaplan_meier", "primary_cox", "proportional_hazards", "time_varying", "sensitivity",
+           "SCAN_WINDOW_ANALYSIS", "scan_window_spec"]
 
 #: The primary heterogeneity groups, reference first.
 GROUPS = ("homogeneous", "heterogeneous")
@@ -133,6 +137,55 @@ def sensitivity_specs(pfs, fixed, alternatives: dict, *, fdg_threshold_fixed: fl
                   "group": "het_group",
                   "set": f"complete cases of the clinical factors ({len(clinical)} of {len(pfs)})"})
     return specs
+
+
+#: Row label of the sensitivity analysis without the patients whose baseline scans lie outside the window.
+SCAN_WINDOW_ANALYSIS = "Baseline scans inside the window"
+#: Statuses of a scan-window row that was not fitted (not an exploratory comparison).
+_NOT_FITTED = ("not_refitted", "not_defined")
+
+
+def scan_window_spec(pfs, cohort, *, window_days: int) -> tuple[dict | None, dict | None]:
+    """The primary model without the patients who have a baseline PET scan outside the window.
+
+    Parameters
+    ----------
+    pfs : pandas.DataFrame
+        The objective-1 set.
+    cohort : Cohort
+        The development cohort (its ``scans`` and ``patients``).
+    window_days : int
+        ``baseline_scan_window_days``: a scan after randomisation or more than this many days before it is
+        outside the window (:func:`sonimage_utils.derive.scan_timing.derive_baseline_scan_timing`).
+
+    Returns
+    -------
+    spec : dict or None
+        A specification for :func:`sonimage_utils.survival.compute_hr_rows` (the primary formula on the
+        smaller set), or None when there is nothing to refit.
+    row : dict or None
+        When ``spec`` is None, the table row that says why: no scans.csv (``not_defined``), or no patient
+        with a scan outside the window, so the set is the objective-1 set and a refit would repeat the
+        primary analysis (``not_refitted``).
+    """
+    analysis = SCAN_WINDOW_ANALYSIS
+    empty = {"analysis": analysis, "comparison": _HETEROGENEOUS["het_group[heterogeneous]"],
+             "name": "het_group[heterogeneous]", "n": len(pfs), "n_events": int(pfs["pfs1_event"].sum()),
+             "hr": math.nan, "hr_ci_low": math.nan, "hr_ci_high": math.nan, "p": math.nan, "group_counts": []}
+    if cohort.scans is None:
+        return None, {**empty, "n": math.nan, "n_events": math.nan, "status": "not_defined",
+                      "message": "no scans.csv in the data folder, so scan timing is unknown",
+                      "set": "not defined (no scan dates)"}
+    timing = derive_baseline_scan_timing(cohort.scans, cohort.patients, window_days=window_days)
+    inside = derive_scan_window_set(pfs, timing)
+    where = f"baseline scans at most {window_days} days before randomisation and none after"
+    if len(inside) == len(pfs):
+        return None, {**empty, "status": "not_refitted",
+                      "message": "no patient has a baseline scan outside the window: the set is the objective-1 "
+                                 "set and a refit would only repeat the primary analysis",
+                      "set": f"{where} (all {len(pfs)})"}
+    return ({"analysis": analysis, "data": inside, "formula": "het_group + arm", "report": _HETEROGENEOUS,
+             "group": "het_group", "set": f"{where} ({len(inside)} of {len(pfs)})"}, None)
 
 
 def who_is_analysed(base: Section) -> Section:
@@ -380,7 +433,8 @@ def _explain_discordance(km: Section, primary: Section, rm, horizon: float) -> s
     return " ".join(parts)
 
 
-def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sensitivity) -> Section:
+def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sensitivity,
+                baseline_scan_window_days: int) -> Section:
     """The sensitivity analyses of the primary hazard ratio (including the model stratified by centre) and the
     full clinical model.
 
@@ -395,11 +449,28 @@ def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sen
     fixed = analysis_set(son, **{**het, "fdg_threshold": fdg_threshold_fixed})
     alternatives = {t: analysis_set(son, **{**het, "fes_threshold": t}) for t in fes_thresholds_sensitivity}
     specs = sensitivity_specs(pfs, fixed, alternatives, fdg_threshold_fixed=fdg_threshold_fixed)
+    window_spec, window_row = scan_window_spec(pfs, son, window_days=baseline_scan_window_days)
+    specs += [window_spec] if window_spec else []
     sens, fits = compute_hr_rows(specs, reference=REFERENCE)
     sets = {sp["analysis"]: sp["set"] for sp in specs}
     sens["set"] = sens["analysis"].map(sets)
+    if window_row:
+        sens = pd.concat([sens, pd.DataFrame([window_row])], ignore_index=True)
     sens["role"] = ["confirmatory" if a == specs[0]["analysis"] else "exploratory" for a in sens["analysis"]]
     s = Section()
+    row = sens[sens["analysis"] == SCAN_WINDOW_ANALYSIS].iloc[0]
+    why = "" if row["status"] == "ok" else f"; {row['status'].replace('_', ' ')}: {row['message']}"
+    s.add("obj1_n_scan_window", row["n"], "Patients in the scan-window sensitivity analysis (objective-1 set without "
+          f"patients with a baseline scan outside the window){why}", "count")
+    s.add("obj1_n_events_scan_window", row["n_events"], "PFS1 events in the scan-window sensitivity analysis",
+          "count")
+    for key, col, kind, what in (("", "hr", "ratio", "HR heterogeneous vs homogeneous"),
+                                 ("_ci_low", "hr_ci_low", "ratio", "Lower 95% CI"),
+                                 ("_ci_high", "hr_ci_high", "ratio", "Upper 95% CI"),
+                                 ("_p", "p", "p_value", "Wald p")):
+        s.add(f"obj1_hr_heterogeneous_scan_window{key}", row[col], f"{what}, Cox PFS1 ~ group + arm without "
+              f"patients with a baseline scan outside the window (exploratory){why}", kind,
+              missing=None if row["status"] == "ok" else row["status"].replace("_", " "))
     for t in fes_thresholds_sensitivity:
         row = sens[sens["analysis"] == f"FES threshold {format_value(t, 'parameter')}"].iloc[0]
         s.add(f"obj1_hr_heterogeneous_threshold_{str(t).replace('.', '_')}", row["hr"],
@@ -421,7 +492,7 @@ def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sen
     clinical = fits["Adjusted for clinical factors"]
     s.add("obj1_n_clinical_complete_cases", clinical.n, "Patients in the clinical-factor model (complete cases)",
           "count")
-    exploratory = sens[sens["role"] == "exploratory"]
+    exploratory = sens[(sens["role"] == "exploratory") & ~sens["status"].isin(_NOT_FITTED)]
     n_nominal = int((exploratory["p"] < _NOMINAL).sum())
     s.add("obj1_sensitivity_n_comparisons", len(exploratory), "Exploratory comparisons in the sensitivity table",
           "count")

@@ -6,7 +6,7 @@ from .benefit import (
     plot_bootstrap_calibration, plot_penalty_cv,
 )
 from .cohort import (
-    plot_suv_by_organ, plot_heterogeneity_score, plot_scan_quality,
+    plot_suv_by_organ, plot_heterogeneity_score, plot_scan_quality, plot_patient_flow,
 )
 from .figure import (
     write_figure, close_figure,
@@ -28,7 +28,8 @@ from .validation import (
 __all__ = [
     'plot_risk_group_effects', 'plot_benefit_distribution', 'plot_calibration_for_benefit',
     'plot_bootstrap_calibration', 'plot_penalty_cv', 'plot_suv_by_organ', 'plot_heterogeneity_score',
-    'plot_scan_quality', 'write_figure', 'close_figure', 'plot_uptake_times', 'FES_COLORS', 'GROUP_COLORS',
+    'plot_scan_quality', 'plot_patient_flow',
+    'write_figure', 'close_figure', 'plot_uptake_times', 'FES_COLORS', 'GROUP_COLORS',
     'BOR_COLORS', 'plot_waterfall', 'plot_uptake_scatter', 'plot_bor_stacked', 'plot_spider', 'plot_swimmer',
     'plot_km', 'plot_km_panels', 'plot_schoenfeld', 'plot_forest', 'plot_interaction_power', 'PALETTE',
     'plot_calibration', 'plot_auc_curve', 'plot_decision_curve', 'plot_lp_distribution',

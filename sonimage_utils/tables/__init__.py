@@ -7,6 +7,7 @@ from .benefit import (
 )
 from .cohort import (
     TABLE1_VARIABLES, format_table1, format_case_mix, format_lesions_by_organ, format_scan_quality,
+    format_patient_flow, format_event_types, format_scan_timing,
 )
 from .format import (
     NOT_ESTIMABLE, NOT_REACHED, Format, FORMATS, format_value, format_number, format_p, format_ci,
@@ -39,6 +40,7 @@ __all__ = [
     'format_riley_table', 'format_predictor_table', 'format_coefficient_table', 'format_risk_group_table',
     'format_benefit_summary', 'format_optimism_table', 'format_calibration_for_benefit_table',
     'TABLE1_VARIABLES', 'format_table1', 'format_case_mix', 'format_lesions_by_organ', 'format_scan_quality',
+    'format_patient_flow', 'format_event_types', 'format_scan_timing',
     'NOT_ESTIMABLE', 'NOT_REACHED', 'Format', 'FORMATS', 'format_value', 'format_number', 'format_p',
     'format_ci', 'format_estimate_ci', 'format_percent', 'format_count', 'is_missing', 'format_p_prose',
     'format_columns', 'LABELS', 'label', 'relabel', 'format_recist_flow', 'format_fes_status_table',

@@ -13,7 +13,8 @@ from sonimage_utils.descriptive import compute_median_follow_up
 from sonimage_utils.tables.format import format_count, format_number, format_percent
 from sonimage_utils.tables.labels import label
 
-__all__ = ["TABLE1_VARIABLES", "format_table1", "format_case_mix", "format_lesions_by_organ", "format_scan_quality"]
+__all__ = ["TABLE1_VARIABLES", "format_table1", "format_case_mix", "format_lesions_by_organ", "format_scan_quality",
+           "format_patient_flow", "format_event_types", "format_scan_timing"]
 
 #: Baseline characteristics in Table 1, in order (labels from :func:`sonimage_utils.tables.labels.label`).
 TABLE1_VARIABLES = ("age_years", "menopausal_status", "who_performance_status", "visceral_disease",
@@ -21,7 +22,7 @@ TABLE1_VARIABLES = ("age_years", "menopausal_status", "who_performance_status", 
                     "fdg_pet_done", "n_lesions", "hs")
 
 
-_CATEGORICAL = {"menopausal_status", "who_performance_status", "visceral_disease", "bone_only_disease",
+_CATEGORICAL = {"arm", "center", "menopausal_status", "who_performance_status", "visceral_disease", "bone_only_disease",
                 "de_novo_metastatic", "prior_adjuvant_endocrine", "histology", "fdg_pet_done"}
 
 
@@ -62,7 +63,8 @@ def format_table1(analysis: pd.DataFrame, by: str, variables=TABLE1_VARIABLES) -
     data = analysis[list(columns)].copy()
     for col in set(columns) & _CATEGORICAL:  # plain labels ("yes"/"no"); missing stays NaN
         values = data[col].astype(object)
-        data[col] = values.map(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)
+        data[col] = values.map(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool)
+                               else label(v) if isinstance(v, str) else v)  # levels by their labels too
     group = label(by)
     data[group] = analysis[by].astype(object).map(lambda v: label(str(v)), na_action="ignore")
     data[group] = data[group].where(analysis[by].notna(), not_assessable)
@@ -154,3 +156,81 @@ def format_scan_quality(quality: pd.DataFrame) -> pd.DataFrame:
         one = (lambda x: format_number(x, 1)) if col.endswith(("_min", "_mbq")) else format_count
         out[col] = [one(x) for x in quality[col]]
     return out.rename(columns=label)
+
+
+def format_patient_flow(flow: pd.DataFrame) -> pd.DataFrame:
+    """Display table of :func:`~sonimage_utils.descriptive.compute_patient_flow`: each set with its patients,
+    the set it comes from, and how many of those leave at that step and why.
+
+    Parameters
+    ----------
+    flow : DataFrame
+        From :func:`~sonimage_utils.descriptive.compute_patient_flow`.
+
+    Returns
+    -------
+    DataFrame of str
+        ``Analysis set``, ``Patients``, ``From``, ``Left out at this step``, ``Reason``.
+    """
+    names = dict(zip(flow["step"], flow["set"]))
+    return pd.DataFrame({
+        "Analysis set": flow["set"].astype(str),
+        label("patients"): [format_count(x) for x in flow["patients"]],
+        "From": [names.get(p, "") for p in flow["parent"]],
+        label("left_out"): ["" if not p else format_count(x) for x, p in zip(flow["left_out"], flow["parent"])],
+        label("reason"): flow["reason"].astype(str),
+    })
+
+
+def format_event_types(counts: pd.DataFrame) -> pd.DataFrame:
+    """Display table of :func:`~sonimage_utils.descriptive.compute_event_types`: n (% of the column's patients)
+    per event type, then all events, patients and the median follow-up (reverse Kaplan-Meier).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`~sonimage_utils.descriptive.compute_event_types`.
+
+    Returns
+    -------
+    DataFrame of str
+        ``PFS1 event type`` and one column per arm and overall (by label, with the patients as ``n = ...``).
+    """
+    columns = [c for c in counts.columns if c != "event_type"]
+    total = counts.set_index("event_type").loc["patients"]
+    body = counts[counts["event_type"] != "patients"]
+    out = pd.DataFrame({label("pfs1_event_type"): [label(t) for t in body["event_type"]]})
+    for col in columns:
+        n = int(total[col])
+        out[f"{label(col)} (n = {format_count(n)})"] = [
+            f"{format_count(x)} ({format_percent(x / n if n else np.nan)})" for x in body[col]]
+    follow_up = counts.attrs.get("median_follow_up", {})
+    out.loc[len(out)] = ["Median follow-up, months (reverse Kaplan-Meier)",
+                         *[format_number(follow_up.get(col, np.nan), 1) for col in columns]]
+    return out
+
+
+def format_scan_timing(timing: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    """The baseline scans outside the window, one row per scan, by patient and tracer.
+
+    Parameters
+    ----------
+    timing : DataFrame
+        From :func:`~sonimage_utils.derive.scan_timing.derive_baseline_scan_timing`.
+    window_days : int
+        The window it was derived with, for the reason text.
+
+    Returns
+    -------
+    DataFrame of str
+        ``Patient``, ``Tracer``, ``Days from randomisation`` and ``Reason`` (no calendar dates: they identify
+        a patient more than the book needs) (after randomisation, or more than ``window_days`` days before it).
+    """
+    flagged = timing[timing["outside_window"]]
+    return pd.DataFrame({
+        label("patient_id"): flagged["patient_id"].astype(str),
+        label("tracer"): flagged["tracer"].astype(str),
+        label("days_from_randomization"): [f"{d:+d}" for d in flagged["days_from_randomization"]],
+        label("reason"): ["after randomisation" if a else f"more than {window_days} days before randomisation"
+                          for a in flagged["after_randomization"]],
+    }).reset_index(drop=True)
