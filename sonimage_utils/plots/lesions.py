@@ -242,15 +242,26 @@ def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, 
     grp = (trajectories["patient_id"].map(groups) if groups is not None
            else pd.Series("all", index=trajectories.index))
     grp = grp.astype(object).where(grp.notna(), "not assessable")
-    seen = {}
-    for pid, t in trajectories.groupby("patient_id", sort=True):
-        t = t.sort_values(x)
-        g = str(grp.loc[t.index[0]])
-        c = colors.get(g, "#555555")
-        ax.plot(t[x], t[y], color=c, lw=0.9, alpha=0.75)
-        pdv = t[t["is_progression"]]
-        ax.scatter(pdv[x], pdv[y], marker="x", color=c, s=22, zorder=3)
-        seen[g] = c
+    # one collection of segments for all patients (one line per patient took minutes at 10,000 patients)
+    t = trajectories.assign(_g=grp.astype(str)).sort_values(["patient_id", x], kind="mergesort")
+    pid = t["patient_id"].to_numpy()
+    same = pid[1:] == pid[:-1]
+    pts = t[[x, y]].to_numpy(dtype=float)
+    seg_colors = [colors.get(g, "#555555") for g in t["_g"].to_numpy()[1:][same]]
+    many = len(t) > _MAX_VECTOR_MARKS
+    ax.add_collection(LineCollection(np.stack([pts[:-1][same], pts[1:][same]], axis=1), colors=seg_colors,
+                                     linewidths=0.9, alpha=0.75, rasterized=many))
+    first = ~pd.Series(pid).duplicated().to_numpy()
+    singles = first & ~np.append(same, False)                         # a patient with one assessment: a dot
+    if singles.any():
+        ax.scatter(pts[singles, 0], pts[singles, 1], s=4, color=[colors.get(g, "#555555") for g in
+                                                                  t["_g"].to_numpy()[singles]], rasterized=many)
+    seen = {g: colors.get(g, "#555555") for g in sorted(set(t["_g"]), key=lambda g: (g not in colors, g))}
+    prog = t["is_progression"].to_numpy(bool)
+    for g, c in seen.items():
+        m = prog & (t["_g"].to_numpy() == g)
+        ax.scatter(pts[m, 0], pts[m, 1], marker="x", color=c, s=22, zorder=3, rasterized=many)
+    ax.autoscale_view()
     _reference_lines(ax)
     ax.set_xlabel("Months from baseline CT")
     ax.set_ylabel("Sum of target diameters, change from baseline (%)")
@@ -280,11 +291,16 @@ def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dic
     """
     colors = colors or GROUP_COLORS
     n = len(swim)
-    fig, ax = plt.subplots(figsize=(7.5, max(4.0, 0.11 * n + 1.2)))
+    # 0.11 inch a patient up to a page's height; beyond that the bars get thinner, never the figure taller
+    fig, ax = plt.subplots(figsize=(7.5, min(max(4.0, 0.11 * n + 1.2), 11.0)))
     grp = swim[color_by].astype(object).where(swim[color_by].notna(), "not assessable")
     yy = np.arange(n)[::-1]
-    ax.barh(yy, swim["months_on_therapy"], color=[colors.get(str(g), "#555555") for g in grp], height=0.75,
-            edgecolor="none")
+    w = swim["months_on_therapy"].to_numpy(dtype=float)
+    boxes = np.stack([np.column_stack([np.zeros(n), yy - 0.375]), np.column_stack([w, yy - 0.375]),
+                      np.column_stack([w, yy + 0.375]), np.column_stack([np.zeros(n), yy + 0.375])], axis=1)
+    ax.add_collection(PolyCollection(boxes, facecolors=[colors.get(str(g), "#555555") for g in grp],
+                                     edgecolors="none", rasterized=n > _MAX_VECTOR_MARKS))
+    ax.set_xlim(0, max(float(np.nanmax(w)) if n else 1.0, 1.0) * 1.05 + 0.6)
     r = swim["response_months"].notna().to_numpy()
     ax.scatter(swim.loc[r, "response_months"], yy[r], marker="^", color="#F0E442", s=22, zorder=3,
                edgecolor="black", linewidth=0.5)
