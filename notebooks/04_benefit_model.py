@@ -123,8 +123,8 @@ bm.fit_development_model(d, p)
 # (obj4-risk-model)=
 # ## Risk modelling (primary): a prognostic model blinded to arm
 #
-# The prognostic model is a ridge-penalised Cox model (Breslow ties in the ridge solver; see the SAP
-# deviations below) on both arms without the arm term, the
+# The prognostic model is a ridge-penalised Cox model (Efron ties, as every Cox fit of the book) on both
+# arms without the arm term, the
 # penalty chosen by {glue:text}`obj4_cv_folds_text`-fold cross-validated partial likelihood
 # {cite}`verweij1993`. The chosen penalty was {glue:text}`obj4_penalty_text`.
 
@@ -278,7 +278,7 @@ show_markdown(cfb.text["calibration_figure"])
 #
 # Everything a prediction needs is written to one JSON file, `models/benefit_model.json` in the build folder:
 # predictor definitions and their lesion-derivation settings, imputation values, means and SDs, coefficients,
-# Breslow baseline cumulative hazards, horizons, the analysis parameters and the SHA-256 of the development
+# baseline cumulative hazards (Efron's rule at tied event times), horizons, the analysis parameters and the SHA-256 of the development
 # data ({glue:text}`obj4_data_sha256_short_text`...). Objective 5 reads it with
 # `sonimage_utils.model_artifact.load_model` and applies it unchanged with `predict_model`; below, applying
 # the file to the development data reproduces the in-memory predictions. Its content, for reading:

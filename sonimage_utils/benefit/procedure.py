@@ -2,12 +2,12 @@
 
 One job: from a development frame (raw predictors, PFS1 time in months, event, CDK4/6i indicator) fit
 
-1. the **prognostic (risk) model**: ridge Cox on the standardised predictors, blinded to arm (both arms
+1. the **prognostic (risk) model**: ridge Cox (Efron ties) on the standardised predictors, blinded to arm (both arms
    pooled), penalty chosen by cross-validated partial likelihood;
 2. the **risk-based benefit model**: Cox of PFS1 (Efron ties) on the CDK4/6i indicator with the shrunk
    prognostic linear predictor as an offset (coefficient fixed at 1, so the ridge shrinkage survives): a
    constant relative effect applied to each patient's baseline risk (PATH risk modelling);
-3. the **effect model** (secondary): ridge Cox with the arm, the predictors and arm x predictor
+3. the **effect model** (secondary): ridge Cox (Efron ties) with the arm, the predictors and arm x predictor
    interactions, the arm term unpenalised, penalty chosen by cross-validated partial likelihood;
 
 and return a plain, JSON-ready dict (the content of the frozen artifact). Predictions from that dict
@@ -36,8 +36,9 @@ __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_a
            "derive_penalty_cv_table"]
 
 
-def _baseline(X, time, event, coef, ties="breslow"):
-    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float), ties=ties)
+def _baseline(X, time, event, coef):
+    # Efron's rule at tied event times, as the fits (R survfit of an Efron coxph): one tie method everywhere
+    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float), ties="efron")
     return {"time": [float(v) for v in t], "cumhaz": [float(v) for v in h]}
 
 
@@ -75,7 +76,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
     -------
     dict
         ``features`` (preprocessing spec), ``prognostic``, ``risk_benefit`` and (optionally) ``effect``
-        models, each with ``coefficients`` (name -> value), ``baseline`` (Breslow cumulative hazard at the
+        models, each with ``coefficients`` (name -> value), ``baseline`` (cumulative hazard, Efron's rule at tied times, at the
         distinct event times, at standardised predictors 0 and treated 0) and, when penalised,
         ``penalty`` and the cross-validation curve; ``n_patients`` and ``n_events``.
 
@@ -122,7 +123,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
         "offset": ["lp"],
         "ties": "efron",
         "converged": bool(rb.converged),
-        "baseline": _baseline(np.column_stack([treated, lp]), time, event, coef_rb, ties="efron"),
+        "baseline": _baseline(np.column_stack([treated, lp]), time, event, coef_rb),
     }
     if fit_effect:
         Xe = np.column_stack([treated, Z, treated[:, None] * Z])

@@ -208,13 +208,6 @@ def fit_development_model(d: BenefitData, p: BenefitSettings) -> None:
     dev = frame.join(predict_from_features(model, frame[d.features], horizon=p.horizon, rmst_horizon=p.rmst_horizon))
     dev["arm"] = np.where(dev["treated"] == 1, "ET+CDK4/6i", "ET")
     d.fit.update(frame=frame, model=model, dev=dev)
-    n_tied = int(frame.loc[frame["event"] == 1, "time"].duplicated(keep=False).sum())
-    if n_tied:
-        d.deviations.append(
-            f"The ridge-penalised Cox models (prognostic, risk-based benefit, effect) handle tied event times by "
-            f"Breslow's method, not Efron's as the other Cox fits of the book; {n_tied} PFS1 events share their "
-            "event time with another. Switching would change the frozen model and is left to a verified change of "
-            "the ridge solver.")
 
 
 def section_risk_model(d: BenefitData, p: BenefitSettings) -> Section:
@@ -489,7 +482,7 @@ def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Secti
         "means and SDs of Table 04.3; `treated` = ET+CDK4/6i; `lp` = the prognostic linear predictor; ridge "
         "penalty 0 = unpenalised).")
     s.text["caption_baseline"] = (
-        "**Table 04.11.** Baseline PFS of each model (Breslow) at the reporting times (`benefit_baseline_report_"
+        "**Table 04.11.** Baseline PFS of each model (Efron's rule at tied event times, as the fits) at the reporting times (`benefit_baseline_report_"
         "months`): the survival of a patient at the development mean of every predictor, on ET alone.")
     return s
 
