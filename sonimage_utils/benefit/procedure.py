@@ -32,7 +32,7 @@ from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResul
                                               fit_ridge_cox)
 
 __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst",
-           "fit_for_bootstrap", "evaluate_benefit_model", "compute_risk_grid", "bootstrap_benefit_procedure",
+           "fit_for_bootstrap", "evaluate_benefit_model", "predict_benefit_columns", "compute_risk_grid", "bootstrap_benefit_procedure",
            "derive_penalty_cv_table"]
 
 
@@ -279,6 +279,24 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
     return out
 
 
+#: The per-patient predicted benefits whose bootstrap distribution gives individual intervals (issue 12 item 5).
+BENEFIT_COLUMNS = ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")
+
+
+def predict_benefit_columns(model, frame, *, horizon, rmst_horizon) -> dict:
+    """The predicted benefits of a fitted procedure for the patients of ``frame`` (the bootstrap's ``predict_fn``).
+
+    Returns
+    -------
+    dict
+        Name -> array, for the names of :data:`BENEFIT_COLUMNS` that the model has (the effect model's only
+        when it was fitted), from :func:`predict_from_features`.
+    """
+    names = [s["name"] for s in model["features"]]
+    pred = predict_from_features(model, frame[names], horizon=horizon, rmst_horizon=rmst_horizon)
+    return {c: pred[c].to_numpy(dtype=float) for c in BENEFIT_COLUMNS if c in pred.columns}
+
+
 def _slope_or_nan(time, event, lp):
     """Calibration slope, NaN when ``lp`` is constant (a model shrunk to nothing has no slope)."""
     try:
@@ -300,7 +318,8 @@ def compute_risk_grid(predicted_risk, n_points: int = 19) -> np.ndarray:
 
 def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, horizon: float, rmst_horizon: float,
                                 risk_grid, benefit_threshold: float, n_boot: int, seed: int, n_jobs: int = 1,
-                                scheduler_address=None, with_benefit_discrimination: bool = False):
+                                scheduler_address=None, with_benefit_discrimination: bool = False,
+                                keep_predictions: bool = False):
     """Harrell's bootstrap optimism correction of the whole procedure (:func:`fit_for_bootstrap`).
 
     The procedure (preprocessing, penalty by ``n_folds``-fold cross-validation, prognostic and risk-based
@@ -319,6 +338,10 @@ def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, 
     with_benefit_discrimination : bool
         Also refit the effect model in each resample and measure the c-for-benefit of both benefit models
         (matching seeded by ``seed``), so that they are optimism-corrected by the same bootstrap.
+    keep_predictions : bool
+        Keep every resample model's predicted benefits for the original patients
+        (:func:`predict_benefit_columns`, in ``OptimismResult.predictions``): bootstrap intervals of
+        individual benefit from the same resamples and refits.
 
     Returns
     -------
@@ -329,8 +352,10 @@ def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, 
     metric_fn = functools.partial(evaluate_benefit_model, horizon=horizon, rmst_horizon=rmst_horizon,
                                   risk_grid=risk_grid, benefit_threshold=benefit_threshold,
                                   cfb_seed=seed if with_benefit_discrimination else None)
+    predict_fn = (functools.partial(predict_benefit_columns, horizon=horizon, rmst_horizon=rmst_horizon)
+                  if keep_predictions else None)
     return bootstrap_optimism(frame, fit_fn, metric_fn, n_boot=n_boot, seed=seed, fit_seed=seed, n_jobs=n_jobs,
-                              scheduler_address=scheduler_address)
+                              scheduler_address=scheduler_address, predict_fn=predict_fn)
 
 
 def derive_penalty_cv_table(part: dict, *, n_folds: int, seed: int) -> pd.DataFrame:
