@@ -341,7 +341,8 @@ show_markdown(bm.section_conclusion(p, riley, cfb).text["conclusion"])
 # - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with
 #   {glue:text}`obj4_n_patients_text` patients the
 #   corrected C remains imprecise and the corrected slope may not be estimable at all (stability rule above);
-#   the c-for-benefit is optimism-corrected but its interval is wide, and calibration for benefit is apparent.
+#   the c-for-benefit is optimism-corrected but its interval is wide, and calibration for benefit is apparent;
+#   the per-patient bootstrap intervals above show how uncertain a single patient's predicted benefit is.
 # - **What external data can validate.** Neither external cohort randomised a CDK4/6 inhibitor: they can
 #   validate the prognostic part of the model (chapter 05, external validation), not its predicted benefit.
 # - **Missing predictors.** Missing predictor values are imputed with the development mean (a simple choice,

@@ -110,6 +110,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
             "coefficients": {f: float(b) for f, b in zip(features, prog.coef)},
             "penalty": cv.best_penalty,
             "cv": {"penalties": cv.penalties.tolist(), "cvpl": cv.cvpl.tolist()},
+            "ties": "efron",
             "converged": bool(prog.converged),
             "baseline": _baseline(Z, time, event, prog.coef),
         },
@@ -136,6 +137,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
             "penalty": cve.best_penalty,
             "unpenalised": ["treated"],
             "cv": {"penalties": cve.penalties.tolist(), "cvpl": cve.cvpl.tolist()},
+            "ties": "efron",
             "converged": bool(eff.converged),
             "baseline": _baseline(Xe, time, event, eff.coef),
         }
