@@ -393,7 +393,8 @@ def section_benefit_uncertainty(d: BenefitData, p: BenefitSettings) -> Section:
         intervals[col] = iv
         summ = summarise_prediction_intervals(iv, threshold=p.threshold if is_pfs else None)
         quantity = f"PFS difference at {h} m" if is_pfs else f"RMST difference to {tau} m (months)"
-        rows.append({"model": model, "quantity": quantity, "n_straddle_threshold": np.nan, **summ})
+        rows.append({"model": model, "quantity": quantity, "n_straddle_threshold": np.nan, "n_above_threshold": np.nan,
+                     "n_below_threshold": np.nan, **summ})
         if is_pfs:
             dist = compute_benefit_distribution(dev[col], boot.predictions[col], p.distribution_percentiles)
             dists.append(dist.assign(model=model))
@@ -419,7 +420,8 @@ def section_benefit_uncertainty(d: BenefitData, p: BenefitSettings) -> Section:
     s.add("obj4_benefit_interval_n_boot", int(intervals["benefit_t"]["n_boot"].iat[0]), "Bootstrap resamples behind "
           "the per-patient intervals (those where the procedure could be refitted)", "count")
     table = pd.DataFrame(rows)[["model", "quantity", "n", "median_width", "min_width", "max_width",
-                                "n_excludes_zero", "n_straddle_threshold"]]
+                                "n_excludes_zero", "n_above_zero", "n_below_zero", "n_straddle_threshold",
+                                "n_above_threshold", "n_below_threshold"]]
     s.tables["intervals"] = table
     s.tables["intervals_display"] = format_prediction_interval_table(table)
     per_patient = pd.concat({c: iv[["estimate", "ci_low", "ci_high"]] for c, iv in intervals.items()}, axis=1)
@@ -468,8 +470,16 @@ def _describe_individual_uncertainty(table: pd.DataFrame, dist: pd.DataFrame, mo
         text.append(f"For {format_value(k, 'count')} of {format_value(n, 'count')} patients the interval contains "
                     f"both a benefit below {pct(p.threshold)} and one at or above it: for them the model cannot say "
                     "whether adding a CDK4/6 inhibitor brings a clinically meaningful benefit.")
+    elif int(rb["n_above_threshold"]) == n:
+        text.append(f"Every patient's interval lies at or above the {pct(p.threshold)} threshold: by this model every "
+                    "patient gains a clinically meaningful benefit, which is the cohort's average effect applied to "
+                    "all rather than a distinction between patients.")
+    elif int(rb["n_below_threshold"]) == n:
+        text.append(f"Every patient's interval lies below the {pct(p.threshold)} threshold.")
     else:
-        text.append(f"No patient's interval contains both a benefit below {pct(p.threshold)} and one at or above it.")
+        text.append(f"No patient's interval contains both a benefit below {pct(p.threshold)} and one at or above it: "
+                    f"{format_value(rb['n_above_threshold'], 'count')} lie at or above it, "
+                    f"{format_value(rb['n_below_threshold'], 'count')} below.")
     hr = float(np.exp(model["risk_benefit"]["coefficients"]["treated"]))
     above, excl = int(rb["n_above_zero"]), int(rb["n_excludes_zero"])
     if excl == n and above == n and hr < 1:
@@ -485,9 +495,9 @@ def _describe_individual_uncertainty(table: pd.DataFrame, dist: pd.DataFrame, mo
                 f"{format_value(eff['n_excludes_zero'], 'count')} exclude 0 and "
                 f"{format_value(eff['n_straddle_threshold'], 'count')} contain the threshold.")
     if rb["median_width"] >= spread or k > n / 2:
-        text.append("**For individual prediction this means:** a single patient's predicted benefit from this model is "
-                    "too uncertain to inform that patient's treatment; the predictions describe the cohort, not the "
-                    "individual.")
+        text.append("**For individual prediction this means:** the model cannot tell one patient's benefit from "
+                    "another's; a patient's predicted benefit says no more than the cohort's average effect and should "
+                    "not guide that patient's treatment.")
     else:
         text.append("**For individual prediction this means:** the intervals are narrower than the differences "
                     "between patients, but they carry only the uncertainty of the fitted procedure in this cohort; "
