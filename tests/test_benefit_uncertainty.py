@@ -81,3 +81,27 @@ def test_05_bootstrap_keeps_predictions_without_changing_other_results():
     par = bootstrap_optimism(frame, _fit, _metric, n_boot=20, seed=7, fit_seed=7, predict_fn=_predict, n_jobs=2,
                              backend="threading")
     np.testing.assert_array_equal(par.predictions["lp"], kept.predictions["lp"])
+
+
+def _table(width, straddle, above_thr, excl):
+    row = {"n": 100, "median_width": width, "min_width": width / 2, "max_width": 2 * width, "n_excludes_zero": excl,
+           "n_above_zero": excl, "n_below_zero": 0, "n_straddle_threshold": straddle, "n_above_threshold": above_thr,
+           "n_below_threshold": 100 - straddle - above_thr}
+    return pd.DataFrame([{**row, "model": "risk-based"}, {**row, "model": "risk-based"},
+                         {**row, "model": "effect"}, {**row, "model": "effect"}])
+
+
+def test_06_sentence_on_individual_uncertainty_follows_the_numbers():
+    from sonimage_utils.chapters import benefit_model as bm
+    from sonimage_utils.pipeline.params import parameter_values
+
+    p = bm.BenefitSettings.from_parameters(parameter_values())
+    model = {"risk_benefit": {"coefficients": {"treated": float(np.log(0.6))}}}
+    dist = pd.DataFrame({"model": "risk-based", "percentile": [10.0, 90.0], "estimate": [0.10, 0.30]})
+    wide = bm._describe_individual_uncertainty(_table(0.35, 70, 30, 100), dist, model, p)
+    assert "cannot rank individual patients" in wide and "For 70 of 100 patients" in wide
+    assert "restates the overall treatment effect" in wide and "cannot tell one patient's benefit" in wide
+    narrow = bm._describe_individual_uncertainty(_table(0.05, 0, 100, 40), dist, model, p)
+    assert "differences between patients exceed the typical interval width" in narrow
+    assert "Every patient's interval lies at or above" in narrow and "40 of 100 intervals exclude 0" in narrow
+    assert "narrower than the differences between patients" in narrow
