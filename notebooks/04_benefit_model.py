@@ -47,25 +47,16 @@ benefit_optimism_sd_max = {"c": 0.25, "slope": 0.5, "c_for_benefit": 0.25, "c_fo
 benefit_calibration_min_spread = 0.05
 benefit_riley_risk_margin = 0.05
 benefit_baseline_report_months = [12, 24, 36]
+benefit_distribution_percentiles = [10, 25, 50, 75, 90]
 benefit_n_jobs = 2
 benefit_dask_scheduler = None
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import benefit_model as bm
-from sonimage_utils.pipeline.report import (glue_text, record_section, save_figure, save_table, show, show_markdown,
-                                            synthetic_notice)
+from sonimage_utils.pipeline.report import (glue_text, record_deviation, record_section, save_figure, save_table, show,
+                                            show_markdown, synthetic_notice)
 
-p = bm.BenefitSettings(
-    seed=seed, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
-    candidate_features=benefit_candidate_features, r2cs_anticipated=benefit_r2cs_anticipated,
-    shrinkage_target=benefit_shrinkage_target, model_size=benefit_model_size,
-    horizon_months=benefit_horizon_months, rmst_horizon_months=benefit_rmst_horizon_months,
-    threshold=benefit_threshold, risk_groups=benefit_risk_groups, calibration_groups=benefit_calibration_groups,
-    cv_folds=benefit_cv_folds, n_boot=benefit_n_boot, sensitivity_n_boot=benefit_sensitivity_n_boot,
-    cfb_n_boot=benefit_cfb_n_boot, optimism_sd_max=benefit_optimism_sd_max,
-    calibration_min_spread=benefit_calibration_min_spread, riley_risk_margin=benefit_riley_risk_margin,
-    baseline_report_months=benefit_baseline_report_months, n_jobs=benefit_n_jobs,
-    dask_scheduler=benefit_dask_scheduler)
+p = bm.BenefitSettings.from_parameters(globals())  # the parameters cell above, names as in analysis.yml
 d = bm.prepare_benefit_data(data_dir, p)
 
 # %% tags=["remove-input"]
@@ -123,8 +114,8 @@ bm.fit_development_model(d, p)
 # (obj4-risk-model)=
 # ## Risk modelling (primary): a prognostic model blinded to arm
 #
-# The prognostic model is a ridge-penalised Cox model (Breslow ties in the ridge solver; see the SAP
-# deviations below) on both arms without the arm term, the
+# The prognostic model is a ridge-penalised Cox model (Efron ties, as every Cox fit of the book) on both
+# arms without the arm term, the
 # penalty chosen by {glue:text}`obj4_cv_folds_text`-fold cross-validated partial likelihood
 # {cite}`verweij1993`. The chosen penalty was {glue:text}`obj4_penalty_text`.
 
@@ -221,6 +212,31 @@ show(iv.tables["performance_display"])
 save_figure(iv.figures["calibration"], "04_calibration", build_dir)
 
 # %% [markdown]
+# ### Uncertainty of individual predicted benefit
+#
+# The same {glue:text}`obj4_n_boot_text` refits also predict for every original patient, so each patient's predicted
+# benefit gets a 95% bootstrap percentile interval that carries the uncertainty of the whole procedure (penalty
+# choice included; {glue:text}`obj4_benefit_interval_n_boot_text` resamples could be refitted), and so does every
+# percentile of the distribution of predicted benefit across patients. The median interval width of the risk-based
+# predicted benefit at {glue:text}`obj4_horizon_text` months is {glue:text}`obj4_benefit_ci_width_median_text`;
+# {glue:text}`obj4_benefit_n_ci_straddle_threshold_text` intervals contain the threshold. These intervals describe
+# the model's uncertainty, not the spread of patients' outcomes, and like everything in this chapter they are
+# exploratory.
+
+# %% tags=["remove-input"]
+unc = bm.section_benefit_uncertainty(d, p)
+record_section(unc)
+for key in ("per_patient", "intervals", "distribution"):
+    save_table(unc.tables[key], f"04_benefit_uncertainty_{key}", build_dir)
+show_markdown(unc.text["implication"] + "\n\n" + unc.text["caption_intervals"])
+show(unc.tables["intervals_display"])
+show_markdown(unc.text["caption_distribution"])
+show(unc.tables["distribution_display"])
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Predicted PFS benefit at the horizon of every patient with its 95% bootstrap percentile interval (the refits of the internal-validation bootstrap), patients sorted by predicted benefit; left the risk-based model, right the effect model (exploratory); dashed: the clinical threshold.", "name": "fig-04-benefit-intervals"}}
+save_figure(unc.figures["intervals"], "04_benefit_intervals", build_dir)
+
+# %% [markdown]
 # ### Sensitivity: every candidate predictor, penalty only
 #
 # What if Riley's limit were ignored and all {glue:text}`obj4_n_candidates_text` candidates entered the
@@ -278,7 +294,7 @@ show_markdown(cfb.text["calibration_figure"])
 #
 # Everything a prediction needs is written to one JSON file, `models/benefit_model.json` in the build folder:
 # predictor definitions and their lesion-derivation settings, imputation values, means and SDs, coefficients,
-# Breslow baseline cumulative hazards, horizons, the analysis parameters and the SHA-256 of the development
+# baseline cumulative hazards (Efron's rule at tied event times), horizons, the analysis parameters and the SHA-256 of the development
 # data ({glue:text}`obj4_data_sha256_short_text`...). Objective 5 reads it with
 # `sonimage_utils.model_artifact.load_model` and applies it unchanged with `predict_model`; below, applying
 # the file to the development data reproduces the in-memory predictions. Its content, for reading:
@@ -298,12 +314,13 @@ show_markdown(sec.text["json"])
 # (obj4-deviations)=
 # ## Departures from the analysis plan
 #
-# Found while computing this chapter (the book's SAP-deviation register is not yet available to chapters,
-# so they are listed here).
+# Found while computing this chapter; each is also listed on the book's page of deviations from the SAP.
 
 # %% tags=["remove-input"]
 sec = bm.section_deviations(d)
 record_section(sec)
+for text in sec.data["deviations"]:
+    record_deviation(text)
 show_markdown(sec.text["list"])
 
 # %% [markdown]
@@ -324,7 +341,8 @@ show_markdown(bm.section_conclusion(p, riley, cfb).text["conclusion"])
 # - **Uncertainty.** Internal validation corrects the optimism of the point estimates but with
 #   {glue:text}`obj4_n_patients_text` patients the
 #   corrected C remains imprecise and the corrected slope may not be estimable at all (stability rule above);
-#   the c-for-benefit is optimism-corrected but its interval is wide, and calibration for benefit is apparent.
+#   the c-for-benefit is optimism-corrected but its interval is wide, and calibration for benefit is apparent;
+#   the per-patient bootstrap intervals above show how uncertain a single patient's predicted benefit is.
 # - **What external data can validate.** Neither external cohort randomised a CDK4/6 inhibitor: they can
 #   validate the prognostic part of the model (chapter 05, external validation), not its predicted benefit.
 # - **Missing predictors.** Missing predictor values are imputed with the development mean (a simple choice,

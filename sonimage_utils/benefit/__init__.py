@@ -19,6 +19,10 @@ from .metrics import (
 from .procedure import (
     fit_benefit_procedure, predict_from_features, compute_survival_at, compute_rmst, fit_for_bootstrap,
     evaluate_benefit_model, compute_risk_grid, bootstrap_benefit_procedure, derive_penalty_cv_table,
+    predict_benefit_columns,
+)
+from .uncertainty import (
+    compute_prediction_intervals, compute_benefit_distribution, summarise_prediction_intervals,
 )
 from .risk_groups import (
     assign_risk_groups, compute_risk_group_effects,
@@ -37,5 +41,6 @@ __all__ = [
     'compute_survival_at', 'compute_rmst', 'fit_for_bootstrap', 'evaluate_benefit_model', 'compute_risk_grid',
     'bootstrap_benefit_procedure', 'derive_penalty_cv_table', 'assign_risk_groups',
     'compute_risk_group_effects', 'riley_sample_size', 'riley_max_parameters', 'riley_n_criterion3',
-    'select_model_features',
+    'select_model_features', 'compute_prediction_intervals', 'compute_benefit_distribution',
+    'summarise_prediction_intervals', 'predict_benefit_columns',
 ]

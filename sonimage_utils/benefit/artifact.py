@@ -2,7 +2,7 @@
 
 One job: write, read and apply the artifact. The file holds everything a prediction needs (feature
 definitions and their lesion-derivation settings, imputation values, centres and scales, coefficients,
-Breslow baseline cumulative hazards as step functions, the horizons) plus provenance (parameter values,
+baseline cumulative hazards as step functions (Efron's rule at tied event times, as the fits), the horizons) plus provenance (parameter values,
 the SHA-256 of the development data, package version). Writing is deterministic: the same model gives
 byte-identical files (no timestamps, fixed key order, ``repr`` floats).
 """

@@ -17,7 +17,7 @@ not depend on the number of jobs or the backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
@@ -90,6 +90,11 @@ class OptimismResult:
     n_boot : int
     n_failed : int
         Resamples where the procedure could not be fitted (left out of the means).
+    predictions : dict
+        With a ``predict_fn``: name -> array (n_boot, n) of the per-patient predictions of each resample's
+        model on the original data (a row of NaN where the resample failed); else empty.
+    apparent_predictions : dict
+        With a ``predict_fn``: name -> array (n,) of the predictions of the model fitted on the original data.
     """
 
     apparent: dict
@@ -98,6 +103,8 @@ class OptimismResult:
     resamples: pd.DataFrame
     n_boot: int
     n_failed: int
+    predictions: dict = field(default_factory=dict)
+    apparent_predictions: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -113,23 +120,25 @@ class OptimismResult:
                              "optimism_sd": [np.nanstd(diffs[k], ddof=1) for k in names]})
 
 
-def _one_resample(frame, fit_fn, metric_fn, child_seed):
+def _one_resample(frame, fit_fn, metric_fn, child_seed, predict_fn=None):
     rng = np.random.default_rng(child_seed)
     idx = rng.integers(0, frame.shape[0], size=frame.shape[0])
     boot = frame.iloc[idx]
     try:
         model = fit_fn(boot, int(rng.integers(0, 2**31 - 1)))
-        return metric_fn(model, boot), metric_fn(model, frame)
+        if predict_fn is None:
+            return metric_fn(model, boot), metric_fn(model, frame)
+        return metric_fn(model, boot), metric_fn(model, frame), predict_fn(model, frame)
     except (ValueError, np.linalg.LinAlgError):
         return None
 
 
-def _run_chunk(frame, fit_fn, metric_fn, seeds):
-    return [_one_resample(frame, fit_fn, metric_fn, s) for s in seeds]
+def _run_chunk(frame, fit_fn, metric_fn, seeds, predict_fn=None):
+    return [_one_resample(frame, fit_fn, metric_fn, s, predict_fn) for s in seeds]
 
 
 def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, fit_seed, n_jobs=1,
-                       backend="loky", scheduler_address=None) -> OptimismResult:
+                       backend="loky", scheduler_address=None, predict_fn=None) -> OptimismResult:
     """Harrell's bootstrap optimism correction of a whole modelling procedure.
 
     Parameters
@@ -155,6 +164,10 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
         makes joblib run the tasks in this process instead (same results).
     fit_seed : int
         Seed passed to ``fit_fn`` for the fit on the original data.
+    predict_fn : callable ``predict_fn(model, frame) -> dict of arrays``, optional
+        Per-patient predictions of each resample's model on the original ``frame``, kept whole
+        (:attr:`OptimismResult.predictions`) for bootstrap intervals of individual predictions: the same
+        resamples and refits, no second bootstrap. Uses no random numbers, so the other results do not change.
 
     Returns
     -------
@@ -172,10 +185,12 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
     """
     if n_boot < 1:
         raise ValueError("n_boot must be >= 1")
-    apparent = metric_fn(fit_fn(frame, fit_seed), frame)
+    model0 = fit_fn(frame, fit_seed)
+    apparent = metric_fn(model0, frame)
+    apparent_pred = {} if predict_fn is None else predict_fn(model0, frame)
     seeds = np.random.SeedSequence(seed).spawn(n_boot)
     if n_jobs == 1 and scheduler_address is None:
-        results = _run_chunk(frame, fit_fn, metric_fn, seeds)
+        results = _run_chunk(frame, fit_fn, metric_fn, seeds, predict_fn)
     else:
         if scheduler_address is not None:
             from dask.distributed import Client
@@ -185,13 +200,13 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
                 n_chunks = min(n_boot, 4 * max(sum(client.nthreads().values()), 1))
                 chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
                 parts = joblib.Parallel(n_jobs=-1)(
-                    joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c) for c in chunks)
+                    joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c, predict_fn) for c in chunks)
         else:
             n_workers = joblib.cpu_count() if n_jobs in (None, -1) else max(int(n_jobs), 1)
             n_chunks = min(n_boot, 4 * n_workers)
             chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
             parts = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
-                joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c) for c in chunks)
+                joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c, predict_fn) for c in chunks)
         # undo the round-robin split so resample b is row b whatever the number of chunks
         results = [None] * n_boot
         for i, part in enumerate(parts):
@@ -200,18 +215,26 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
     ok = [r for r in results if r is not None]
     if not ok:
         raise ValueError("the procedure failed in every bootstrap resample")
-    optimism = {k: np.nanmean(np.array([a[k] for a, _ in ok], dtype=float)
-                              - np.array([t[k] for _, t in ok], dtype=float), axis=0) for k in apparent}
+    optimism = {k: np.nanmean(np.array([r[0][k] for r in ok], dtype=float)
+                              - np.array([r[1][k] for r in ok], dtype=float), axis=0) for k in apparent}
     corrected = {k: np.asarray(apparent[k], dtype=float) - optimism[k] for k in apparent}
     scalars = [k for k, v in apparent.items() if np.ndim(v) == 0]
     rows = []
     for r in results:
-        app, test = r if r is not None else ({}, {})
+        app, test = (r[0], r[1]) if r is not None else ({}, {})
         rows.append({**{f"app_{k}": app.get(k, np.nan) for k in scalars},
                      **{f"test_{k}": test.get(k, np.nan) for k in scalars}})
     unbox = lambda d: {k: (float(v) if np.ndim(v) == 0 else np.asarray(v, float)) for k, v in d.items()}  # noqa: E731
+    predictions = {}
+    for k, v in apparent_pred.items():
+        m = np.full((n_boot, np.size(v)), np.nan)
+        for b, r in enumerate(results):
+            if r is not None:
+                m[b] = np.asarray(r[2][k], dtype=float)
+        predictions[k] = m
     return OptimismResult(unbox(apparent), unbox(optimism), unbox(corrected),
-                          pd.DataFrame(rows).rename_axis("resample"), n_boot, n_boot - len(ok))
+                          pd.DataFrame(rows).rename_axis("resample"), n_boot, n_boot - len(ok), predictions,
+                          {k: np.asarray(v, dtype=float) for k, v in apparent_pred.items()})
 
 
 def compute_optimism_stability(result: OptimismResult, sd_max: dict) -> pd.DataFrame:

@@ -2,12 +2,12 @@
 
 One job: from a development frame (raw predictors, PFS1 time in months, event, CDK4/6i indicator) fit
 
-1. the **prognostic (risk) model**: ridge Cox on the standardised predictors, blinded to arm (both arms
+1. the **prognostic (risk) model**: ridge Cox (Efron ties) on the standardised predictors, blinded to arm (both arms
    pooled), penalty chosen by cross-validated partial likelihood;
 2. the **risk-based benefit model**: Cox of PFS1 (Efron ties) on the CDK4/6i indicator with the shrunk
    prognostic linear predictor as an offset (coefficient fixed at 1, so the ridge shrinkage survives): a
    constant relative effect applied to each patient's baseline risk (PATH risk modelling);
-3. the **effect model** (secondary): ridge Cox with the arm, the predictors and arm x predictor
+3. the **effect model** (secondary): ridge Cox (Efron ties) with the arm, the predictors and arm x predictor
    interactions, the arm term unpenalised, penalty chosen by cross-validated partial likelihood;
 
 and return a plain, JSON-ready dict (the content of the frozen artifact). Predictions from that dict
@@ -32,12 +32,13 @@ from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResul
                                               fit_ridge_cox)
 
 __all__ = ["fit_benefit_procedure", "predict_from_features", "compute_survival_at", "compute_rmst",
-           "fit_for_bootstrap", "evaluate_benefit_model", "compute_risk_grid", "bootstrap_benefit_procedure",
+           "fit_for_bootstrap", "evaluate_benefit_model", "predict_benefit_columns", "compute_risk_grid", "bootstrap_benefit_procedure",
            "derive_penalty_cv_table"]
 
 
-def _baseline(X, time, event, coef, ties="breslow"):
-    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float), ties=ties)
+def _baseline(X, time, event, coef):
+    # Efron's rule at tied event times, as the fits (R survfit of an Efron coxph): one tie method everywhere
+    t, h = compute_baseline_cumhaz(time, event, np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float), ties="efron")
     return {"time": [float(v) for v in t], "cumhaz": [float(v) for v in h]}
 
 
@@ -75,7 +76,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
     -------
     dict
         ``features`` (preprocessing spec), ``prognostic``, ``risk_benefit`` and (optionally) ``effect``
-        models, each with ``coefficients`` (name -> value), ``baseline`` (Breslow cumulative hazard at the
+        models, each with ``coefficients`` (name -> value), ``baseline`` (cumulative hazard, Efron's rule at tied times, at the
         distinct event times, at standardised predictors 0 and treated 0) and, when penalised,
         ``penalty`` and the cross-validation curve; ``n_patients`` and ``n_events``.
 
@@ -109,6 +110,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
             "coefficients": {f: float(b) for f, b in zip(features, prog.coef)},
             "penalty": cv.best_penalty,
             "cv": {"penalties": cv.penalties.tolist(), "cvpl": cv.cvpl.tolist()},
+            "ties": "efron",
             "converged": bool(prog.converged),
             "baseline": _baseline(Z, time, event, prog.coef),
         },
@@ -122,7 +124,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
         "offset": ["lp"],
         "ties": "efron",
         "converged": bool(rb.converged),
-        "baseline": _baseline(np.column_stack([treated, lp]), time, event, coef_rb, ties="efron"),
+        "baseline": _baseline(np.column_stack([treated, lp]), time, event, coef_rb),
     }
     if fit_effect:
         Xe = np.column_stack([treated, Z, treated[:, None] * Z])
@@ -135,6 +137,7 @@ def fit_benefit_procedure(frame: pd.DataFrame, features, *, penalties=DEFAULT_PE
             "penalty": cve.best_penalty,
             "unpenalised": ["treated"],
             "cv": {"penalties": cve.penalties.tolist(), "cvpl": cve.cvpl.tolist()},
+            "ties": "efron",
             "converged": bool(eff.converged),
             "baseline": _baseline(Xe, time, event, eff.coef),
         }
@@ -278,6 +281,24 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
     return out
 
 
+#: The per-patient predicted benefits whose bootstrap distribution gives individual intervals (issue 12 item 5).
+BENEFIT_COLUMNS = ("benefit_t", "benefit_rmst", "effect_benefit_t", "effect_benefit_rmst")
+
+
+def predict_benefit_columns(model, frame, *, horizon, rmst_horizon) -> dict:
+    """The predicted benefits of a fitted procedure for the patients of ``frame`` (the bootstrap's ``predict_fn``).
+
+    Returns
+    -------
+    dict
+        Name -> array, for the names of :data:`BENEFIT_COLUMNS` that the model has (the effect model's only
+        when it was fitted), from :func:`predict_from_features`.
+    """
+    names = [s["name"] for s in model["features"]]
+    pred = predict_from_features(model, frame[names], horizon=horizon, rmst_horizon=rmst_horizon)
+    return {c: pred[c].to_numpy(dtype=float) for c in BENEFIT_COLUMNS if c in pred.columns}
+
+
 def _slope_or_nan(time, event, lp):
     """Calibration slope, NaN when ``lp`` is constant (a model shrunk to nothing has no slope)."""
     try:
@@ -299,7 +320,8 @@ def compute_risk_grid(predicted_risk, n_points: int = 19) -> np.ndarray:
 
 def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, horizon: float, rmst_horizon: float,
                                 risk_grid, benefit_threshold: float, n_boot: int, seed: int, n_jobs: int = 1,
-                                scheduler_address=None, with_benefit_discrimination: bool = False):
+                                scheduler_address=None, with_benefit_discrimination: bool = False,
+                                keep_predictions: bool = False):
     """Harrell's bootstrap optimism correction of the whole procedure (:func:`fit_for_bootstrap`).
 
     The procedure (preprocessing, penalty by ``n_folds``-fold cross-validation, prognostic and risk-based
@@ -318,6 +340,10 @@ def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, 
     with_benefit_discrimination : bool
         Also refit the effect model in each resample and measure the c-for-benefit of both benefit models
         (matching seeded by ``seed``), so that they are optimism-corrected by the same bootstrap.
+    keep_predictions : bool
+        Keep every resample model's predicted benefits for the original patients
+        (:func:`predict_benefit_columns`, in ``OptimismResult.predictions``): bootstrap intervals of
+        individual benefit from the same resamples and refits.
 
     Returns
     -------
@@ -328,8 +354,10 @@ def bootstrap_benefit_procedure(frame: pd.DataFrame, features, *, n_folds: int, 
     metric_fn = functools.partial(evaluate_benefit_model, horizon=horizon, rmst_horizon=rmst_horizon,
                                   risk_grid=risk_grid, benefit_threshold=benefit_threshold,
                                   cfb_seed=seed if with_benefit_discrimination else None)
+    predict_fn = (functools.partial(predict_benefit_columns, horizon=horizon, rmst_horizon=rmst_horizon)
+                  if keep_predictions else None)
     return bootstrap_optimism(frame, fit_fn, metric_fn, n_boot=n_boot, seed=seed, fit_seed=seed, n_jobs=n_jobs,
-                              scheduler_address=scheduler_address)
+                              scheduler_address=scheduler_address, predict_fn=predict_fn)
 
 
 def derive_penalty_cv_table(part: dict, *, n_folds: int, seed: int) -> pd.DataFrame:

@@ -23,6 +23,8 @@ from sonimage_utils.benefit.procedure import compute_survival_at
 from sonimage_utils.benefit.procedure import (bootstrap_benefit_procedure, compute_risk_grid, derive_penalty_cv_table,
                                               fit_benefit_procedure, fit_for_bootstrap, predict_from_features)
 from sonimage_utils.benefit.risk_groups import compute_risk_group_effects
+from sonimage_utils.benefit.uncertainty import (compute_benefit_distribution, compute_prediction_intervals,
+                                                summarise_prediction_intervals)
 from sonimage_utils.benefit.sample_size import (riley_max_parameters, riley_n_criterion3, riley_sample_size,
                                                 select_model_features)
 from sonimage_utils.chapters.section import Section
@@ -30,14 +32,15 @@ from sonimage_utils.data.load import load_cohort
 from sonimage_utils.derive.heterogeneity import derive_patient_heterogeneity
 from sonimage_utils.plots import benefit as benefit_plots
 from sonimage_utils.tables.benefit import (format_benefit_summary, format_calibration_for_benefit_table,
-                                          format_coefficient_table, format_optimism_table, format_predictor_table,
-                                          format_riley_table, format_risk_group_table)
+                                          format_benefit_distribution_table, format_coefficient_table,
+                                          format_optimism_table, format_prediction_interval_table,
+                                          format_predictor_table, format_riley_table, format_risk_group_table)
 from sonimage_utils.tables.format import format_estimate_ci, format_noun, format_value
 from sonimage_utils.tables.frames import format_columns
 
 __all__ = ["BenefitSettings", "BenefitData", "prepare_benefit_data", "section_sample_size", "section_predictors",
            "fit_development_model", "section_risk_model", "section_effect_model", "section_predicted_benefit",
-           "section_internal_validation", "section_sensitivity", "section_c_for_benefit", "section_frozen_model",
+           "section_internal_validation", "section_benefit_uncertainty", "section_sensitivity", "section_c_for_benefit", "section_frozen_model",
            "section_deviations", "section_conclusion"]
 
 #: The development data files whose bytes the frozen model's provenance hashes.
@@ -68,8 +71,23 @@ class BenefitSettings:
     calibration_min_spread: float
     riley_risk_margin: float
     baseline_report_months: list
+    distribution_percentiles: list
     n_jobs: int = 1
     dask_scheduler: str | None = None
+
+    @classmethod
+    def from_parameters(cls, params) -> "BenefitSettings":
+        """Settings from the notebook's parameters (names as in ``analysis.yml``), e.g. ``globals()``.
+
+        Raises
+        ------
+        ValueError
+            If a parameter of the chapter is absent from ``params``.
+        """
+        missing = [name for name in _PARAMETER_FIELDS if name not in params]
+        if missing:
+            raise ValueError(f"chapter 04 parameter(s) missing: {missing}")
+        return cls(**{field_name: params[name] for name, field_name in _PARAMETER_FIELDS.items()})
 
     @property
     def horizon(self) -> float:
@@ -95,6 +113,22 @@ class BenefitSettings:
                 "benefit_shrinkage_target": self.shrinkage_target, "benefit_cv_folds": self.cv_folds,
                 "benefit_horizon_months": self.horizon, "benefit_rmst_horizon_months": self.rmst_horizon,
                 "data_files_sha256": data_files_sha256}
+
+
+#: analysis.yml parameter -> BenefitSettings field.
+_PARAMETER_FIELDS = {
+    "seed": "seed", "fes_threshold": "fes_threshold", "fes_excluded_organs": "fes_excluded_organs",
+    "benefit_candidate_features": "candidate_features", "benefit_r2cs_anticipated": "r2cs_anticipated",
+    "benefit_shrinkage_target": "shrinkage_target", "benefit_model_size": "model_size",
+    "benefit_horizon_months": "horizon_months", "benefit_rmst_horizon_months": "rmst_horizon_months",
+    "benefit_threshold": "threshold", "benefit_risk_groups": "risk_groups",
+    "benefit_calibration_groups": "calibration_groups", "benefit_cv_folds": "cv_folds", "benefit_n_boot": "n_boot",
+    "benefit_sensitivity_n_boot": "sensitivity_n_boot", "benefit_cfb_n_boot": "cfb_n_boot",
+    "benefit_optimism_sd_max": "optimism_sd_max", "benefit_calibration_min_spread": "calibration_min_spread",
+    "benefit_riley_risk_margin": "riley_risk_margin", "benefit_baseline_report_months": "baseline_report_months",
+    "benefit_distribution_percentiles": "distribution_percentiles", "benefit_n_jobs": "n_jobs",
+    "benefit_dask_scheduler": "dask_scheduler",
+}
 
 
 @dataclass
@@ -208,13 +242,6 @@ def fit_development_model(d: BenefitData, p: BenefitSettings) -> None:
     dev = frame.join(predict_from_features(model, frame[d.features], horizon=p.horizon, rmst_horizon=p.rmst_horizon))
     dev["arm"] = np.where(dev["treated"] == 1, "ET+CDK4/6i", "ET")
     d.fit.update(frame=frame, model=model, dev=dev)
-    n_tied = int(frame.loc[frame["event"] == 1, "time"].duplicated(keep=False).sum())
-    if n_tied:
-        d.deviations.append(
-            f"The ridge-penalised Cox models (prognostic, risk-based benefit, effect) handle tied event times by "
-            f"Breslow's method, not Efron's as the other Cox fits of the book; {n_tied} PFS1 events share their "
-            "event time with another. Switching would change the frozen model and is left to a verified change of "
-            "the ridge solver.")
 
 
 def section_risk_model(d: BenefitData, p: BenefitSettings) -> Section:
@@ -308,7 +335,8 @@ def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
     boot = bootstrap_benefit_procedure(d.fit["frame"], d.features, n_folds=p.cv_folds, horizon=p.horizon,
                                        rmst_horizon=p.rmst_horizon, risk_grid=grid, benefit_threshold=p.threshold,
                                        n_boot=p.n_boot, seed=p.seed, n_jobs=p.n_jobs,
-                                       scheduler_address=p.dask_scheduler, with_benefit_discrimination=True)
+                                       scheduler_address=p.dask_scheduler, with_benefit_discrimination=True,
+                                       keep_predictions=True)
     d.fit["boot"] = boot
     stab = compute_optimism_stability(boot, p.optimism_sd_max).set_index("measure")
     d.fit["stability"] = stab
@@ -338,6 +366,143 @@ def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
     s.figures["calibration"] = benefit_plots.plot_bootstrap_calibration(
         grid, boot.apparent["calibration"], boot.corrected["calibration"], dev["risk_t"], t=p.horizon)
     return s
+
+
+#: The predicted benefits given per-patient intervals: (model, column, is a PFS difference at the horizon).
+_INTERVAL_QUANTITIES = (("risk-based", "benefit_t", True), ("risk-based", "benefit_rmst", False),
+                        ("effect", "effect_benefit_t", True), ("effect", "effect_benefit_rmst", False))
+
+
+def section_benefit_uncertainty(d: BenefitData, p: BenefitSettings) -> Section:
+    """Bootstrap intervals of each patient's predicted benefit and of the distribution of benefit (Tables 04.7a,
+    04.7b, figure), from the predictions the internal-validation bootstrap keeps (no second bootstrap).
+
+    Raises
+    ------
+    ValueError
+        If the bootstrap's own fit on the original data does not reproduce the development predictions.
+    """
+    s = Section()
+    boot, dev = d.fit["boot"], d.fit["dev"]
+    h, tau = format_value(p.horizon, "parameter"), format_value(p.rmst_horizon, "parameter")
+    rows, intervals, dists = [], {}, []
+    for model, col, is_pfs in _INTERVAL_QUANTITIES:
+        if not np.allclose(boot.apparent_predictions[col], dev[col].to_numpy(float), atol=1e-10):
+            raise ValueError(f"{col}: the bootstrap's fit on the original data differs from the development fit")
+        iv = compute_prediction_intervals(dev[col], boot.predictions[col], index=dev.index)
+        intervals[col] = iv
+        summ = summarise_prediction_intervals(iv, threshold=p.threshold if is_pfs else None)
+        quantity = f"PFS difference at {h} m" if is_pfs else f"RMST difference to {tau} m (months)"
+        rows.append({"model": model, "quantity": quantity, "n_straddle_threshold": np.nan, "n_above_threshold": np.nan,
+                     "n_below_threshold": np.nan, **summ})
+        if is_pfs:
+            dist = compute_benefit_distribution(dev[col], boot.predictions[col], p.distribution_percentiles)
+            dists.append(dist.assign(model=model))
+            prefix = "obj4_benefit" if model == "risk-based" else "obj4_effect_benefit"
+            what = f"predicted PFS benefit at the horizon ({model} model)"
+            s.add(f"{prefix}_ci_width_median", summ["median_width"], f"Median width of the per-patient 95% "
+                  f"bootstrap interval of the {what}", "percent")
+            s.add(f"{prefix}_n_ci_excludes_zero", summ["n_excludes_zero"], f"Patients whose 95% bootstrap interval "
+                  f"of the {what} excludes 0", "count")
+            s.add(f"{prefix}_n_ci_straddle_threshold", summ["n_straddle_threshold"], f"Patients whose 95% bootstrap "
+                  f"interval of the {what} contains values below and at or above benefit_threshold", "count")
+            for q, est, lo, hi in dist[["percentile", "estimate", "ci_low", "ci_high"]].itertuples(index=False):
+                name, qq = f"{prefix}_p{format_value(q, 'parameter')}", format_value(q, "parameter")
+                s.add(name, est, f"{qq}th percentile across patients of the {what}", "percent")
+                s.add(f"{name}_ci_low", lo, f"{qq}th percentile of the {what}: 2.5% bootstrap quantile", "percent")
+                s.add(f"{name}_ci_high", hi, f"{qq}th percentile of the {what}: 97.5% bootstrap quantile", "percent")
+        else:
+            prefix = "obj4_benefit_rmst" if model == "risk-based" else "obj4_effect_benefit_rmst"
+            s.add(f"{prefix}_ci_width_median", summ["median_width"], f"Median width (months) of the per-patient 95% "
+                  f"bootstrap interval of the predicted RMST difference ({model} model)", "months")
+            s.add(f"{prefix}_n_ci_excludes_zero", summ["n_excludes_zero"], "Patients whose 95% bootstrap interval of "
+                  f"the predicted RMST difference ({model} model) excludes 0", "count")
+    s.add("obj4_benefit_interval_n_boot", int(intervals["benefit_t"]["n_boot"].iat[0]), "Bootstrap resamples behind "
+          "the per-patient intervals (those where the procedure could be refitted)", "count")
+    table = pd.DataFrame(rows)[["model", "quantity", "n", "median_width", "min_width", "max_width",
+                                "n_excludes_zero", "n_above_zero", "n_below_zero", "n_straddle_threshold",
+                                "n_above_threshold", "n_below_threshold"]]
+    s.tables["intervals"] = table
+    s.tables["intervals_display"] = format_prediction_interval_table(table)
+    per_patient = pd.concat({c: iv[["estimate", "ci_low", "ci_high"]] for c, iv in intervals.items()}, axis=1)
+    per_patient.columns = [f"{c}_{stat}" for c, stat in per_patient.columns]
+    s.tables["per_patient"] = per_patient.rename_axis("patient_id").reset_index()
+    dist = pd.concat(dists, ignore_index=True)
+    s.tables["distribution"] = dist[["model", "percentile", "estimate", "ci_low", "ci_high"]]
+    s.tables["distribution_display"] = pd.concat(
+        {m: format_benefit_distribution_table(g) for m, g in dist.groupby("model", sort=False)}, names=["model"])
+    s.text["caption_intervals"] = (
+        f"**Table 04.7a.** Per-patient 95% bootstrap percentile intervals of predicted benefit (the "
+        f"{format_value(p.n_boot, 'count')} refits of the internal-validation bootstrap predicting for the original "
+        f"patients): widths (PFS difference as a proportion, RMST in months), how many exclude 0, and how many "
+        f"contain both values below and at or above the {format_value(p.threshold, 'percent')} threshold.")
+    s.text["caption_distribution"] = (
+        f"**Table 04.7b.** Distribution of predicted PFS benefit at {h} months across patients: percentiles "
+        "(`benefit_distribution_percentiles`) with 95% bootstrap percentile intervals.")
+    s.figures["intervals"] = benefit_plots.plot_individual_benefit_intervals(
+        {"risk-based model": intervals["benefit_t"], "effect model (exploratory)": intervals["effect_benefit_t"]},
+        threshold=p.threshold, t=p.horizon)
+    s.text["implication"] = _describe_individual_uncertainty(table, dist, d.fit["model"], p)
+    return s
+
+
+def _describe_individual_uncertainty(table: pd.DataFrame, dist: pd.DataFrame, model: dict, p: BenefitSettings) -> str:
+    """What the per-patient intervals imply for individual prediction, chosen from their numbers."""
+    pct = lambda v: format_value(v, "percent")  # noqa: E731
+    rb = table.iloc[0]
+    d_rb = dist[dist["model"] == "risk-based"]
+    q_lo, q_hi = d_rb["percentile"].min(), d_rb["percentile"].max()
+    spread = float(d_rb["estimate"].max() - d_rb["estimate"].min())
+    n = int(rb["n"])
+    text = [f"Each patient's predicted PFS benefit at {format_value(p.horizon, 'parameter')} months (risk-based model) "
+            f"has a 95% bootstrap interval of median width {pct(rb['median_width'])} (from {pct(rb['min_width'])} to "
+            f"{pct(rb['max_width'])}), while the predicted benefits of the patients from the "
+            f"{format_value(q_lo, 'parameter')}th to the {format_value(q_hi, 'parameter')}th percentile span "
+            f"{pct(spread)}."]
+    if rb["median_width"] >= spread:
+        text.append("The uncertainty about one patient's benefit is larger than the differences in predicted benefit "
+                    "between patients, so the model cannot rank individual patients by their benefit.")
+    else:
+        text.append("The differences between patients exceed the typical interval width; whether the ranking they "
+                    "imply is real is what the c-for-benefit below assesses.")
+    k = int(rb["n_straddle_threshold"])
+    if k:
+        text.append(f"For {format_value(k, 'count')} of {format_value(n, 'count')} patients the interval contains "
+                    f"both a benefit below {pct(p.threshold)} and one at or above it: for them the model cannot say "
+                    "whether adding a CDK4/6 inhibitor brings a clinically meaningful benefit.")
+    elif int(rb["n_above_threshold"]) == n:
+        text.append(f"Every patient's interval lies at or above the {pct(p.threshold)} threshold: by this model every "
+                    "patient gains a clinically meaningful benefit, which is the cohort's average effect applied to "
+                    "all rather than a distinction between patients.")
+    elif int(rb["n_below_threshold"]) == n:
+        text.append(f"Every patient's interval lies below the {pct(p.threshold)} threshold.")
+    else:
+        text.append(f"No patient's interval contains both a benefit below {pct(p.threshold)} and one at or above it: "
+                    f"{format_value(rb['n_above_threshold'], 'count')} lie at or above it, "
+                    f"{format_value(rb['n_below_threshold'], 'count')} below.")
+    hr = float(np.exp(model["risk_benefit"]["coefficients"]["treated"]))
+    above, excl = int(rb["n_above_zero"]), int(rb["n_excludes_zero"])
+    if excl == n and above == n and hr < 1:
+        text.append("Every interval excludes 0, but in the risk-based model this restates the overall treatment "
+                    f"effect (a constant hazard ratio of {format_value(hr, 'ratio')} gives every patient a positive "
+                    "benefit); it is not information about the individual.")
+    elif excl:
+        text.append(f"{format_value(excl, 'count')} of {format_value(n, 'count')} intervals exclude 0.")
+    else:
+        text.append("No interval excludes 0.")
+    eff = table.iloc[2]
+    text.append(f"The effect model (exploratory) gives intervals of median width {pct(eff['median_width'])}; "
+                f"{format_value(eff['n_excludes_zero'], 'count')} exclude 0 and "
+                f"{format_value(eff['n_straddle_threshold'], 'count')} contain the threshold.")
+    if rb["median_width"] >= spread or k > n / 2:
+        text.append("**For individual prediction this means:** the model cannot tell one patient's benefit from "
+                    "another's; a patient's predicted benefit says no more than the cohort's average effect and should "
+                    "not guide that patient's treatment.")
+    else:
+        text.append("**For individual prediction this means:** the intervals are narrower than the differences "
+                    "between patients, but they carry only the uncertainty of the fitted procedure in this cohort; "
+                    "without external validation of predicted benefit they do not support treatment decisions.")
+    return " ".join(text)
 
 
 def section_sensitivity(d: BenefitData, p: BenefitSettings) -> Section:
@@ -489,15 +654,17 @@ def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Secti
         "means and SDs of Table 04.3; `treated` = ET+CDK4/6i; `lp` = the prognostic linear predictor; ridge "
         "penalty 0 = unpenalised).")
     s.text["caption_baseline"] = (
-        "**Table 04.11.** Baseline PFS of each model (Breslow) at the reporting times (`benefit_baseline_report_"
+        "**Table 04.11.** Baseline PFS of each model (Efron's rule at tied event times, as the fits) at the reporting times (`benefit_baseline_report_"
         "months`): the survival of a patient at the development mean of every predictor, on ET alone.")
     return s
 
 
 def section_deviations(d: BenefitData) -> Section:
-    """Departures from the analysis plan found while computing the chapter (``d.deviations``), as a list."""
+    """Departures from the analysis plan found while computing the chapter (``d.deviations``): ``text["list"]`` for
+    the chapter and ``data["deviations"]``, one sentence each, for the book's SAP-deviations page."""
     s = Section()
     s.add("obj4_n_deviations", len(d.deviations), "Departures from the analysis plan found in chapter 04", "count")
+    s.data["deviations"] = list(d.deviations)  # the notebook reports each with pipeline.report.record_deviation
     s.text["list"] = ("\n".join(f"- {x}" for x in d.deviations) if d.deviations
                       else "No departure from the analysis plan was found in this chapter.")
     return s

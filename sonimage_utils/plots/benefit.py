@@ -17,6 +17,7 @@ __all__ = [
     "plot_calibration_for_benefit",
     "plot_bootstrap_calibration",
     "plot_penalty_cv",
+    "plot_individual_benefit_intervals",
 ]
 
 _CDK, _ET = "#1b6f9c", "#c0504d"
@@ -132,4 +133,34 @@ def plot_penalty_cv(cv_table, *, title: str) -> Figure:
     ax.set_ylabel("Cross-validated log partial likelihood")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
+    return _detached(fig)
+
+
+def plot_individual_benefit_intervals(panels: dict, *, threshold: float, t: float) -> Figure:
+    """Each patient's predicted benefit with its bootstrap 95% interval, patients sorted by predicted benefit.
+
+    Parameters
+    ----------
+    panels : dict
+        Title -> DataFrame with ``estimate``, ``ci_low``, ``ci_high`` (proportions; one row per patient), one
+        panel each, side by side.
+    threshold : float
+        Clinically meaningful benefit (dashed line).
+    t : float
+        Horizon in months (axis label).
+    """
+    fig = plt.figure(figsize=(4.6 * len(panels), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    for ax, (title, table) in zip(axes, panels.items()):
+        tab = table.sort_values("estimate")
+        x = np.arange(1, len(tab) + 1)
+        est, lo, hi = (100 * tab[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+        ax.vlines(x, lo, hi, color=_CDK, alpha=0.45, lw=1.2, label="95% bootstrap interval")
+        ax.plot(x, est, "o", color=_CDK, ms=2.5, label="predicted benefit")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axhline(100 * threshold, color=_ET, ls="--", lw=0.9, label=f"threshold {100 * threshold:g} points")
+        ax.set_xlabel("Patients, sorted by predicted benefit")
+        ax.set_title(title, fontsize=10)
+    axes[0].set_ylabel(f"Predicted PFS benefit at {t:g} months (points)")
+    axes[0].legend(fontsize=8, loc="upper left")
     return _detached(fig)

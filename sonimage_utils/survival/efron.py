@@ -8,12 +8,11 @@ partial likelihood as R ``coxph(..., ties = "efron")`` (R's default) and lifelin
 standard errors and log likelihood (``tests/test_estimators_reference.py``). Reported model fits, whose
 ``.summary`` the book prints, stay on lifelines (:func:`sonimage_utils.survival.cox.fit_cox`).
 
-The other two Cox solvers of the package remain, for reasons this engine does not cover:
+The other two Cox solvers of the package, for what this engine does not cover:
 
-* :mod:`sonimage_utils.survival.ridge_cox` maximises a *penalised* Breslow partial likelihood, inside a
-  cross-validation over a penalty grid with warm starts, on data sorted once; its results are the frozen
-  objective 4 model (penalty choice, coefficients) checked against R ``coxph(ridge())`` and glmnet, which
-  use Breslow ties;
+* :mod:`sonimage_utils.survival.ridge_cox` maximises a *penalised* Efron partial likelihood inside a
+  cross-validation over a penalty grid with warm starts; it calls this module's ``_efron`` on its ``_Sorted``
+  data (one Efron likelihood in the package) and adds the penalty and the path;
 * :func:`sonimage_utils.survival.power.fit_cox_batch` fits 1,000 simulated trials at once along a batch
   axis; its times are continuous (no ties), where Efron and Breslow coincide.
 

@@ -2,21 +2,22 @@
 
 Why hand-written: the bootstrap of objective 4 refits the whole modelling procedure, penalty choice
 included, about 500 times, each time with tens of cross-validation fits. scikit-survival's
-``CoxPHSurvivalAnalysis(alpha=array)`` solves the same problem (and the tests check agreement with it
-and with R ``survival::coxph(... ridge(...))``), but its per-call overhead (input validation, an
-unvectorised Hessian) makes the whole bootstrap several times slower. Here a damped Newton solver works
-on data sorted once, with the Breslow likelihood written in cumulative sums, so a fit on 100 patients
-takes well under a millisecond.
+``CoxPHSurvivalAnalysis(alpha=array)`` solves a similar problem (Breslow ties only), but its per-call
+overhead (input validation, an unvectorised Hessian) makes the whole bootstrap several times slower. Here a
+damped Newton solver works on data sorted once, so a fit on 100 patients takes about a millisecond.
 
-The objective is the log partial likelihood (Breslow ties) minus ``penalty / 2 * sum(f_j * beta_j**2)``
-with ``f`` the per-feature penalty factor (0 leaves a feature, e.g. the treatment arm, unpenalised).
-This is the scale of R's ``ridge(theta = penalty, scale = FALSE)`` and of scikit-survival's ``alpha``.
+The objective is the log partial likelihood with **Efron ties** (as R ``coxph``'s default and every other Cox
+fit of the book, issue 12 item 7) minus ``penalty / 2 * sum(f_j * beta_j**2)`` with ``f`` the per-feature
+penalty factor (0 leaves a feature, e.g. the treatment arm, unpenalised). This is the scale of R's
+``ridge(theta = penalty, scale = FALSE)``: the tests check coefficients, log likelihood and the baseline
+hazard against R ``coxph(Surv(t, e) ~ ridge(x1, ..., theta, scale = FALSE) + arm, ties = "efron")`` to 1e-6
+(``tests/reference/ridge_cox_efron/``).
 
-Why it is not the Efron engine (:mod:`sonimage_utils.survival.efron`) used for the calibration fits: the
-objective is penalised and solved along a penalty grid with warm starts inside cross-validation, and the
-frozen objective 4 model it produces (checked against R ``coxph(ridge())`` and glmnet, both Breslow) would
-change if its ties rule did. Its baseline hazard is the one Breslow step function,
-:func:`sonimage_utils.survival.baseline.compute_baseline_cumhaz`.
+The likelihood, score and information are not a second Efron implementation: they are those of the
+Efron engine :mod:`sonimage_utils.survival.efron` (``_efron`` on its sorted-data structure ``_Sorted``), to
+which this module adds only the penalty, the Newton iteration with warm starts along a penalty grid and the
+cross-validation. The baseline hazard of a fitted model is the one step function
+:func:`sonimage_utils.survival.baseline.compute_baseline_cumhaz` with ``ties = "efron"`` (R ``survfit``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from sonimage_utils.survival.efron import _efron, _Sorted
 
 __all__ = [
     "RidgeCoxResult",
@@ -41,7 +44,8 @@ DEFAULT_PENALTIES = tuple(float(x) for x in np.logspace(-2, 3, 21))
 
 
 class _SortedCoxData:
-    """Survival data sorted by decreasing time, with the Breslow risk-set index of every row."""
+    """Survival data sorted by decreasing time, with the Efron tie structure of
+    :class:`sonimage_utils.survival.efron._Sorted` (the one Efron likelihood of the package)."""
 
     def __init__(self, X, time, event):
         X = np.asarray(X, dtype=float)
@@ -58,63 +62,28 @@ class _SortedCoxData:
         if np.any(time < 0):
             raise ValueError("time must be non-negative")
         order = np.argsort(-time, kind="stable")
-        self.order = order
-        self.X = X[order]
-        self.time = time[order]
-        self.event = event[order]
-        self.last = self._last_index(self.time)
-        self._cache_events()
+        self._set(order, X[order], time[order], event[order])
 
-    def _cache_events(self):
-        # per-data constants of every likelihood evaluation, computed once instead of in each Newton step
-        self.ev = self.event == 1
-        self.last_ev = self.last[self.ev]
-        self.X_ev_sum = self.X[self.ev].sum(axis=0)
-
-    @staticmethod
-    def _last_index(time_desc):
-        # risk set of row i = rows 0..last[i] (all rows with time >= time_i, ties included)
-        n = time_desc.shape[0]
-        new_group = np.r_[time_desc[1:] != time_desc[:-1], True]
-        ends = np.flatnonzero(new_group)
-        group_id = np.r_[0, np.cumsum(new_group[:-1])]
-        return ends[group_id] if n else np.zeros(0, dtype=int)
+    def _set(self, order, X, time, event):
+        # rows already sorted by decreasing time: the stable sort inside _Sorted keeps them in place
+        self.order, self.X, self.time, self.event = order, X, time, event
+        # without an event there is no likelihood (callers check and raise before using it)
+        self.efron = _Sorted(X, time, event == 1, np.zeros(time.shape[0])) if np.any(event == 1) else None
 
     def subset(self, mask):
-        """Rows where ``mask`` (in sorted order) is true; keeps the order, recomputes risk sets."""
+        """Rows where ``mask`` (in sorted order) is true; keeps the order, recomputes risk sets and ties."""
         out = _SortedCoxData.__new__(_SortedCoxData)
-        out.order = self.order[mask]
-        out.X, out.time, out.event = self.X[mask], self.time[mask], self.event[mask]
-        out.last = self._last_index(out.time)
-        out._cache_events()
+        out._set(self.order[mask], self.X[mask], self.time[mask], self.event[mask])
         return out
 
 
 def _loglik(data, beta):
-    eta = data.X @ beta
-    shift = eta.max() if eta.size else 0.0
-    ev = data.ev
-    s0 = np.cumsum(np.exp(eta - shift))[data.last_ev]
-    return float(np.sum(eta[ev] - shift - np.log(s0)))
+    return _efron(data.efron, np.asarray(beta, dtype=float), want_derivatives=False)[0]
 
 
 def _loglik_grad_info(data, beta):
-    """Log partial likelihood, score and observed information (Breslow)."""
-    X, ev, last_ev = data.X, data.ev, data.last_ev
-    eta = X @ beta
-    shift = eta.max()
-    w = np.exp(eta - shift)
-    s0 = np.cumsum(w)[last_ev]  # at the events only: the only rows any term below reads
-    s1 = np.cumsum(w[:, None] * X, axis=0)[last_ev]
-    loglik = float(np.sum(eta[ev] - shift - np.log(s0)))
-    a = s1 / s0[:, None]
-    grad = data.X_ev_sum - a.sum(axis=0)
-    # sum over events i of S2_i / S0_i = X' diag(w * c) X with c_j = sum_{event i: j in R_i} 1 / S0_i
-    d = np.zeros(X.shape[0])
-    np.add.at(d, last_ev, 1.0 / s0)
-    c = np.cumsum(d[::-1])[::-1]
-    info = (X * (w * c)[:, None]).T @ X - a.T @ a
-    return loglik, grad, info
+    """Log partial likelihood, score and observed information (Efron ties)."""
+    return _efron(data.efron, beta)
 
 
 @dataclass
@@ -128,7 +97,7 @@ class RidgeCoxResult:
     penalty : float
     penalty_factor : ndarray
     loglik : float
-        Unpenalised log partial likelihood at ``coef`` (Breslow).
+        Unpenalised log partial likelihood at ``coef`` (Efron ties).
     n_iter : int
     converged : bool
     feature_names : list of str
@@ -194,7 +163,7 @@ def _newton(data, penalty, f, init, tol, max_iter):
 
 def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_names=None, init=None,
                   tol=1e-14, max_iter=50) -> RidgeCoxResult:
-    """Fit a Cox model maximising the ridge-penalised Breslow log partial likelihood.
+    """Fit a Cox model maximising the ridge-penalised log partial likelihood (Efron ties).
 
     Parameters
     ----------
@@ -246,7 +215,7 @@ def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_n
 
 
 def compute_log_partial_likelihood(X, time, event, coef) -> float:
-    """Breslow log partial likelihood of ``coef`` on the data ``(X, time, event)``.
+    """Log partial likelihood (Efron ties) of ``coef`` on the data ``(X, time, event)``.
 
     Examples
     --------

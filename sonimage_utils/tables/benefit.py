@@ -13,7 +13,8 @@ from sonimage_utils.tables.frames import format_columns
 from sonimage_utils.tables.labels import label
 
 __all__ = ["format_riley_table", "format_predictor_table", "format_coefficient_table", "format_risk_group_table",
-           "format_benefit_summary", "format_optimism_table", "format_calibration_for_benefit_table"]
+           "format_benefit_summary", "format_optimism_table", "format_calibration_for_benefit_table",
+           "format_prediction_interval_table", "format_benefit_distribution_table"]
 
 _OPTIMISM_KINDS = {c: "estimate3" for c in ("apparent", "optimism", "corrected", "optimism_median", "optimism_sd")}
 
@@ -149,3 +150,47 @@ def format_calibration_for_benefit_table(table: pd.DataFrame) -> pd.DataFrame:
         "ET": table["n_control"].to_list(), "predicted": [format_number(v, 3) for v in table["predicted"]],
         "observed (95% CI)": [format_estimate_ci(o, a, b, 3) for o, a, b in
                               zip(table["observed"], table["ci_low"], table["ci_high"])]}).set_index("group")
+
+
+def format_prediction_interval_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per-patient bootstrap intervals summarised by model and quantity (widths three decimals, counts whole).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per model and quantity: ``model``, ``quantity``, ``n``, ``median_width``, ``min_width``,
+        ``max_width``, ``n_excludes_zero`` and ``n_straddle_threshold`` (NaN where no threshold applies).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"model": ["risk-based"], "quantity": ["PFS difference at 24 m"], "n": [100],
+    ...                   "median_width": [0.1234], "min_width": [0.05], "max_width": [0.2], "n_excludes_zero": [3],
+    ...                   "n_straddle_threshold": [80]})
+    >>> format_prediction_interval_table(t).iloc[0].tolist()
+    ['100', '0.123', '0.050 to 0.200', '3', '80']
+    """
+    out = pd.DataFrame({
+        "patients": [format_value(v, "count") for v in table["n"]],
+        "median width": [format_number(v, 3) for v in table["median_width"]],
+        "width range": [f"{format_number(a, 3)} to {format_number(b, 3)}" for a, b in
+                         zip(table["min_width"], table["max_width"])],
+        "interval excludes 0 (n)": [format_value(v, "count") for v in table["n_excludes_zero"]],
+        "interval straddles the threshold (n)": [format_value(v, "count", missing="—")
+                                                 for v in table["n_straddle_threshold"]]},
+        index=pd.MultiIndex.from_arrays([table["model"], table["quantity"]], names=["model", "quantity"]))
+    return out
+
+
+def format_benefit_distribution_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
+    """Percentiles of predicted benefit across patients with their bootstrap 95% intervals.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"percentile": [10.0], "estimate": [0.0512], "ci_low": [0.01], "ci_high": [0.09]})
+    >>> format_benefit_distribution_table(t).loc["10th", "predicted benefit (95% bootstrap CI)"]
+    '0.051 (0.010 to 0.090)'
+    """
+    names = [f"{format_value(q, 'parameter')}th" for q in table["percentile"]]
+    return pd.DataFrame({"predicted benefit (95% bootstrap CI)": [
+        format_estimate_ci(e, a, b, digits) for e, a, b in zip(table["estimate"], table["ci_low"], table["ci_high"])]},
+        index=pd.Index(names, name="percentile across patients"))
