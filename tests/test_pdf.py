@@ -89,6 +89,17 @@ def test_04_every_page_is_a4_and_marked(tmp_path):
         assert re.search(r"Page \d+ of \d+", text)
 
 
+def test_05_a_missing_toolchain_stops_the_build_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
+    from sonimage_utils.cli.main import main
+
+    monkeypatch.setattr(pdfmod, "toolchain_problem", lambda: "--pdf needs WeasyPrint: pip install -e '.[pdf]'")
+    assert main(["build", "--build", str(tmp_path / "build"), "--pdf"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "pip install -e '.[pdf]'" in err
+    build = tmp_path / "build"  # the build folder is locked for the command, but nothing was made in it
+    assert not [p.name for p in build.iterdir() if p.name in ("notebooks", "demo_data", "results", "html")]
+
+
 #: Cheaper resampling for the test build (as tests/test_e2e.py; analysis.yml has the SAP values).
 FAST = ["benefit_n_boot=20", "benefit_cfb_n_boot=20", "benefit_sensitivity_n_boot=10", "validation_n_boot=20",
         "validation_n_boot_curves=10", "power_n_sim=100"]
@@ -110,7 +121,7 @@ def demo_pdf(tmp_path_factory):
 
 @pytest.mark.e2e
 @pytest.mark.pdf
-def test_05_the_demo_book_pdf(demo_pdf):
+def test_06_the_demo_book_pdf(demo_pdf):
     from pypdf import PdfReader
 
     build, path = demo_pdf
@@ -137,7 +148,7 @@ def test_05_the_demo_book_pdf(demo_pdf):
 
 @pytest.mark.e2e
 @pytest.mark.pdf
-def test_06_figures_are_vector(demo_pdf):
+def test_07_figures_are_vector(demo_pdf):
     from pypdf import PdfReader
 
     build, path = demo_pdf
