@@ -30,7 +30,7 @@ pdf: install
 test: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## test-pdf: build the demo book's PDF and check it (tests/test_pdf.py; about two minutes)
+## test-pdf: build the demo book's PDF and check it (tests/test_pdf.py: one demo build with --pdf, ~95 s of CPU)
 test-pdf: install
 	$(BIN)/python -m pytest -m pdf tests/test_pdf.py $(PYTEST_ARGS)
 

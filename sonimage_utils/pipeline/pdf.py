@@ -88,7 +88,7 @@ def _front_matter(soup, title: str, version: str, synthetic: bool, built: str, c
                  'cohort, not from study data. Its numbers illustrate the analysis only.</div>' if synthetic else "")
     items = "".join(f'<li><a href="#{html_lib.escape(i)}">{html_lib.escape(t)}</a></li>' for i, t in contents)
     front = (f'<div class="title-page"><h1>{html_lib.escape(title)}</h1>'
-             f'<p class="subtitle">Statistical analysis report, version {html_lib.escape(version)}</p>'
+             f'<p class="subtitle">Version {html_lib.escape(version)}</p>'
              f'<p>Built {html_lib.escape(built)} UTC. The HTML book of the same version has the same content, '
              f'tables and figure numbers.</p>{statement}</div>'
              f'<nav class="contents"><h1>Contents</h1><ol>{items}</ol></nav>')
