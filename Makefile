@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install book test test-slow layers bench lock clean
+.PHONY: install book pdf test test-pdf test-slow layers bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info[:2] != (3, 11) else None'
@@ -22,9 +22,17 @@ install: $(STAMP)
 book: install
 	$(BIN)/sonimage build --jobs 2
 
+## pdf: the book and its PDF, _build/sonimage-sap-<version>.pdf (WeasyPrint, pinned in requirements.lock)
+pdf: install
+	$(BIN)/sonimage build --jobs 2 --pdf
+
 ## test: the test suite (slow statistical checks excluded; run them with `make test-slow`)
 test: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## test-pdf: build the demo book's PDF and check it (tests/test_pdf.py: one demo build with --pdf, ~95 s of CPU)
+test-pdf: install
+	$(BIN)/python -m pytest -m pdf tests/test_pdf.py $(PYTEST_ARGS)
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
@@ -40,7 +48,7 @@ bench: install
 ## lock: re-resolve pyproject.toml into requirements.lock and environment.yml (needs the registries)
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check ".[test]"
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check ".[test,pdf]"
 	.venv-lock/bin/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^sonimage-utils' > requirements.lock
 	.venv-lock/bin/python tools/write_environment.py
 	rm -rf .venv-lock

@@ -37,7 +37,8 @@ def test_02_every_direct_dependency_is_locked_and_in_the_environment():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     env_names = {norm(d.split("==")[0]) for d in env["dependencies"] if isinstance(d, str)}
     pins = lock()
-    for dep in project["dependencies"] + project["optional-dependencies"]["test"]:
+    extras = project["optional-dependencies"]
+    for dep in project["dependencies"] + extras["test"] + extras["pdf"]:
         name = norm(re.split(r"[<>=!~ \[]", dep, maxsplit=1)[0])
         assert name in pins, dep
         assert name in env_names, dep

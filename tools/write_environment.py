@@ -29,7 +29,7 @@ def normalise(name: str) -> str:
 
 def direct_dependencies() -> list:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = project["dependencies"] + project["optional-dependencies"]["test"]
+    deps = project["dependencies"] + project["optional-dependencies"]["test"] + project["optional-dependencies"]["pdf"]
     return [re.split(r"[<>=!~ ]", d, maxsplit=1)[0] for d in deps]
 
 

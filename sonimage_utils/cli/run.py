@@ -34,7 +34,9 @@ def add_subparser(subparsers) -> tuple[argparse.ArgumentParser, argparse.Argumen
     build.add_argument("--version", default=None,
                        help="book version; refused if BUILD/versions has it from other inputs (default: package "
                             "version + git hash + a hash of the data, parameters and notebooks run)")
-    build.add_argument("--pdf", action="store_true", help="also render a PDF (needs LaTeX)")
+    build.add_argument("--pdf", action="store_true", help="also render BUILD/sonimage-sap-<version>.pdf (needs "
+                       "WeasyPrint: pip install -e '.[pdf]')")
+
     build.set_defaults(func=do_command)
     return run, build
 
@@ -79,6 +81,11 @@ def _check_version(args, overrides: dict) -> None:
 def do_command(args) -> int:
     """Run (and for ``build`` render); exit status 0. Failures raise; :func:`sonimage_utils.cli.main.main`
     turns them into one line and the exit status."""
+    if args.command == "build" and args.pdf:  # before any notebook runs
+        from sonimage_utils.pipeline.pdf import toolchain_problem
+
+        if problem := toolchain_problem():
+            raise UsageError(problem)
     run = _run(args)
     if args.command == "run":
         print(f"results: {run.results_path}")

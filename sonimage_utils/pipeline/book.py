@@ -177,7 +177,7 @@ def render_book(src: Path, out: Path, builder: str = "html") -> Path:
     if proc.returncode != 0:
         raise BuildFailed(f"the book did not render (jupyter-book exit {proc.returncode})",
                           proc.stdout[-6000:] + proc.stderr[-6000:])
-    return out / "_build" / ("html" if builder == "html" else "latex")
+    return out / "_build" / (builder if builder in ("html", "singlehtml") else "latex")
 
 
 def _record_version(build: Path, version: str, html: Path, inputs: dict, log=print) -> None:
@@ -210,7 +210,7 @@ def book_key(run: RunResult, version: str, outputs: Path | None = None) -> str:
 
 def build_book(run: RunResult, version: str | None = None, pdf: bool = False, log=print) -> Path:
     """Stage and render the book; publish ``BUILD/html`` with the run's outputs; keep the version;
-    optionally render a PDF via LaTeX.
+    optionally render the PDF ``BUILD/sonimage-sap-<version>.pdf`` (:mod:`sonimage_utils.pipeline.pdf`).
 
     Inside an open :func:`~sonimage_utils.pipeline.run.build_session` (``sonimage build``) the book is
     published with the run's notebooks and results when the session ends; otherwise when this returns.
@@ -227,9 +227,11 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
     """
     build = run.build
     html = build / "html"
-    if pdf and shutil.which("latexmk") is None:
-        raise BuildFailed("--pdf needs LaTeX (latexmk); on Debian: apt-get install latexmk texlive-latex-extra "
-                          "texlive-fonts-extra texlive-xetex")
+    if pdf:
+        from sonimage_utils.pipeline.pdf import toolchain_problem
+
+        if problem := toolchain_problem():
+            raise BuildFailed(problem)
     with build_session(build) as stage:
         inputs = build_inputs(run, stage)
         version = version or default_version(inputs)
@@ -245,9 +247,12 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
         render_book(src, work / "out").rename(stage / "html")
         (stage / ".book-key").write_text(key)
         on_publish(build, lambda: _record_version(build, version, html, inputs, log=log))
-        if pdf:  # BUILD/NAME.pdf, published with the rest
-            latex = render_book(src, work / "pdf", builder="pdflatex")
-            for pdf_file in latex.glob("*.pdf"):
-                shutil.copy2(pdf_file, stage / pdf_file.name)
+        if pdf:  # BUILD/sonimage-sap-<version>.pdf, published with the rest
+            from sonimage_utils.pipeline.pdf import build_pdf, pdf_name
+
+            log("rendering the PDF")
+            title = yaml.safe_load((project_root() / "_config.yml").read_text(encoding="utf-8"))["title"]
+            build_pdf(render_book(src, work / "pdf", builder="singlehtml"), stage, stage / pdf_name(version),
+                      version=version, synthetic=run.synthetic, title=title, notebooks=stage / "notebooks", log=log)
         shutil.rmtree(work, ignore_errors=True)
     return html

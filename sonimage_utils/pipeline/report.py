@@ -121,7 +121,8 @@ def record_deviation(text: str) -> None:
 
 
 def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
-    """Save ``fig`` as ``BUILD/figures/<name>.png`` (for authors), show it once, close it.
+    """Save ``fig`` as ``BUILD/figures/<name>.png`` (for authors) and ``<name>.svg`` (vector, for the PDF), show
+    it once, close it.
 
     The PNG carries no timestamp, so the same figure gives the same bytes.
     """
@@ -130,6 +131,7 @@ def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
     folder = Path(build_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     write_figure(fig, folder / f"{name}.png", dpi=dpi)
+    write_figure(fig, folder / f"{name}.svg", dpi=dpi)  # vector, for the PDF (sonimage build --pdf)
     display(fig)
     close_figure(fig)
 

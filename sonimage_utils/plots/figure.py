@@ -13,6 +13,10 @@ def write_figure(fig, path, *, dpi: int) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) without a timestamp, so that the same figure gives
     the same bytes; return the path."""
     path = Path(path)
+    if path.suffix == ".svg":  # vector copy (the PDF's figures): no date, fixed element ids
+        with plt.rc_context({"svg.hashsalt": "sonimage"}):
+            fig.savefig(path, bbox_inches="tight", metadata={"Date": None})
+        return path
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return path
 
