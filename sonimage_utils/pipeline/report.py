@@ -11,11 +11,11 @@ from numbers import Number
 from pathlib import Path
 
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from sonimage_utils.tables.format import format_value
 
-__all__ = ["record", "record_deviation", "DEVIATION_MIME", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
+__all__ = ["record", "record_deviation", "DEVIATION_MIME", "EXPORT_MIME", "download_line", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
            "RESULT_MIME",
            "to_number"]
 
@@ -23,6 +23,43 @@ __all__ = ["record", "record_deviation", "DEVIATION_MIME", "save_figure", "save_
 RESULT_MIME = "application/vnd.sonimage.result+json"
 #: MIME type of the hidden output that carries a deviation from the SAP a notebook reports.
 DEVIATION_MIME = "application/vnd.sonimage.deviation+json"
+#: MIME type of the hidden output that names a table or figure exported for the journal bundle
+#: (:mod:`sonimage_utils.pipeline.publication` pairs it with its caption).
+EXPORT_MIME = "application/vnd.sonimage.export+json"
+
+#: Whether this kernel computes from synthetic data: set by :func:`synthetic_notice` (every notebook calls it),
+#: read by the exports to mark their files.
+_STATE = {"synthetic": None, "pending_table": None}
+
+
+def _is_synthetic(build_dir) -> bool:
+    if _STATE["synthetic"] is not None:
+        return bool(_STATE["synthetic"])
+    return (Path(build_dir) / "input" / "truth.json").exists()  # a data folder with truth.json is synthetic
+
+
+def download_line(kind: str, name: str) -> str:
+    """The HTML line under a table or figure linking its files in the bundle (``BUILD/html/publication``,
+    relative to a chapter page ``html/notebooks/NN_name.html``).
+
+    Examples
+    --------
+    >>> download_line("table", "02_cox").split(" · ")[0]
+    '<p class="sonimage-download"><small>Download: <a href="../publication/tables/02_cox.csv">CSV</a>'
+    """
+    if kind == "table":
+        files = [("CSV", f"tables/{name}.csv"), ("DOCX", f"tables/{name}.docx"), ("LaTeX", f"tables/{name}.tex")]
+    elif kind == "figure":
+        files = [("PDF", f"figures/{name}.pdf"), ("SVG", f"figures/{name}.svg"),
+                 ("PNG 89 mm", f"figures/{name}_89mm.png"), ("PNG 183 mm", f"figures/{name}_183mm.png")]
+    else:
+        raise ValueError(f"download_line: kind must be 'table' or 'figure', got {kind!r}")
+    links = " · ".join(f'<a href="../publication/{path}">{label}</a>' for label, path in files)
+    return f'<p class="sonimage-download"><small>Download: {links}</small></p>'
+
+
+def _show_download(kind: str, name: str) -> None:
+    display(HTML(download_line(kind, name)))
 
 
 def to_number(value):
@@ -121,38 +158,67 @@ def record_deviation(text: str) -> None:
 
 
 def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
-    """Save ``fig`` as ``BUILD/figures/<name>.png`` (for authors), show it once, close it.
+    """Save ``fig`` as ``BUILD/figures/<name>.png`` (for authors), show it once, write its journal files
+    (``BUILD/publication/figures/``: PDF, SVG, 300 dpi PNGs at 89 and 183 mm, watermarked in a synthetic
+    build), close it. The book links the files under the figure
+    (:func:`sonimage_utils.pipeline.publication.link_figures`).
 
-    The PNG carries no timestamp, so the same figure gives the same bytes.
+    The files carry no timestamp, so the same figure gives the same bytes.
     """
-    from sonimage_utils.plots.figure import close_figure, write_figure
+    from sonimage_utils.plots.figure import close_figure, write_figure, write_publication_figure
 
     folder = Path(build_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     write_figure(fig, folder / f"{name}.png", dpi=dpi)
     display(fig)
+    display({EXPORT_MIME: {"kind": "figure", "name": name}}, raw=True)  # its download line is added under the
+    # rendered figure by the book (a second visible output in a figure cell would become a second figure)
+    write_publication_figure(fig, Path(build_dir) / "publication" / "figures", name,
+                             synthetic=_is_synthetic(build_dir))
     close_figure(fig)
 
 
 def save_table(table, name: str, build_dir) -> Path:
-    """Save a table as ``BUILD/tables/<name>.csv`` for authors; return the path."""
+    """Save a table for authors; return the path of the tidy CSV.
+
+    ``BUILD/tables/<name>.csv`` is tidy and numeric (no index column; "1.35 (0.85 to 2.14)" as three number
+    columns; rules in :mod:`sonimage_utils.tables.export`), marked by a column ``data = SYNTHETIC`` in a
+    synthetic build; ``BUILD/tables/<name>_formatted.csv`` is the table as the book shows it. The next
+    :func:`show` of a table adds the line linking its files in the bundle (DOCX and LaTeX are written by
+    :func:`sonimage_utils.pipeline.publication.build_publication` once the caption is known).
+    """
+    from sonimage_utils.tables.export import write_formatted_csv, write_tidy_csv
+
     folder = Path(build_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.csv"
-    table.to_csv(path, lineterminator="\n")
+    path = write_tidy_csv(table, folder / f"{name}.csv", synthetic=_is_synthetic(build_dir))
+    write_formatted_csv(table, folder / f"{name}_formatted.csv")
+    display({EXPORT_MIME: {"kind": "table", "name": name}}, raw=True)
+    _STATE["pending_table"] = (name, getattr(table, "data", table))
     return path
 
 
 def synthetic_notice(synthetic: bool) -> None:
-    """Show a warning on a chapter built from synthetic data (shows nothing for study data)."""
+    """Show a warning on a chapter built from synthetic data (shows nothing for study data); the exports of
+    this kernel are marked synthetic from here on."""
+    _STATE["synthetic"] = bool(synthetic)
     if synthetic:
         display(Markdown(":::{warning}\n**Synthetic data.** This chapter was computed from the built-in simulated "
                          "cohort, not from SONImage study data. Its numbers illustrate the analysis only.\n:::"))
 
 
 def show(obj) -> None:
-    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks)."""
+    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks).
+
+    A table shown after :func:`save_table` gets the line linking its files in the bundle under it.
+    """
     display(obj)
+    pending = _STATE["pending_table"]
+    shown = getattr(obj, "data", obj)  # a Styler shows its DataFrame
+    if pending is not None and (shown is pending[1] or getattr(shown, "shape", None) == getattr(pending[1], "shape", 0)):
+        # the saved table, or its formatted copy (same rows and columns)
+        _STATE["pending_table"] = None
+        _show_download("table", pending[0])
 
 
 def show_markdown(text: str) -> None:
