@@ -69,8 +69,10 @@ def _markdown(output) -> str | None:
 
 
 def _export(output) -> dict | None:
-    data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
-    return data.get(EXPORT_MIME)
+    """A table's export is a hidden output of its own; a figure's is in the metadata of the figure's output."""
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return None
+    return output.get("data", {}).get(EXPORT_MIME) or output.get("metadata", {}).get(EXPORT_MIME)
 
 
 def collect_exports(notebook_path) -> list[dict]:

@@ -170,9 +170,9 @@ def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
     folder = Path(build_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     write_figure(fig, folder / f"{name}.png", dpi=dpi)
-    display(fig)
-    display({EXPORT_MIME: {"kind": "figure", "name": name}}, raw=True)  # its download line is added under the
-    # rendered figure by the book (a second visible output in a figure cell would become a second figure)
+    # the export is named in the figure output's metadata: any second output of a figure cell, even a hidden
+    # one, becomes a second figure; the book adds the download line under the rendered figure
+    display(fig, metadata={EXPORT_MIME: {"kind": "figure", "name": name}})
     write_publication_figure(fig, Path(build_dir) / "publication" / "figures", name,
                              synthetic=_is_synthetic(build_dir))
     close_figure(fig)

@@ -227,9 +227,12 @@ def tidy_table(table, *, digits: int = TIDY_SIGNIFICANT_DIGITS, synthetic: bool 
             values = [c.get(key, np.nan) for c in cells]
             if floats and key == "value":
                 values = [_round(v, digits) for v in values]
-            if all(float(v).is_integer() for v in values if not (isinstance(v, float) and math.isnan(v))) \
-                    and pd.api.types.is_integer_dtype(raw):
-                values = [int(v) for v in values]
+            present = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
+            whole = present and all(float(v).is_integer() for v in present)
+            if whole and (pd.api.types.is_integer_dtype(raw) or (
+                    raw.dtype == object and not any("." in str(v) for v in raw if isinstance(v, str)))):
+                values = pd.array([None if isinstance(v, float) and math.isnan(v) else int(v) for v in values],
+                                  dtype="Int64")  # counts stay whole numbers (an empty cell where none)
             columns[names[key]] = values
         if any("note" in c for c in cells):
             columns[f"{name_value} note"] = [c.get("note", "") for c in cells]
