@@ -52,6 +52,7 @@ show(km)
 FIGURE = """
 fig, ax = plt.subplots(figsize=(8, 5))
 ax.plot([0, 12, 24], [1, 0.7, 0.4])
+save_table(pd.DataFrame({"months": [0, 12, 24], "pfs": [1.0, 0.7, 0.4]}), "02_km_data", build_dir)
 save_figure(fig, "02_km", build_dir)
 """
 
@@ -78,12 +79,16 @@ def test_every_table_and_figure_number_of_the_book_is_in_the_manifest(bundle):
         for o in cell.get("outputs", []):
             shown.update(re.findall(r"\*\*(Table \d\d\.\d+)\.\*\*", o.get("data", {}).get("text/markdown", "")))
     figure_cells = [c for c in nb.cells if "figure" in c.metadata.get("mystnb", {})]
-    assert {t["number"] for t in manifest["tables"]} == shown == {"Table 02.1", "Table 02.2"}
+    numbered = {t["number"] for t in manifest["tables"] if t["number"]}
+    assert numbered == shown == {"Table 02.1", "Table 02.2"}
+    # the data behind a figure, saved but not shown, is exported unnumbered
+    assert [t["name"] for t in manifest["tables"] if not t["number"]] == ["02_km_data"]
     assert [f["number"] for f in manifest["figures"]] == ["Figure 02.1"] and len(figure_cells) == 1
     assert manifest["figures"][0]["caption"] == "PFS1, primary analysis set (n = 100)."
     for path, entry in manifest["files"].items():  # every file maps to its number, caption and chapter
         assert (folder / path).is_file(), path
-        assert entry["number"] and entry["caption"] and entry["chapter"] == "02"
+        assert entry["chapter"] == "02"
+        assert (entry["number"] and entry["caption"]) or entry["name"] == "02_km_data"
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert files == set(manifest["files"]) | {"manifest.json"}
 
@@ -169,7 +174,7 @@ def test_collect_exports_pairs_each_table_with_the_nearest_caption_of_its_cell(b
     build, folder, nb, manifest = bundle
     items = collect_exports(build / "notebooks" / "02_test.ipynb")
     assert [(i["name"], i["number"]) for i in items] == [("02_cox", "Table 02.1"), ("02_auc", "Table 02.2"),
-                                                         ("02_km", "Figure 02.1")]
+                                                         ("02_km", "Figure 02.1")]  # 02_km_data: not shown
 
 
 @pytest.mark.parametrize("est,low,high,percent", [(1.3512, 0.85, 2.14, False), (-0.04, -0.12, 0.01, False),

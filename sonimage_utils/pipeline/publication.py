@@ -1,8 +1,10 @@
 """The journal bundle ``BUILD/publication/``: every table and figure of the book as files an author can submit.
 
 While a notebook runs, :func:`~sonimage_utils.pipeline.report.save_table` writes the tidy and the formatted CSV
-of a table and :func:`~sonimage_utils.pipeline.report.save_figure` the PDF, SVG and 300 dpi PNGs of a figure,
-each leaving a hidden output (:data:`~sonimage_utils.pipeline.report.EXPORT_MIME`) that names it. After the
+of a table and :func:`~sonimage_utils.pipeline.report.save_figure` the PDF, SVG and 300 dpi PNGs of a figure;
+the output that shows the table or figure names it in its metadata
+(:data:`~sonimage_utils.pipeline.report.EXPORT_MIME`). A table saved but never shown (the data behind a
+figure) is exported unnumbered. After the
 run, :func:`build_publication` reads the executed notebooks, pairs each export with its number and caption as
 the book shows them, writes each table's DOCX and LaTeX, and the ``manifest.json`` that maps every file to its
 number, caption and chapter.
@@ -69,7 +71,7 @@ def _markdown(output) -> str | None:
 
 
 def _export(output) -> dict | None:
-    """A table's export is a hidden output of its own; a figure's is in the metadata of the figure's output."""
+    """The export named in the metadata of the output that shows a table or figure."""
     if output.get("output_type") not in ("display_data", "execute_result"):
         return None
     return output.get("data", {}).get(EXPORT_MIME) or output.get("metadata", {}).get(EXPORT_MIME)
@@ -158,7 +160,15 @@ def build_publication(build_dir, *, synthetic: bool, version: str | None = None)
     folder = build / "publication"
     (folder / "tables").mkdir(parents=True, exist_ok=True)
     (folder / "figures").mkdir(parents=True, exist_ok=True)
-    items = [e for nb in sorted((build / "notebooks").glob("[0-9][0-9]_*.ipynb")) for e in collect_exports(nb)]
+    notebooks = sorted((build / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    items = [e for nb in notebooks for e in collect_exports(nb)]
+    shown = {e["name"] for e in items if e["kind"] == "table"}
+    by_chapter = {nb.stem[:2]: nb.stem for nb in notebooks}
+    for formatted in sorted((build / "tables").glob("[0-9][0-9]_*_formatted.csv")):  # saved, never shown
+        name = formatted.name[:-len("_formatted.csv")]
+        if name not in shown and name[:2] in by_chapter:
+            items.append({"kind": "table", "name": name, "chapter": name[:2], "notebook": by_chapter[name[:2]],
+                          "number": None, "caption": None, "notes": [], "label": None})
     seen = {}
     for item in items:
         key = (item["kind"], item["name"])

@@ -184,7 +184,7 @@ def save_table(table, name: str, build_dir) -> Path:
     ``BUILD/tables/<name>.csv`` is tidy and numeric (no index column; "1.35 (0.85 to 2.14)" as three number
     columns; rules in :mod:`sonimage_utils.tables.export`), marked by a column ``data = SYNTHETIC`` in a
     synthetic build; ``BUILD/tables/<name>_formatted.csv`` is the table as the book shows it. The next
-    :func:`show` of a table adds the line linking its files in the bundle (DOCX and LaTeX are written by
+    :func:`show` of a table names it for the bundle and adds the line linking its files (DOCX and LaTeX by
     :func:`sonimage_utils.pipeline.publication.build_publication` once the caption is known).
     """
     from sonimage_utils.tables.export import write_formatted_csv, write_tidy_csv
@@ -193,7 +193,8 @@ def save_table(table, name: str, build_dir) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = write_tidy_csv(table, folder / f"{name}.csv", synthetic=_is_synthetic(build_dir))
     write_formatted_csv(table, folder / f"{name}_formatted.csv")
-    display({EXPORT_MIME: {"kind": "table", "name": name}}, raw=True)
+    # nothing is shown here (in a figure cell any output becomes a figure): the next show() of this table names
+    # the export in its output's metadata and adds the download line
     _STATE["pending_table"] = (name, getattr(table, "data", table))
     return path
 
@@ -212,13 +213,15 @@ def show(obj) -> None:
 
     A table shown after :func:`save_table` gets the line linking its files in the bundle under it.
     """
-    display(obj)
     pending = _STATE["pending_table"]
     shown = getattr(obj, "data", obj)  # a Styler shows its DataFrame
     if pending is not None and (shown is pending[1] or getattr(shown, "shape", None) == getattr(pending[1], "shape", 0)):
         # the saved table, or its formatted copy (same rows and columns)
         _STATE["pending_table"] = None
+        display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": pending[0]}})
         _show_download("table", pending[0])
+    else:
+        display(obj)
 
 
 def show_markdown(text: str) -> None:
