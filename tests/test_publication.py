@@ -46,7 +46,7 @@ NUMERIC = """
 km = pd.DataFrame({"time": [6.0, 12.0], "auc": [0.49973368947397706, 0.6284034506085527], "n": [100, 90]})
 save_table(km, "02_auc", build_dir)
 show_markdown("**Table 02.2.** AUC(t), primary analysis set (n = 100).")
-show(km)
+show(pd.DataFrame({"Months": ["6", "12"], "AUC": ["0.50", "0.63"]}))  # the display version of the saved frame
 """
 
 FIGURE = """
@@ -108,6 +108,7 @@ def test_the_tidy_csv_is_numeric_has_no_index_column_and_no_long_floats(bundle):
         assert not text.startswith(",") and "Unnamed" not in text
         assert not re.search(r"\d\.\d{%d,}" % (TIDY_SIGNIFICANT_DIGITS + 2), text), path.name
         assert not re.search(r"\d \(-?\d[^)]* to ", text), path.name  # no "1.35 (0.85 to 2.14)" left
+    assert pd.read_csv(build / "tables" / "02_auc_formatted.csv", dtype=str).columns.tolist() == ["Months", "AUC"]
     formatted = pd.read_csv(build / "tables" / "02_cox_formatted.csv", dtype=str)
     assert formatted["HR (95% CI)"].tolist()[0] == "1.35 (0.85 to 2.14)"  # the display version is kept
 

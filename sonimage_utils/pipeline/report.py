@@ -29,7 +29,18 @@ EXPORT_MIME = "application/vnd.sonimage.export+json"
 
 #: Whether this kernel computes from synthetic data: set by :func:`synthetic_notice` (every notebook calls it),
 #: read by the exports to mark their files.
-_STATE = {"synthetic": None, "pending_table": None}
+_STATE = {"synthetic": None, "pending": []}
+
+
+def _cell() -> int | None:
+    """The execution count of the cell running now (tables saved and shown in one cell belong together)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return None if shell is None else shell.execution_count
+    except ImportError:  # pragma: no cover
+        return None
 
 
 def _is_synthetic(build_dir) -> bool:
@@ -195,7 +206,7 @@ def save_table(table, name: str, build_dir) -> Path:
     write_formatted_csv(table, folder / f"{name}_formatted.csv")
     # nothing is shown here (in a figure cell any output becomes a figure): the next show() of this table names
     # the export in its output's metadata and adds the download line
-    _STATE["pending_table"] = (name, getattr(table, "data", table))
+    _STATE["pending"] = [p for p in _STATE["pending"] if p[0] == _cell()] + [(_cell(), name, build_dir)]
     return path
 
 
@@ -211,15 +222,20 @@ def synthetic_notice(synthetic: bool) -> None:
 def show(obj) -> None:
     """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks).
 
-    A table shown after :func:`save_table` gets the line linking its files in the bundle under it.
+    The first table shown after :func:`save_table` in the same cell is that table as the book displays it
+    (the saved frame or its display version): it is named for the bundle, its formatted CSV is what is
+    shown, and the line linking its files goes under it.
     """
-    pending = _STATE["pending_table"]
-    shown = getattr(obj, "data", obj)  # a Styler shows its DataFrame
-    if pending is not None and (shown is pending[1] or getattr(shown, "shape", None) == getattr(pending[1], "shape", 0)):
-        # the saved table, or its formatted copy (same rows and columns)
-        _STATE["pending_table"] = None
-        display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": pending[0]}})
-        _show_download("table", pending[0])
+    pending = [p for p in _STATE["pending"] if p[0] == _cell()]
+    if pending and (hasattr(obj, "to_html") or hasattr(obj, "data")):  # a DataFrame or a Styler
+        # the first table saved in this cell and not yet shown: shown as saved or as its display version
+        _, name, build_dir = pending[0]
+        _STATE["pending"].remove(pending[0])
+        from sonimage_utils.tables.export import write_formatted_csv
+
+        write_formatted_csv(obj, Path(build_dir) / "tables" / f"{name}_formatted.csv")  # as displayed
+        display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": name}})
+        _show_download("table", name)
     else:
         display(obj)
 
