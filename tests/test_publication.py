@@ -192,6 +192,10 @@ def test_parse_cell_reads_back_the_one_estimate_with_ci_style(est, low, high, pe
         assert cell["ci_high"] == pytest.approx(round(high * scale, digits) / scale)
 
 
+def test_a_percentage_becomes_a_proportion_without_float_noise():
+    assert parse_cell("1.4%") == {"value": 0.014} and parse_cell("80.7% (1.2%)") == {"value": 0.807, "second": 0.012}
+
+
 def test_tidy_table_flattens_a_multi_level_table_one_into_label_columns():
     columns = pd.MultiIndex.from_tuples([("Grouped by arm", "Overall"), ("Grouped by arm", "ET")])
     index = pd.MultiIndex.from_tuples([("Age, median [Q1,Q3]", ""), ("Post-menopausal, n (%)", "yes")])

@@ -65,7 +65,10 @@ def _number(text: str):
     text = text.strip()
     if not _NUMBER.match(text):
         return None
-    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not text.endswith("%"):
+        return float(text)
+    decimals = len(text[:-1].split(".")[1]) if "." in text else 0
+    return round(float(text[:-1]) / 100, decimals + 2)  # 1.4% -> 0.014, not 0.013999999999999999
 
 
 def parse_cell(value) -> dict:
