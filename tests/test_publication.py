@@ -49,6 +49,16 @@ show_markdown("**Table 02.2.** AUC(t), primary analysis set (n = 100).")
 show(pd.DataFrame({"Months": ["6", "12"], "AUC": ["0.50", "0.63"]}))  # the display version of the saved frame
 """
 
+LATER = """
+flow = pd.DataFrame({"Step": ["Enrolled", "Analysed"], "n": [100, 98]})
+save_table(flow, "02_flow", build_dir)
+"""
+
+LATER_SHOWN = """
+show_markdown("**Table 02.3.** Patient flow (n = 100 enrolled).")
+show(flow)
+"""
+
 FIGURE = """
 fig, ax = plt.subplots(figsize=(8, 5))
 ax.plot([0, 12, 24], [1, 0.7, 0.4])
@@ -63,8 +73,9 @@ def bundle(tmp_path_factory):
     (build / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(SETUP.format(build=str(build))), nbformat.v4.new_code_cell(TABLE),
-                nbformat.v4.new_code_cell(NUMERIC), nbformat.v4.new_code_cell(FIGURE)]
-    nb.cells[-1].metadata["mystnb"] = {"figure": {"caption": "PFS1, primary analysis set (n = 100).",
+                nbformat.v4.new_code_cell(NUMERIC), nbformat.v4.new_code_cell(FIGURE),
+                nbformat.v4.new_code_cell(LATER), nbformat.v4.new_code_cell(LATER_SHOWN)]
+    nb.cells[3].metadata["mystnb"] = {"figure": {"caption": "PFS1, primary analysis set (n = 100).",
                                                   "name": "fig-02-km"}}
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     nbformat.write(nb, build / "notebooks" / "02_test.ipynb")
@@ -80,7 +91,7 @@ def test_every_table_and_figure_number_of_the_book_is_in_the_manifest(bundle):
             shown.update(re.findall(r"\*\*(Table \d\d\.\d+)\.\*\*", o.get("data", {}).get("text/markdown", "")))
     figure_cells = [c for c in nb.cells if "figure" in c.metadata.get("mystnb", {})]
     numbered = {t["number"] for t in manifest["tables"] if t["number"]}
-    assert numbered == shown == {"Table 02.1", "Table 02.2"}
+    assert numbered == shown == {"Table 02.1", "Table 02.2", "Table 02.3"}  # 02.3: saved a cell before shown
     # the data behind a figure, saved but not shown, is exported unnumbered
     assert [t["name"] for t in manifest["tables"] if not t["number"]] == ["02_km_data"]
     assert [f["number"] for f in manifest["figures"]] == ["Figure 02.1"] and len(figure_cells) == 1
@@ -175,7 +186,7 @@ def test_collect_exports_pairs_each_table_with_the_nearest_caption_of_its_cell(b
     build, folder, nb, manifest = bundle
     items = collect_exports(build / "notebooks" / "02_test.ipynb")
     assert [(i["name"], i["number"]) for i in items] == [("02_cox", "Table 02.1"), ("02_auc", "Table 02.2"),
-                                                         ("02_km", "Figure 02.1")]  # 02_km_data: not shown
+                                                         ("02_km", "Figure 02.1"), ("02_flow", "Table 02.3")]
 
 
 @pytest.mark.parametrize("est,low,high,percent", [(1.3512, 0.85, 2.14, False), (-0.04, -0.12, 0.01, False),

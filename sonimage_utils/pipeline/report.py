@@ -206,7 +206,7 @@ def save_table(table, name: str, build_dir) -> Path:
     write_formatted_csv(table, folder / f"{name}_formatted.csv")
     # nothing is shown here (in a figure cell any output becomes a figure): the next show() of this table names
     # the export in its output's metadata and adds the download line
-    _STATE["pending"] = [p for p in _STATE["pending"] if p[0] == _cell()] + [(_cell(), name, build_dir)]
+    _STATE["pending"].append((_cell(), name, build_dir, getattr(table, "data", table)))
     return path
 
 
@@ -223,13 +223,15 @@ def show(obj) -> None:
     """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks).
 
     The first table shown after :func:`save_table` in the same cell is that table as the book displays it
-    (the saved frame or its display version): it is named for the bundle, its formatted CSV is what is
-    shown, and the line linking its files goes under it.
+    (the saved frame or its display version), and so is the very frame saved in an earlier cell: it is named
+    for the bundle, its formatted CSV is what is shown, and the line linking its files goes under it.
     """
-    pending = [p for p in _STATE["pending"] if p[0] == _cell()]
+    shown = getattr(obj, "data", obj)  # a Styler shows its DataFrame
+    # the first table saved in this cell and not yet shown (as saved or as its display version), or a table
+    # saved in an earlier cell and shown now as saved
+    pending = [p for p in _STATE["pending"] if p[0] == _cell()] + [p for p in _STATE["pending"] if p[3] is shown]
     if pending and (hasattr(obj, "to_html") or hasattr(obj, "data")):  # a DataFrame or a Styler
-        # the first table saved in this cell and not yet shown: shown as saved or as its display version
-        _, name, build_dir = pending[0]
+        _, name, build_dir, _ = pending[0]
         _STATE["pending"].remove(pending[0])
         from sonimage_utils.tables.export import write_formatted_csv
 
