@@ -109,6 +109,7 @@ harm = ev.harmonisation_section(prep, top_n_lesions=et_fes_top_n_lesions, fes_th
                                 min_distinct=calibration_min_distinct_predictions)
 show_markdown(harm.text["intro"])
 show_markdown(harm.text["measurement"])
+save_table(harm.tables["measurement"], "05_measurement", build_dir)
 show(harm.tables["measurement"])
 save_table(harm.tables["cost"], "05_harmonisation_cost", build_dir)
 show_markdown(harm.text["cost"])

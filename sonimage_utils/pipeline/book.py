@@ -85,9 +85,11 @@ def _page_requires(page: Path) -> list:
     return [str(n).zfill(2) for n in front.get("sonimage_requires", [])]
 
 
-def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None = None) -> Path:
+def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None = None, pdf: bool = False) -> Path:
     """Copy config, prose pages and executed notebooks (from ``notebooks``, default ``BUILD/notebooks``)
-    into ``stage`` with generated parts filled in."""
+    into ``stage`` with generated parts filled in (``pdf``: the front page links the PDF)."""
+    from sonimage_utils.pipeline.publication import publication_links
+
     notebooks = Path(notebooks) if notebooks else run.build / "notebooks"
     root = project_root()
     if stage.exists():
@@ -135,7 +137,8 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
              ("book/provenance.md", "provenance", provenance_page(info)),
              ("book/versions.md", "versions", versions.versions_page(run.build, version, inputs)),
              ("book/changes.md", "changes", versions.changes_page(versions.previous_kept(run.build, version),
-                                                                 current))]
+                                                                 current)),
+             ("book/intro.md", "downloads", publication_links(version, pdf))]
     for page in (src / "book").glob("*.md"):  # a page may glue from a chapter left out (--only): say so instead
         body = page.read_text(encoding="utf-8")
         cut = _ABSENT_GLUE.sub(lambda m: m.group(0) if m.group(1) in numbers else
@@ -242,9 +245,15 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
             log("book unchanged (same notebooks, pages, data, parameters and version): not re-rendered")
             return html
         work = stage / ".book"
-        src = stage_book(run, version, work, notebooks=stage / "notebooks")
+        src = stage_book(run, version, work, notebooks=stage / "notebooks", pdf=pdf)
         log("rendering the book")
         render_book(src, work / "out").rename(stage / "html")
+        if (stage / "publication").is_dir():  # the bundle beside the pages that link it, and as one zip
+            from sonimage_utils.pipeline.publication import link_figures, zip_publication
+
+            shutil.copytree(stage / "publication", stage / "html" / "publication")
+            link_figures(stage / "html", json.loads((stage / "publication" / "manifest.json").read_text()))
+            zip_publication(stage / "publication", stage / "html" / "publication.zip")
         (stage / ".book-key").write_text(key)
         on_publish(build, lambda: _record_version(build, version, html, inputs, log=log))
         if pdf:  # BUILD/sonimage-sap-<version>.pdf, published with the rest
@@ -254,5 +263,7 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
             title = yaml.safe_load((project_root() / "_config.yml").read_text(encoding="utf-8"))["title"]
             build_pdf(render_book(src, work / "pdf", builder="singlehtml"), stage, stage / pdf_name(version),
                       version=version, synthetic=run.synthetic, title=title, notebooks=stage / "notebooks", log=log)
+        for pdf_file in stage.glob("sonimage-sap-*.pdf"):  # linked from the front page
+            shutil.copy2(pdf_file, stage / "html" / pdf_file.name)
         shutil.rmtree(work, ignore_errors=True)
     return html

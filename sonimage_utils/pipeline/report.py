@@ -11,11 +11,11 @@ from numbers import Number
 from pathlib import Path
 
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from sonimage_utils.tables.format import format_value
 
-__all__ = ["record", "record_deviation", "DEVIATION_MIME", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
+__all__ = ["record", "record_deviation", "DEVIATION_MIME", "EXPORT_MIME", "download_line", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
            "RESULT_MIME",
            "to_number"]
 
@@ -23,6 +23,54 @@ __all__ = ["record", "record_deviation", "DEVIATION_MIME", "save_figure", "save_
 RESULT_MIME = "application/vnd.sonimage.result+json"
 #: MIME type of the hidden output that carries a deviation from the SAP a notebook reports.
 DEVIATION_MIME = "application/vnd.sonimage.deviation+json"
+#: MIME type of the hidden output that names a table or figure exported for the journal bundle
+#: (:mod:`sonimage_utils.pipeline.publication` pairs it with its caption).
+EXPORT_MIME = "application/vnd.sonimage.export+json"
+
+#: Whether this kernel computes from synthetic data: set by :func:`synthetic_notice` (every notebook calls it),
+#: read by the exports to mark their files.
+_STATE = {"synthetic": None, "pending": []}
+
+
+def _cell() -> int | None:
+    """The execution count of the cell running now (tables saved and shown in one cell belong together)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return None if shell is None else shell.execution_count
+    except ImportError:  # pragma: no cover
+        return None
+
+
+def _is_synthetic(build_dir) -> bool:
+    if _STATE["synthetic"] is not None:
+        return bool(_STATE["synthetic"])
+    return (Path(build_dir) / "input" / "truth.json").exists()  # a data folder with truth.json is synthetic
+
+
+def download_line(kind: str, name: str) -> str:
+    """The HTML line under a table or figure linking its files in the bundle (``BUILD/html/publication``,
+    relative to a chapter page ``html/notebooks/NN_name.html``).
+
+    Examples
+    --------
+    >>> download_line("table", "02_cox").split(" · ")[0]
+    '<p class="sonimage-download"><small>Download: <a href="../publication/tables/02_cox.csv">CSV</a>'
+    """
+    if kind == "table":
+        files = [("CSV", f"tables/{name}.csv"), ("DOCX", f"tables/{name}.docx"), ("LaTeX", f"tables/{name}.tex")]
+    elif kind == "figure":
+        files = [("PDF", f"figures/{name}.pdf"), ("SVG", f"figures/{name}.svg"),
+                 ("PNG 89 mm", f"figures/{name}_89mm.png"), ("PNG 183 mm", f"figures/{name}_183mm.png")]
+    else:
+        raise ValueError(f"download_line: kind must be 'table' or 'figure', got {kind!r}")
+    links = " · ".join(f'<a href="../publication/{path}">{label}</a>' for label, path in files)
+    return f'<p class="sonimage-download"><small>Download: {links}</small></p>'
+
+
+def _show_download(kind: str, name: str) -> None:
+    display(HTML(download_line(kind, name)))
 
 
 def to_number(value):
@@ -122,39 +170,77 @@ def record_deviation(text: str) -> None:
 
 def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
     """Save ``fig`` as ``BUILD/figures/<name>.png`` (for authors) and ``<name>.svg`` (vector, for the PDF), show
-    it once, close it.
+    it once, write its journal files (``BUILD/publication/figures/``: PDF, SVG, 300 dpi PNGs at 89 and 183 mm,
+    watermarked in a synthetic build), close it. The book links the files under the figure
+    (:func:`sonimage_utils.pipeline.publication.link_figures`).
 
-    The PNG carries no timestamp, so the same figure gives the same bytes.
+    The files carry no timestamp, so the same figure gives the same bytes.
     """
-    from sonimage_utils.plots.figure import close_figure, write_figure
+    from sonimage_utils.plots.figure import close_figure, write_figure, write_publication_figure
 
     folder = Path(build_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     write_figure(fig, folder / f"{name}.png", dpi=dpi)
     write_figure(fig, folder / f"{name}.svg", dpi=dpi)  # vector, for the PDF (sonimage build --pdf)
-    display(fig)
+    # the export is named in the figure output's metadata: any second output of a figure cell, even a hidden
+    # one, becomes a second figure; the book adds the download line under the rendered figure
+    display(fig, metadata={EXPORT_MIME: {"kind": "figure", "name": name}})
+    write_publication_figure(fig, Path(build_dir) / "publication" / "figures", name,
+                             synthetic=_is_synthetic(build_dir))
     close_figure(fig)
 
 
 def save_table(table, name: str, build_dir) -> Path:
-    """Save a table as ``BUILD/tables/<name>.csv`` for authors; return the path."""
+    """Save a table for authors; return the path of the tidy CSV.
+
+    ``BUILD/tables/<name>.csv`` is tidy and numeric (no index column; "1.35 (0.85 to 2.14)" as three number
+    columns; rules in :mod:`sonimage_utils.tables.export`), marked by a column ``data = SYNTHETIC`` in a
+    synthetic build; ``BUILD/tables/<name>_formatted.csv`` is the table as the book shows it. The next
+    :func:`show` of a table names it for the bundle and adds the line linking its files (DOCX and LaTeX by
+    :func:`sonimage_utils.pipeline.publication.build_publication` once the caption is known).
+    """
+    from sonimage_utils.tables.export import write_formatted_csv, write_tidy_csv
+
     folder = Path(build_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.csv"
-    table.to_csv(path, lineterminator="\n")
+    path = write_tidy_csv(table, folder / f"{name}.csv", synthetic=_is_synthetic(build_dir))
+    write_formatted_csv(table, folder / f"{name}_formatted.csv")
+    # nothing is shown here (in a figure cell any output becomes a figure): the next show() of this table names
+    # the export in its output's metadata and adds the download line
+    _STATE["pending"].append((_cell(), name, build_dir, getattr(table, "data", table)))
     return path
 
 
 def synthetic_notice(synthetic: bool) -> None:
-    """Show a warning on a chapter built from synthetic data (shows nothing for study data)."""
+    """Show a warning on a chapter built from synthetic data (shows nothing for study data); the exports of
+    this kernel are marked synthetic from here on."""
+    _STATE["synthetic"] = bool(synthetic)
     if synthetic:
         display(Markdown(":::{warning}\n**Synthetic data.** This chapter was computed from the built-in simulated "
                          "cohort, not from SONImage study data. Its numbers illustrate the analysis only.\n:::"))
 
 
 def show(obj) -> None:
-    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks)."""
-    display(obj)
+    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks).
+
+    The first table shown after :func:`save_table` in the same cell is that table as the book displays it
+    (the saved frame or its display version), and so is the very frame saved in an earlier cell: it is named
+    for the bundle, its formatted CSV is what is shown, and the line linking its files goes under it.
+    """
+    shown = getattr(obj, "data", obj)  # a Styler shows its DataFrame
+    # the first table saved in this cell and not yet shown (as saved or as its display version), or a table
+    # saved in an earlier cell and shown now as saved
+    pending = [p for p in _STATE["pending"] if p[0] == _cell()] + [p for p in _STATE["pending"] if p[3] is shown]
+    if pending and (hasattr(obj, "to_html") or hasattr(obj, "data")):  # a DataFrame or a Styler
+        _, name, build_dir, _ = pending[0]
+        _STATE["pending"].remove(pending[0])
+        from sonimage_utils.tables.export import write_formatted_csv
+
+        write_formatted_csv(obj, Path(build_dir) / "tables" / f"{name}_formatted.csv")  # as displayed
+        display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": name}})
+        _show_download("table", name)
+    else:
+        display(obj)
 
 
 def show_markdown(text: str) -> None:

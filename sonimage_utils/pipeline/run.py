@@ -34,9 +34,9 @@ __all__ = ["RunResult", "BuildFolderError", "BuildLocked", "build_session", "cur
 
 #: What a build publishes in BUILD, swapped in together from the stage (``html`` and ``.book-key`` only
 #: when the build rendered the book; ``*.pdf`` too with ``--pdf``).
-PUBLISHED = ("input", "notebooks", "tables", "figures", "models", "results", "html", ".book-key")
+PUBLISHED = ("input", "notebooks", "tables", "figures", "models", "results", "publication", "html", ".book-key")
 #: Published folders copied into a new stage first: a notebook that is not re-executed keeps its outputs.
-_CARRIED = ("notebooks", "tables", "figures", "models", "results")
+_CARRIED = ("notebooks", "tables", "figures", "models", "results", "publication")
 NO_SPACE = "no space left on device, the previous book is untouched"
 
 
@@ -438,6 +438,7 @@ def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=Non
     """
     from sonimage_utils.data.load import InvalidDataError
     from sonimage_utils.pipeline.execute import write_atomic
+    from sonimage_utils.pipeline.publication import build_publication
 
     build = Path(build).resolve()
     values = parameter_values(overrides)
@@ -459,6 +460,7 @@ def run_analyses(data_dir=None, build="_build", only=None, jobs=1, overrides=Non
                                 synthetic=synthetic, log=log)
         results["sap"] = [_deviations(notebooks, notebooks_dir, values, overrides or {}, stage)]
         write_results(results, stage)
+        build_publication(stage, synthetic=synthetic)  # BUILD/publication: the journal bundle
         write_atomic(stage / "results" / "run.json", (json.dumps({
             "data_dir": str(data_dir), "synthetic": synthetic, "data_hash": data_hash,
             "overrides": overrides or {}, "notebooks": [nb.stem for nb in notebooks]}, indent=2,
