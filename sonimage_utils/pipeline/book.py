@@ -104,6 +104,9 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
     if _EXTENSION not in extensions:
         extensions.append(_EXTENSION)
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    models = notebooks.parent / "models"  # the frozen model, linked from its chapter: the book carries a copy
+    if models.is_dir():
+        shutil.copytree(models, src / "_static" / "models", dirs_exist_ok=True)
     (src / "notebooks").mkdir()
     for stem in run.notebooks:
         shutil.copy2(notebooks / f"{stem}.ipynb", src / "notebooks" / f"{stem}.ipynb")

@@ -151,7 +151,18 @@ def synthetic_notice(synthetic: bool) -> None:
 
 
 def show(obj) -> None:
-    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks)."""
+    """Show a table, figure or object in the notebook (the one door to IPython's display for notebooks).
+
+    A DataFrame is shown whole: no cell text cut to "..." (pandas' ``display.max_colwidth``), no column or
+    row left out.
+    """
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        with pd.option_context("display.max_colwidth", None, "display.max_columns", None, "display.max_rows", None,
+                               "display.width", None):
+            display(obj)
+        return
     display(obj)
 
 

@@ -25,12 +25,15 @@ from pathlib import Path
 from docutils import nodes
 from myst_nb.ext.glue.roles import PasteTextRole
 
-__all__ = ["TRACE_FILE", "APPENDIX_DOC", "anchor", "registry_name", "setup"]
+__all__ = ["TRACE_FILE", "APPENDIX_DOC", "GLUE_SUFFIXES", "anchor", "registry_name", "setup"]
 
 #: The file in the book's source folder that lists the registry: ``{"names": {name: {"value", "description"}}}``.
 TRACE_FILE = "_sonimage_trace.json"
 #: The docname of the results appendix.
 APPENDIX_DOC = "book/results_registry"
+
+#: Suffixes of a glue key that pastes a registry value in another wording.
+GLUE_SUFFIXES = ("_text", "_prose")
 
 _TRACE: dict = {}
 
@@ -47,19 +50,23 @@ def anchor(name: str) -> str:
 def registry_name(role_text: str, names) -> str | None:
     """The registry name a ``{glue:text}`` role pastes, or None when the key is no registry entry.
 
-    The role text is ``[path::]key[:format]``; the key is a registry name or a registry name plus ``_text``
-    (:func:`sonimage_utils.pipeline.report.record` glues both).
+    The role text is ``[path::]key[:format]``; the key is a registry name, or a registry name plus one of
+    :data:`GLUE_SUFFIXES` (:func:`sonimage_utils.pipeline.report.record` glues ``name`` and ``name_text``; a
+    chapter glues its own wording of a registry value as ``name_prose``, e.g. a p-value "<0.001").
 
     >>> registry_name("../notebooks/01_x.ipynb::obj1_hr_text:s", {"obj1_hr"})
     'obj1_hr'
     >>> registry_name("obj1_hr:.2f", {"obj1_hr"}), registry_name("model_sha256", {"obj1_hr"})
     ('obj1_hr', None)
+    >>> registry_name("obj3_lmm_fes_p_prose", {"obj3_lmm_fes_p"})
+    'obj3_lmm_fes_p'
     """
     key = role_text.split("::")[-1].split(":")[0].strip()
     if key in names:
         return key
-    if key.endswith("_text") and key[: -len("_text")] in names:
-        return key[: -len("_text")]
+    for suffix in GLUE_SUFFIXES:
+        if key.endswith(suffix) and key[: -len(suffix)] in names:
+            return key[: -len(suffix)]
     return None
 
 
