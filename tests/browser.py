@@ -85,7 +85,7 @@ class Page:
             elif "method" in data:
                 self.events.append(data)
 
-    async def send(self, method: str, timeout: float = 60, **params):
+    async def send(self, method: str, timeout: float = 120, **params):
         self.next_id += 1
         future = asyncio.get_running_loop().create_future()
         self.pending[self.next_id] = future
@@ -101,19 +101,29 @@ class Page:
             raise RuntimeError(f"evaluation failed: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
-    async def open(self, url: str, width: int, height: int = 900, settle: float = 0.3, timeout: float = 60):
+    async def open(self, url: str, width: int, height: int = 900, settle: float = 0.5, timeout: float = 120):
         """Load ``url`` at a viewport of ``width`` px; return the CDP events the load produced."""
         await self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
                         mobile=False)
+        # leave the previous page first, so that its aborted requests are not counted against this one
+        await self._load("about:blank", timeout)
+        await asyncio.sleep(0.1)
+        loader = await self._load(url, timeout)
+        await asyncio.sleep(settle)  # late errors of deferred scripts
+        requests = {e["params"]["requestId"] for e in self.events
+                    if e["method"] == "Network.requestWillBeSent" and e["params"].get("loaderId") == loader}
+        return [e for e in self.events if not e["method"].startswith("Network.")
+                or e["params"].get("requestId") in requests]
+
+    async def _load(self, url: str, timeout: float) -> str:
         self.events = []
-        await self.send("Page.navigate", url=url)
+        reply = await self.send("Page.navigate", url=url)
         start = time.monotonic()
         while not any(e["method"] == "Page.loadEventFired" for e in self.events):
             if time.monotonic() - start > timeout:
                 raise TimeoutError(f"{url} did not load within {timeout} s")
             await asyncio.sleep(0.05)
-        await asyncio.sleep(settle)  # late errors of deferred scripts
-        return list(self.events)
+        return reply.get("loaderId", "")
 
 
 @contextlib.asynccontextmanager
@@ -128,7 +138,7 @@ async def chromium(executable: str):
         port_file = profile / "DevToolsActivePort"
         start = time.monotonic()
         while not (port_file.is_file() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() - start > 30:
+            if proc.poll() is not None or time.monotonic() - start > 60:
                 raise RuntimeError(f"chromium did not start (exit {proc.poll()})")
             await asyncio.sleep(0.05)
         port = int(port_file.read_text().split()[0])
@@ -167,7 +177,8 @@ def problems_in_events(events: list) -> list[str]:
             found.append("uncaught: " + (d.get("exception", {}).get("description") or d.get("text", "")).split("\n")[0])
         elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
             found.append("console.error: " + " ".join(str(a.get("value", a.get("description", ""))) for a in p["args"]))
-        elif method == "Log.entryAdded" and p["entry"]["level"] == "error":
+        elif (method == "Log.entryAdded" and p["entry"]["level"] == "error"
+              and p["entry"].get("source") != "network"):  # a failed request is reported by its Network event
             found.append(f"log: {p['entry']['text']} {p['entry'].get('url', '')}".strip())
         elif method == "Network.responseReceived" and p["response"]["status"] >= 400:
             found.append(f"HTTP {p['response']['status']}: {p['response']['url']}")
