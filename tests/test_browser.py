@@ -232,6 +232,12 @@ def test_every_glued_number_links_to_its_row_of_the_results_appendix(visited):
             if not g["linked"]:
                 assert not any(ch.isdigit() for ch in g["text"]) or _HASH.fullmatch(g["text"].strip()), (rel, g)
     assert n_linked >= 50
+    records = html.parent / "results" / "registry.json"
+    if registry is not None:  # the registry records where each entry was computed
+        where = json.loads(records.read_text())
+        assert set(where) == set(registry)
+        assert all(re.fullmatch(r"cell-\d{3}", w["cell"]) and re.fullmatch(r"\d\d_\w+", w["notebook"])
+                   for name, w in where.items() if name != "sap_n_deviations")
     appendix = [r for (rel, w), r in visited["reports"].items() if rel.endswith("results_registry.html")]
     assert appendix
     if registry is not None:
