@@ -155,8 +155,19 @@ async def chromium(executable: str):
         try:
             yield page
         finally:
-            page.reader.cancel()
+            # close() drops ws.protocol at once: keep its stream, wait for the closing handshake, then make
+            # sure the socket is closed (else it outlives the event loop and warns in a later test)
+            stream = getattr(ws.protocol, "stream", None)
             ws.close()
+            for _ in range(100):
+                if stream is None or stream.closed():
+                    break
+                await asyncio.sleep(0.02)
+            if stream is not None and not stream.closed():
+                stream.close()
+            page.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await page.reader
     finally:
         proc.terminate()
         try:

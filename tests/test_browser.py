@@ -15,6 +15,7 @@ tests/test_e2e.py), or an existing ``html/`` folder named by ``SONIMAGE_BROWSER_
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import re
@@ -144,8 +145,21 @@ def visited(book, browser_exe):
     with serve(html) as base:
         start = time.monotonic()
         reports = asyncio.run(_visit_all(browser_exe, html, base))
-        print(f"browser: {len(reports)} page loads in {time.monotonic() - start:.1f} s")
+        print(f"browser: {len(reports)} page loads in {time.monotonic() - start:.1f} s ({base})")
         yield {"html": html, "version": version, "synthetic": synthetic, "base": base, "reports": reports}
+    gc.collect()
+    import socket
+
+    left = [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() != -1
+            and o.type == socket.SOCK_STREAM and _peer(o)]
+    assert not left, f"the browser session left sockets open: {left}"  # else they warn in a later test
+
+
+def _peer(sock):
+    try:
+        return sock.getpeername()
+    except OSError:
+        return None
 
 
 def _content_pages(visited):
@@ -204,6 +218,7 @@ def test_no_broken_internal_link_or_anchor(visited):
                         checked[target] = resp.status
                 except urllib.error.HTTPError as e:
                     checked[target] = e.code
+                    e.close()
             if checked[target] != 200:
                 bad.append((rel, href, checked[target]))
             elif parts.fragment and parts.path in ids and urllib.parse.unquote(parts.fragment) not in ids[parts.path]:
