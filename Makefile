@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install book pdf test test-pdf test-slow layers bench lock clean
+.PHONY: install book pdf test test-pdf test-slow layers bench lock clean chromium browser
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info[:2] != (3, 11) else None'
@@ -33,6 +33,16 @@ test: install
 ## test-pdf: build the demo book's PDF and check it (tests/test_pdf.py: one demo build with --pdf, ~95 s of CPU)
 test-pdf: install
 	$(BIN)/python -m pytest -m pdf tests/test_pdf.py $(PYTEST_ARGS)
+
+## chromium: Debian's chromium for the browser test (apt-get as root, or with sudo; nothing when present)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+## browser: the browser test (tests/test_browser.py) on the demo book, in headless Chromium
+browser: install chromium
+	SONIMAGE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_browser.py $(PYTEST_ARGS)
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

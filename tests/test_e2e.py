@@ -48,14 +48,9 @@ def fast_params():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    data, build = root / "data", root / "build"
-    assert main(["simulate", str(data), "--seed", "7", "--n-patients", "100"]) == 0
-    assert main(["validate", str(data)]) == 0
-    assert main(["build", "--data", str(data), "--build", str(build), "--jobs", "2", "--version", "9.9.9-test",
-                 *fast_params()]) == 0
-    return data, build
+def built(demo_build):
+    """The session's demo build (conftest.py), shared with tests/test_browser.py."""
+    return demo_build
 
 
 def test_01_results_have_every_required_name(built):

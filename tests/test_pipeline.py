@@ -83,6 +83,14 @@ def test_08_results_registry_is_sorted_and_rejects_duplicates(tmp_path):
                    "01_b": [{"name": "a", "value": None, "description": "A"}]}, tmp_path)
     assert (tmp_path / "results" / "results.json").read_text() == '{\n  "a": null,\n  "b": 1\n}\n'
     assert (tmp_path / "results" / "results.csv").read_text().splitlines()[1] == "a,,01_b,A"
+    registry = json.loads((tmp_path / "results" / "registry.json").read_text())
+    assert registry["b"] == {"value": 1, "description": "B", "notebook": None, "cell": None}
+
+
+def test_08b_registry_records_carry_notebook_and_cell(tmp_path):
+    write_results({"01_b": [{"name": "a", "value": 0.5, "description": "A", "cell": "cell-006"}]}, tmp_path)
+    registry = json.loads((tmp_path / "results" / "registry.json").read_text())
+    assert registry == {"a": {"value": 0.5, "description": "A", "notebook": "01_b", "cell": "cell-006"}}
     with pytest.raises(ValueError, match="recorded twice"):
         write_results({"x": [{"name": "a", "value": 1, "description": ""}],
                        "y": [{"name": "a", "value": 2, "description": ""}]}, tmp_path)
@@ -95,7 +103,8 @@ def test_09_gather_reads_recorded_results(tmp_path):
                                                                               "description": "d"}})]
     nb.cells = [cell]
     nbformat.write(nb, tmp_path / "x.ipynb")
-    assert gather_results(tmp_path / "x.ipynb") == [{"name": "n", "value": 3, "description": "d"}]
+    assert gather_results(tmp_path / "x.ipynb") == [{"name": "n", "value": 3, "description": "d",
+                                                     "cell": nb.cells[0]["id"]}]
 
 
 @pytest.mark.parametrize("value, expected", [(float("nan"), None), (float("inf"), None), (True, 1), (2, 2),

@@ -624,9 +624,12 @@ def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Secti
         raise ValueError(f"{path}: the frozen model does not reproduce the in-memory predictions")
     s.data["path"] = path
     s.text["obj4_data_sha256_short_text"] = data_hash[:12]
-    # the rendered page is BUILD/html/notebooks/04_benefit_model.html; the file BUILD/models/benefit_model.json
+    # the rendered page is BUILD/html/notebooks/04_benefit_model.html; the book carries a copy of
+    # BUILD/models/ as html/_static/models/ (pipeline/book.py), so the link works when the book is served
+    # and in every kept version
     s.text["json"] = ("The file itself, for software rather than for reading: "
-                      '<a href="../../models/benefit_model.json">models/benefit_model.json</a> in the build folder.')
+                      '<a href="../_static/models/benefit_model.json">models/benefit_model.json</a> (a copy of '
+                      "the file in the build folder).")
     model = d.fit["model"]
     rows = []
     for part, label in (("prognostic", "prognostic (risk) model"), ("risk_benefit", "risk-based benefit model"),

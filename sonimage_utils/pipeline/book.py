@@ -20,11 +20,13 @@ from pathlib import Path
 import yaml
 
 from sonimage_utils import __version__
-from sonimage_utils.pipeline.pages import data_dictionary_page, parameter_table, provenance_page, summary_page
+from sonimage_utils.pipeline.pages import (data_dictionary_page, parameter_table, provenance_page, registry_trace,
+                                           results_appendix_page, summary_page)
 from sonimage_utils.pipeline import versions
 from sonimage_utils.pipeline.params import project_root
 from sonimage_utils.pipeline.sap import deviations_page, frozen_sap_statement
 from sonimage_utils.pipeline.run import RunResult, build_session, input_files, on_publish
+from sonimage_utils.pipeline.sphinx_trace import TRACE_FILE
 
 __all__ = ["BuildFailed", "git_state", "default_version", "build_inputs", "stage_book", "render_book", "book_key", "build_book"]
 
@@ -96,6 +98,8 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
         shutil.rmtree(stage)
     src = stage / "src"
     shutil.copytree(root / "book", src / "book")
+    if (root / "book" / "_static").is_dir():  # Jupyter Book links every CSS and JS file of <source>/_static
+        shutil.copytree(root / "book" / "_static", src / "_static")
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     ran = {f"notebooks/{stem}" for stem in run.notebooks}
     numbers = {stem[:2] for stem in run.notebooks}
@@ -108,10 +112,19 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
     config["title"] = f"{config['title']} ({version})"
     config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})
     config["sphinx"]["config"]["html_theme_options"]["announcement"] = _banner(version, run.synthetic)
-    config.setdefault("html", {})["extra_footer"] = f"<p>Book version {version}.</p>"
+    # the theme options of sphinx.config replace those Jupyter Book derives from html.extra_footer: set it here
+    footer = f"<p class=\"sonimage-version\">Book version {version}.</p>"
+    config["sphinx"]["config"]["html_theme_options"]["extra_footer"] = footer
+    config.setdefault("html", {})["extra_footer"] = footer
+    extensions = config["sphinx"].setdefault("extra_extensions", [])
+    if _EXTENSION not in extensions:
+        extensions.append(_EXTENSION)
     config["sphinx"]["config"]["html_theme_options"].update(versions.switcher_options(version))
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     (src / "_static").mkdir(exist_ok=True)
+    models = notebooks.parent / "models"  # the frozen model, linked from its chapter: the book carries a copy
+    if models.is_dir():
+        shutil.copytree(models, src / "_static" / "models", dirs_exist_ok=True)
     (src / "_static" / "sonimage-versions.js").write_text(versions.SWITCHER_JS, encoding="utf-8")
     (src / "notebooks").mkdir()
     for stem in run.notebooks:
@@ -127,6 +140,9 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
     statement = frozen_sap_statement(sap["frozen_sap"])
     inputs = build_inputs(run, notebooks.parent)
     current = {"version": version, "results": registry, "inputs": inputs}
+    trace = registry_trace(notebooks, run.notebooks, registry)
+    (src / TRACE_FILE).write_text(json.dumps({"names": {e["name"]: {"value": e["value"], "description": e["description"]}
+                                                        for e in trace}}, indent=1, sort_keys=True), encoding="utf-8")
     fills = [("book/sap.md", "parameters", parameter_table(run.overrides)),
              ("book/sap.md", "frozen-sap", statement),
              ("book/deviations.md", "deviations", deviations_page(sap["frozen_sap"], sap["deviations"])),
@@ -138,7 +154,8 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
              ("book/versions.md", "versions", versions.versions_page(run.build, version, inputs)),
              ("book/changes.md", "changes", versions.changes_page(versions.previous_kept(run.build, version),
                                                                  current)),
-             ("book/intro.md", "downloads", publication_links(version, pdf))]
+             ("book/intro.md", "downloads", publication_links(version, pdf)),
+             ("book/results_registry.md", "results-registry", results_appendix_page(trace))]
     for page in (src / "book").glob("*.md"):  # a page may glue from a chapter left out (--only): say so instead
         body = page.read_text(encoding="utf-8")
         cut = _ABSENT_GLUE.sub(lambda m: m.group(0) if m.group(1) in numbers else
@@ -156,6 +173,9 @@ def stage_book(run: RunResult, version: str, stage: Path, notebooks: Path | None
         path.write_text(body.replace(tag, text), encoding="utf-8")
     return src
 
+
+#: The book's local Sphinx extension (glue linked to the results appendix, alt text, one thebe script).
+_EXTENSION = "sonimage_utils.pipeline.sphinx_trace"
 
 #: A glue from a chapter's notebook in a prose page: ``{glue:text}`../notebooks/NN_name.ipynb::key```.
 _ABSENT_GLUE = re.compile(r"\{glue:text\}`\.\./notebooks/(\d\d)_[^`:]*\.ipynb::[^`]*`")

@@ -322,14 +322,15 @@ def _trusted(entry, key: str, target: Path) -> bool:
 
 
 def gather_results(path) -> list[dict]:
-    """The results a notebook recorded (``report.record``), in order: name, value, description."""
+    """The results a notebook recorded (``report.record``), in order: name, value, description, and the
+    ``cell`` that recorded it (its id in the executed notebook, e.g. ``cell-006``)."""
     nb = nbformat.read(path, as_version=4)
     found = []
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             item = output.get("data", {}).get(RESULT_MIME)
             if item is not None:
-                found.append(dict(item))
+                found.append({**item, "cell": cell.get("id") or f"cell-{index:03d}"})
     return found
 
 
@@ -426,7 +427,9 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
 
 
 def write_results(results: dict, build: Path) -> Path:
-    """Write ``results/results.json`` (name -> value, sorted) and ``results/results.csv``.
+    """Write ``results/results.json`` (name -> value, sorted), ``results/results.csv`` and
+    ``results/registry.json`` (name -> value, description, notebook and cell id: where each entry was computed;
+    notebook and cell are null for an entry the run records itself).
 
     Raises
     ------
@@ -438,15 +441,18 @@ def write_results(results: dict, build: Path) -> Path:
 
     folder = build / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    flat, rows = {}, []
+    flat, rows, records = {}, [], {}
     for stem, items in results.items():
         for item in items:
             if item["name"] in flat:
                 raise ValueError(f"result {item['name']!r} recorded twice (again in {stem})")
             flat[item["name"]] = item["value"]
             rows.append((item["name"], item["value"], stem, item["description"]))
+            records[item["name"]] = {"value": item["value"], "description": item["description"],
+                                     "notebook": stem if item.get("cell") else None, "cell": item.get("cell")}
     path = folder / "results.json"
     write_atomic(path, (json.dumps(flat, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(folder / "registry.json", (json.dumps(records, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     table = io.StringIO(newline="")
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["name", "value", "notebook", "description"])

@@ -16,7 +16,8 @@ from sonimage_utils.data.dictionary import COHORTS, SIDE_FILES, load_dictionary,
 from sonimage_utils.pipeline.params import describe_check, load_parameters
 from sonimage_utils.tables.summary import format_results_summary
 
-__all__ = ["KEY_PACKAGES", "parameter_table", "data_dictionary_page", "provenance_page", "summary_page", "md_cell"]
+__all__ = ["KEY_PACKAGES", "parameter_table", "data_dictionary_page", "provenance_page", "summary_page", "md_cell",
+           "registry_trace", "results_appendix_page", "RUN_ONLY_PARAMETERS"]
 
 #: Packages whose versions the provenance page lists.
 KEY_PACKAGES = ("sonimage-utils", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "scikit-survival",
@@ -139,4 +140,120 @@ def summary_page(registry: dict, notebooks: list) -> str:
         lines.append(f"| {md_cell(r.objective)} | {md_cell(r[1])} | **{r.label}** | {md_cell(r[3])} | {md_cell(r.p)} |")
     lines += ["", "## Conclusions, as the numbers read", ""]
     lines += [f"- **{md_cell(r.objective)}** ({r.label}). {r.conclusion}" for r in table.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+#: Parameters every notebook receives that are paths and switches of the run, not SAP parameters.
+RUN_ONLY_PARAMETERS = ("data_dir", "build_dir", "synthetic")
+
+_RESULT_MIME = "application/vnd.sonimage.result+json"  # as pipeline.report.RESULT_MIME (no IPython import here)
+_GLUE_PREFIX = "application/papermill.record/"
+
+
+def _chapter_title(nb: dict, stem: str) -> str:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for line in "".join(cell.get("source", "")).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return stem
+
+
+def registry_trace(notebooks, stems: list, registry: dict) -> list[dict]:
+    """Where each entry of the results registry was computed, read from the executed notebooks.
+
+    Parameters
+    ----------
+    notebooks : path
+        The folder of the executed notebooks (``BUILD/notebooks``).
+    stems : list of str
+        The notebooks of the run, in book order.
+    registry : dict
+        The run's ``results.json`` (name -> value).
+
+    Returns
+    -------
+    list of dict
+        One per registry entry, in book order then recording order: ``name``, ``value`` (as in
+        ``results.json``), ``text`` (as the prose prints it: the ``name_text`` glue, or None), ``description``,
+        ``kind`` (None in notebooks executed before ``record`` carried it), ``notebook`` (stem, None for an
+        entry the run itself records, ``sap_n_deviations``), ``title`` (the chapter's heading), ``cell``
+        (the cell id in ``BUILD/notebooks/<stem>.ipynb``, e.g. ``cell-006``), ``cell_index`` (0-based) and
+        ``parameters`` (the SAP parameters of the chapter's parameters cell as executed: the honest
+        granularity is the chapter, a result may depend on fewer of them).
+    """
+    notebooks = Path(notebooks)
+    out, seen = [], set()
+    for stem in stems:
+        path = notebooks / f"{stem}.ipynb"
+        if not path.is_file():
+            continue
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        params = {k: v for k, v in nb.get("metadata", {}).get("papermill", {}).get("parameters", {}).items()
+                  if k not in RUN_ONLY_PARAMETERS}
+        title = _chapter_title(nb, stem)
+        texts, found = {}, []
+        for index, cell in enumerate(nb.get("cells", [])):
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                glued = output.get("metadata", {}).get("scrapbook", {}).get("name")
+                if glued and glued.endswith("_text") and f"{_GLUE_PREFIX}text/plain" in data:
+                    texts[glued[: -len("_text")]] = _plain(data[f"{_GLUE_PREFIX}text/plain"])
+                item = data.get(_RESULT_MIME)
+                if item is not None and item["name"] in registry and item["name"] not in seen:
+                    seen.add(item["name"])
+                    found.append({"name": item["name"], "value": registry[item["name"]],
+                                  "description": item.get("description", ""), "kind": item.get("kind"),
+                                  "notebook": stem, "title": title, "cell": cell.get("id", f"cell-{index:03d}"),
+                                  "cell_index": index, "parameters": params})
+        for entry in found:
+            entry["text"] = texts.get(entry["name"])
+        out += found
+    for name in sorted(set(registry) - seen):  # recorded by the run itself (sap_n_deviations)
+        out.append({"name": name, "value": registry[name], "text": None, "kind": None, "notebook": None,
+                    "title": "The build (deviations from the SAP)", "cell": None, "cell_index": None,
+                    "description": "recorded by `sonimage run` from the comparison with the frozen SAP",
+                    "parameters": None})
+    return out
+
+
+def _plain(text) -> str:
+    import ast
+
+    text = "".join(text) if isinstance(text, list) else str(text)
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+def results_appendix_page(trace: list[dict]) -> str:
+    """The results appendix: every registry entry with its value, description, chapter, cell and parameters.
+
+    One section per chapter: the notebook, the parameters of its parameters cell (listed once per chapter:
+    every entry of the chapter is computed under all of them, though an entry may depend on fewer), then a
+    table, one row per entry. The first cell of a row is the registry name, which the book's Sphinx extension
+    (:mod:`sonimage_utils.pipeline.sphinx_trace`) turns into the row's anchor ``reg-<name>``.
+    """
+    lines = [f"The registry of this build holds {len(trace)} entries."]
+    groups: dict = {}
+    for entry in trace:
+        groups.setdefault((entry["notebook"], entry["title"]), []).append(entry)
+    for (stem, title), entries in groups.items():
+        lines += ["", f"## {md_cell(title)}", ""]
+        if stem is None:
+            lines.append("Recorded by the run, not by a notebook: the count of deviations listed on {doc}`deviations`.")
+        else:
+            params = entries[0]["parameters"] or {}
+            listed = "; ".join(f"`{k}` = {md_cell(_value(v))}" for k, v in sorted(params.items())) or "none"
+            lines.append(f"Computed in `notebooks/{stem}.ipynb` of the build (the executed notebook; cell ids as "
+                         f"there). Parameters of its parameters cell, as executed: {listed}.")
+        lines += ["", "| registry name | value in results.json | as printed | description | cell |",
+                  "|---|---|---|---|---|"]
+        for e in entries:
+            printed = md_cell(e["text"]) if e["text"] is not None else ""
+            cell = f"`{e['cell']}`" if e["cell"] else "the run"
+            lines.append(f"| `{e['name']}` | {md_cell(_value(e['value']))} | {printed} | {md_cell(e['description'])} "
+                         f"| {cell} |")
     return "\n".join(lines) + "\n"

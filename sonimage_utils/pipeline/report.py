@@ -226,7 +226,15 @@ def show(obj) -> None:
     The first table shown after :func:`save_table` in the same cell is that table as the book displays it
     (the saved frame or its display version), and so is the very frame saved in an earlier cell: it is named
     for the bundle, its formatted CSV is what is shown, and the line linking its files goes under it.
+    A DataFrame is shown whole: no cell text cut to "..." (pandas' ``display.max_colwidth``), no column or
+    row left out.
     """
+    import pandas as pd
+
+    def whole():
+        return pd.option_context("display.max_colwidth", None, "display.max_columns", None, "display.max_rows", None,
+                                 "display.width", None)
+
     shown = getattr(obj, "data", obj)  # a Styler shows its DataFrame
     # the first table saved in this cell and not yet shown (as saved or as its display version), or a table
     # saved in an earlier cell and shown now as saved
@@ -237,10 +245,12 @@ def show(obj) -> None:
         from sonimage_utils.tables.export import write_formatted_csv
 
         write_formatted_csv(obj, Path(build_dir) / "tables" / f"{name}_formatted.csv")  # as displayed
-        display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": name}})
+        with whole():
+            display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": name}})
         _show_download("table", name)
     else:
-        display(obj)
+        with whole():
+            display(obj)
 
 
 def show_markdown(text: str) -> None:
