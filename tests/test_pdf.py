@@ -7,7 +7,6 @@ and figure number of the HTML book, vector figures, the frozen model attached. `
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -103,25 +102,13 @@ def test_05_a_missing_toolchain_stops_the_build_before_any_notebook_runs(tmp_pat
 
 
 #: Cheaper resampling for the test build (as tests/test_e2e.py; analysis.yml has the SAP values).
-FAST = ["benefit_n_boot=20", "benefit_cfb_n_boot=20", "benefit_sensitivity_n_boot=10", "validation_n_boot=20",
-        "validation_n_boot_curves=10", "power_n_sim=100"]
-
-
 @pytest.fixture(scope="module")
-def demo_pdf(tmp_path_factory):
-    from sonimage_utils.pipeline.params import load_parameters
-
+def demo_pdf(demo_build):
+    """The PDF of the session's demo build (conftest.py: built with --pdf, shared with the e2e and browser tests)."""
     if pdfmod.toolchain_problem():
         pytest.fail(pdfmod.toolchain_problem())  # CI installs it from the lock: missing is a failure
-    known = set(load_parameters())
-    fast = [a for p in FAST if p.split("=")[0] in known for a in ("--param", p)]
-    build = tmp_path_factory.mktemp("pdf") / "build"
-    # a process of its own: a worker pool in this one can meet a multiprocessing resource tracker that an
-    # earlier in-process build's reaper killed (a UserWarning, an error under filterwarnings=error)
-    proc = subprocess.run([sys.executable, "-m", "sonimage_utils.cli", "build", "--build", str(build), "--jobs", "2",
-                           "--version", "9.9.9-pdf", "--pdf", *fast], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return build, build / pdfmod.pdf_name("9.9.9-pdf")
+    _, build = demo_build
+    return build, build / pdfmod.pdf_name("9.9.9-test")
 
 
 @pytest.mark.e2e
@@ -137,7 +124,7 @@ def test_06_the_demo_book_pdf(demo_pdf):
     for i, (page, text) in enumerate(zip(reader.pages, pages), start=1):
         assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842), i
         assert pdfmod.WATERMARK in text, f"page {i} lacks the synthetic marking"
-        assert "9.9.9-pdf" in text, f"page {i} lacks the version"
+        assert "9.9.9-test" in text, f"page {i} lacks the version"
     text = "\n".join(pages)
     for placeholder in ("<pandas.io", "Styler object", "{glue", "glue:text"):
         assert placeholder not in text, placeholder
