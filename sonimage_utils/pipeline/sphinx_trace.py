@@ -142,12 +142,12 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     for script in scripts:
         attributes = getattr(script, "attributes", {}) or {}
         filename = getattr(script, "filename", script) or ""  # an inline script is registered as None or ""
-        key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))  # attributes hold the body
         if key in seen:
             continue
         seen.add(key)
         kept.append(script)
-    context["script_files"] = kept
+    scripts[:] = kept  # in place: Sphinx and the theme add to this very list (a new list would drop their scripts)
 
 
 def _one_numbering(app, config) -> None:
@@ -166,5 +166,5 @@ def setup(app):
     app.connect("config-inited", _one_numbering, priority=900)
     app.connect("doctree-resolved", _link_glue)
     app.connect("doctree-resolved", _alt_from_caption)
-    app.connect("html-page-context", _dedupe_scripts)
+    app.connect("html-page-context", _dedupe_scripts, priority=999)  # last, after the theme added its scripts
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -441,11 +441,13 @@ def record_version(build, version: str, html, inputs: dict, pdf=None, publicatio
     if publication is not None and Path(publication).is_dir():
         manifest = Path(publication) / "manifest.json"
         made_for = json.loads(manifest.read_text(encoding="utf-8")).get("version") if manifest.is_file() else None
-        if made_for in (None, version):
+        if (tmp / "publication").is_dir():  # the book carries the bundle it links (html/publication)
+            pass
+        elif made_for in (None, version):
             shutil.copytree(publication, tmp / "publication")
         else:  # a bundle left by an earlier build is not this version's
             log(f"publication/ was made for version {made_for}: not kept with {version}")
-    if pdf is not None and Path(pdf).is_file():
+    if pdf is not None and Path(pdf).is_file() and not (tmp / Path(pdf).name).exists():
         shutil.copy2(pdf, tmp / Path(pdf).name)
     built = _now()
     (tmp / "version.json").write_text(json.dumps({"version": version, "built": built, "compared_with": previous,
