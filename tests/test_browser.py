@@ -142,7 +142,10 @@ def visited(book, browser_exe):
     """Every page at every width, with the book still served (the link test asks the server)."""
     html, version, synthetic = book
     assert (html / "index.html").is_file(), f"no book at {html}"
-    with serve(html) as base:
+    # the build folder is the server's root, as the README says to serve it: the version switcher reads
+    # /versions/switcher.json and the versions page links the kept copies in versions/
+    with serve(html.parent) as root:
+        base = f"{root}{html.name}/"
         start = time.monotonic()
         reports = asyncio.run(_visit_all(browser_exe, html, base))
         print(f"browser: {len(reports)} page loads in {time.monotonic() - start:.1f} s ({base})")
@@ -232,11 +235,16 @@ def test_every_glued_number_links_to_its_row_of_the_results_appendix(visited):
     results = html.parent / "results" / "results.json"
     if results.is_file():
         registry = json.loads(results.read_text())
-    n_linked = 0
+    n_linked, chapters = 0, set()
     for (rel, width), r in visited["reports"].items():
         if width != WIDTHS[0]:
             continue
         for link in r["glueLinks"]:
+            if "#results-chapter-" in link["href"]:  # a generated sentence: to its chapter's registry section
+                assert "results_registry.html#results-chapter-" in link["href"], link
+                assert link["title"].startswith("text generated from the registry values of chapter"), link
+                chapters.add(link["href"].split("#", 1)[1])
+                continue
             name = link["href"].split("#reg-", 1)[1]
             assert "results_registry.html#reg-" in link["href"] and link["title"].startswith(name + " = "), link
             if registry is not None:
@@ -257,6 +265,7 @@ def test_every_glued_number_links_to_its_row_of_the_results_appendix(visited):
     assert appendix
     if registry is not None:
         assert {f"reg-{n}" for n in registry} <= set(appendix[0]["ids"])
+    assert chapters <= set(appendix[0]["ids"]), chapters - set(appendix[0]["ids"])
 
 
 def test_tables_are_never_cut_off_and_have_real_cell_padding(visited):

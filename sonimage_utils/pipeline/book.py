@@ -209,6 +209,20 @@ def _record_version(build: Path, version: str, html: Path, inputs: dict, log=pri
                             publication=build / "publication", log=log)
 
 
+def _complete_redirect(index: Path) -> None:
+    """Give Jupyter Book's root ``index.html`` (a bare redirect to the first page) a document, a title and the
+    book's icon: without an icon link, a browser asks the server for /favicon.ico and logs a 404."""
+    if not index.is_file():
+        return
+    text = index.read_text(encoding="utf-8")
+    if "<html" in text:
+        return
+    index.write_text("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n" + text.strip() + "\n"
+                     "<link rel=\"icon\" href=\"_static/favicon.svg\">\n<title>SONImage statistical analysis "
+                     "report</title></head><body><a href=\"book/intro.html\">The book starts here.</a></body></html>\n",
+                     encoding="utf-8")
+
+
 def book_key(run: RunResult, version: str, outputs: Path | None = None) -> str:
     """Hash of everything a rendered book depends on: version, code state, pages, notebooks, data, values.
 
@@ -268,6 +282,7 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
         src = stage_book(run, version, work, notebooks=stage / "notebooks", pdf=pdf)
         log("rendering the book")
         render_book(src, work / "out").rename(stage / "html")
+        _complete_redirect(stage / "html" / "index.html")
         if (stage / "publication").is_dir():  # the bundle beside the pages that link it, and as one zip
             from sonimage_utils.pipeline.publication import link_figures, zip_publication
 

@@ -241,7 +241,8 @@ def results_appendix_page(trace: list[dict]) -> str:
     for entry in trace:
         groups.setdefault((entry["notebook"], entry["title"]), []).append(entry)
     for (stem, title), entries in groups.items():
-        lines += ["", f"## {md_cell(title)}", ""]
+        target = [f"(results-chapter-{stem[:2]})=", ""] if stem else []  # the link target of the chapter's text
+        lines += ["", *target, f"## {md_cell(title)}", ""]
         if stem is None:
             lines.append("Recorded by the run, not by a notebook: the count of deviations listed on {doc}`deviations`.")
         else:

@@ -299,8 +299,8 @@ def deviations_page(frozen: dict | None, deviations: list) -> str:
     if len(history) > 1:
         lines += ["The plan was frozen, then amended, in these snapshots (each kept unchanged in the repository; "
                   "the last is the one this build was checked against):", "",
-                  "| Snapshot | Date | Amendment | SAP SHA-256 | Commit |", "|---|---|---|---|---|"]
-        lines += [f"| `{h['path']}` | {h['date']} | {h['amendment']} | `{h['sap_sha256'][:16]}…` | "
+                  "| Snapshot | Date | Amendment | SAP SHA-256 (first 16 hex digits) | Commit |", "|---|---|---|---|---|"]
+        lines += [f"| `{h['path']}` | {h['date']} | {h['amendment']} | `{h['sap_sha256'][:16]}` | "
                   f"`{h['git_commit'][:12]}` |" for h in history]
         lines.append("")
     if n == 0:

@@ -84,11 +84,34 @@ class TracedPasteTextRole(PasteTextRole):
     def run(self):
         pasted, messages = super().run()
         name = registry_name(self.text, _names(self.document.settings.env.srcdir))
-        if name is None or not pasted:
+        if not pasted:
             return pasted, messages
+        if name is None:
+            # a sentence a chapter generated from its registry values (e.g. which form a rule chose, and by how
+            # much): it links to the chapter's section of the appendix, where those values are listed
+            chapter = chapter_of(self.text, self.document.settings.env.docname)
+            if chapter is None or not any(ch.isdigit() for n in pasted for ch in n.astext()):
+                return pasted, messages
+            wrapper = nodes.inline("", "", *pasted, classes=["sonimage-glue"])
+            wrapper["sonimage_chapter"] = chapter
+            return [wrapper], messages
         wrapper = nodes.inline("", "", *pasted, classes=["sonimage-glue"])
         wrapper["sonimage_name"] = name
         return [wrapper], messages
+
+
+def chapter_of(role_text: str, docname: str) -> str | None:
+    """The two-digit chapter whose notebook a ``{glue:text}`` pastes from: the notebook of the role's path,
+    else the page's own notebook; None on a page that is no chapter.
+
+    >>> chapter_of("../notebooks/03_lesion_response.ipynb::obj3_fes_form_reason", "book/sap")
+    '03'
+    >>> chapter_of("obj3_fes_form_reason", "notebooks/03_lesion_response"), chapter_of("x", "book/sap")
+    ('03', None)
+    """
+    source = role_text.split("::")[0] if "::" in role_text else docname
+    stem = Path(source).name
+    return stem[:2] if stem[:2].isdigit() and stem[2:3] == "_" else None
 
 
 def _hover(name: str, entry: dict) -> str:
@@ -101,14 +124,18 @@ def _link_glue(app, doctree, docname) -> None:
     names = _names(app.srcdir)
     html = app.builder.format == "html"
     for node in list(doctree.findall(nodes.inline)):
-        name = node.get("sonimage_name")
-        if not name:
+        name, chapter = node.get("sonimage_name"), node.get("sonimage_chapter")
+        if not (name or chapter) or not html or not node.astext():
             continue
-        if not html or not node.astext():
-            continue
-        uri = app.builder.get_relative_uri(docname, APPENDIX_DOC) + "#" + anchor(name)
-        link = nodes.reference("", "", *node.children, internal=True, refuri=uri,
-                               reftitle=_hover(name, names.get(name, {})), classes=["sonimage-glue"])
+        if name:
+            uri = app.builder.get_relative_uri(docname, APPENDIX_DOC) + "#" + anchor(name)
+            title = _hover(name, names.get(name, {}))
+        else:
+            uri = app.builder.get_relative_uri(docname, APPENDIX_DOC) + f"#results-chapter-{chapter}"
+            title = (f"text generated from the registry values of chapter {chapter} (results appendix, "
+                     f"chapter {chapter})")
+        link = nodes.reference("", "", *node.children, internal=True, refuri=uri, reftitle=title,
+                               classes=["sonimage-glue"])
         node.children = []
         node += link
     if docname == APPENDIX_DOC:  # anchors on the appendix rows: the first cell is the registry name
