@@ -351,7 +351,9 @@ def _html_table(entries: list, href) -> str:
         f"<td><a href=\"{html_lib.escape(href(e['version']))}\">{html_lib.escape(c)}</a></td>" if i == 0
         else f"<td>{html_lib.escape(c)}</td>" for i, c in enumerate(_entry_cells(e))) + "</tr>\n" for e in entries)
     head = "".join(f"<th>{h}</th>" for h in _HEAD)
-    return f"<table class=\"table\">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
+    # in a scrolling container, like the book's other tables: on a narrow screen it scrolls, never cut off
+    return (f"<div class=\"pst-scrollable-table-container\" style=\"overflow-x: auto\">\n<table class=\"table\">\n"
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n</div>")
 
 
 def _index_entry(version: str, inputs: dict, built: str) -> dict:
