@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/build_memory.py --data /tmp/big --build /tmp/big_build [--jobs 2] [--interval 0.5]
+    python benchmarks/build_memory.py --data /tmp/big --build /tmp/big_build [--jobs 2] [--interval 0.5] \
+        [--param sonia_n_randomised=20000]
 
 Runs ``sonimage build`` as a child process and samples its process tree every ``--interval`` seconds. Each
 notebook kernel is named by the file its stderr goes to when that is ``BUILD/notebooks/<chapter>.kernel.log``
@@ -78,9 +79,12 @@ def main() -> int:
     parser.add_argument("--build", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to sonimage build, e.g. sonia_n_randomised=20000 for a cohort larger than "
+                             "SONIA's 1,050 (chapter 00 refuses more enrolled than randomised)")
     args = parser.parse_args()
     cmd = [sys.executable, "-m", "sonimage_utils.cli", "build", "--data", str(args.data), "--build",
-           str(args.build), "--jobs", str(args.jobs)]
+           str(args.build), "--jobs", str(args.jobs), *[a for p in args.param for a in ("--param", p)]]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
     announced: list[str] = []
