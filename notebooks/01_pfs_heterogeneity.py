@@ -36,6 +36,7 @@ ph_alpha = 0.05
 piecewise_cutpoints_months = [12]
 rmst_horizon_months = 36.0
 baseline_scan_window_days = 28
+cox_min_events_per_group = 5
 
 # %% tags=["remove-cell"]
 from sonimage_utils.chapters import pfs_heterogeneity as chapter
@@ -176,7 +177,7 @@ if tv.text["explanation"]:
 # in chapter 00). Every model is adjusted for the arm.
 
 # %% tags=["remove-input"]
-sens = chapter.sensitivity(base, fdg_threshold_fixed=fdg_threshold_fixed,
+sens = chapter.sensitivity(base, fdg_threshold_fixed=fdg_threshold_fixed, min_events_per_group=cox_min_events_per_group,
                            fes_thresholds_sensitivity=fes_thresholds_sensitivity,
                            baseline_scan_window_days=baseline_scan_window_days)
 record_section(sens)

@@ -138,7 +138,7 @@ def test_chapter01_sensitivity_counts_the_scan_window_row_only_when_fitted(valid
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # three patients: the models themselves warn, as they should
         s = ch01.sensitivity(base, fdg_threshold_fixed=5.0, fes_thresholds_sensitivity=[2.0],
-                             baseline_scan_window_days=28)
+                             baseline_scan_window_days=28, min_events_per_group=1)
     table = s.tables["sensitivity"].set_index("Analysis")
     assert table.loc[SCAN_WINDOW_ANALYSIS, "Note"].startswith("not refitted")
     assert np.isnan(s.value("obj1_hr_heterogeneous_scan_window"))

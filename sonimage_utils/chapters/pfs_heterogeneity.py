@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from sonimage_utils.chapters.section import Section
@@ -107,6 +108,8 @@ def sensitivity_specs(pfs, fixed, alternatives: dict, *, fdg_threshold_fixed: fl
     fdg = pfs.dropna(subset=["fes_fdg_pattern"])
     fdg_fixed = fixed.dropna(subset=["fes_fdg_pattern", "het_group"])
     fdg_set = f"with FDG-PET (complete cases, {len(fdg)} of {len(pfs)})"
+    fdg_done = (pfs["fdg_pet_done"].fillna(False).astype(bool) if "fdg_pet_done" in pfs.columns
+                else pfs["fes_fdg_pattern"].notna())
     specs = [
         {"analysis": "Primary (2 groups)", "data": pfs, "formula": "het_group + arm", "report": _HETEROGENEOUS,
          "group": "het_group", "set": "objective-1 set"},
@@ -120,6 +123,14 @@ def sensitivity_specs(pfs, fixed, alternatives: dict, *, fdg_threshold_fixed: fl
         {"analysis": f"FES/FDG pattern (FDG >= {format_value(fdg_threshold_fixed, 'parameter')})",
          "data": fdg_fixed, "formula": "fes_fdg_pattern + arm", "report": _PATTERN, "group": "fes_fdg_pattern",
          "set": f"with FDG-PET (complete cases, {len(fdg_fixed)} of {len(pfs)})"},
+        # FDG-PET was done "where needed", so its missingness is not at random (SAP, missing data): the primary
+        # model in the patients with FDG-PET and in those without shows whether the FDG subset differs
+        {"analysis": "Primary model, patients with FDG-PET", "data": pfs[fdg_done], "formula": "het_group + arm",
+         "report": _HETEROGENEOUS, "group": "het_group",
+         "set": f"with baseline FDG-PET ({int(fdg_done.sum())} of {len(pfs)})"},
+        {"analysis": "Primary model, patients without FDG-PET", "data": pfs[~fdg_done],
+         "formula": "het_group + arm", "report": _HETEROGENEOUS, "group": "het_group",
+         "set": f"without baseline FDG-PET ({int((~fdg_done).sum())} of {len(pfs)})"},
         {"analysis": "Heterogeneity score", "data": pfs, "formula": "hs10 + arm",
          "report": {"hs10": "per 10 points higher"}, "set": "objective-1 set"},
         {"analysis": "Mean FES SUVmax", "data": pfs, "formula": "mean_fes_suvmax + arm",
@@ -139,10 +150,46 @@ def sensitivity_specs(pfs, fixed, alternatives: dict, *, fdg_threshold_fixed: fl
     return specs
 
 
+def mark_sparse_rows(rows: pd.DataFrame, min_events: int, reference: dict | None = None) -> pd.DataFrame:
+    """Rows of :func:`~sonimage_utils.survival.compute_hr_rows` whose comparison rests on a group of fewer
+    than ``min_events`` events become ``not_estimable``: estimates NaN, the counts in ``message``.
+
+    The groups of a row are its own level (``column[level]`` in ``name``) and the reference level of that column
+    (``reference``: a level, or a list whose first item is the reference); a row whose name names no level
+    is judged on all its groups.
+
+    >>> r = pd.DataFrame({"name": ["g[b]", "g[c]"], "hr": [2.0, 6.7], "hr_ci_low": [1.0, 0.3],
+    ...                   "hr_ci_high": [4.0, 146.0], "p": [0.05, 0.2], "status": ["ok", "ok"], "message": ["", ""],
+    ...                   "group_counts": [[("a", 50, 30), ("b", 40, 20), ("c", 6, 4)]] * 2})
+    >>> out = mark_sparse_rows(r, 5, {"g": ["a", "b", "c"]})
+    >>> out["status"].tolist(), out["hr"].isna().tolist()
+    (['ok', 'not_estimable'], [False, True])
+    >>> out.loc[1, "message"]
+    'fewer than 5 PFS1 events in a compared group (a: 30; c: 4)'
+    """
+    if int(min_events) != min_events or min_events < 1:
+        raise ValueError(f"min_events must be a whole number of at least 1, got {min_events!r}")
+    reference = reference or {}
+    out = rows.copy()
+    for i, counts in out["group_counts"].items():
+        if out.at[i, "status"] != "ok" or not counts:
+            continue
+        column, _, level = str(out.at[i, "name"]).partition("[")
+        ref = reference.get(column)
+        ref = ref[0] if isinstance(ref, (list, tuple)) else ref
+        involved = [c for c in counts if c[0] in (level.rstrip("]"), ref)] if level else counts
+        if involved and min(c[2] for c in involved) < min_events:
+            out.loc[i, ["hr", "hr_ci_low", "hr_ci_high", "p"]] = np.nan
+            out.at[i, "status"] = "not_estimable"
+            out.at[i, "message"] = (f"fewer than {int(min_events)} PFS1 events in a compared group ("
+                                    + "; ".join(f"{LABELS.get(lv, lv)}: {e}" for lv, _, e in involved) + ")")
+    return out
+
+
 #: Row label of the sensitivity analysis without the patients whose baseline scans lie outside the window.
 SCAN_WINDOW_ANALYSIS = "Baseline scans inside the window"
-#: Statuses of a scan-window row that was not fitted (not an exploratory comparison).
-_NOT_FITTED = ("not_refitted", "not_defined")
+#: Statuses of a row that is no exploratory comparison: the scan-window row not fitted, a sparse row not estimable.
+_NOT_FITTED = ("not_refitted", "not_defined", "not_estimable")
 
 
 def scan_window_spec(pfs, cohort, *, window_days: int) -> tuple[dict | None, dict | None]:
@@ -434,9 +481,12 @@ def _explain_discordance(km: Section, primary: Section, rm, horizon: float) -> s
 
 
 def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sensitivity,
-                baseline_scan_window_days: int) -> Section:
+                baseline_scan_window_days: int, min_events_per_group: int) -> Section:
     """The sensitivity analyses of the primary hazard ratio (including the model stratified by centre) and the
     full clinical model.
+
+    A row whose model has a group with fewer than ``min_events_per_group`` PFS1 events (the SAP's
+    ``cox_min_events_per_group``) is reported as not estimable, with the counts (:func:`mark_sparse_rows`).
 
     Returns
     -------
@@ -452,6 +502,7 @@ def sensitivity(base: Section, *, fdg_threshold_fixed: float, fes_thresholds_sen
     window_spec, window_row = scan_window_spec(pfs, son, window_days=baseline_scan_window_days)
     specs += [window_spec] if window_spec else []
     sens, fits = compute_hr_rows(specs, reference=REFERENCE)
+    sens = mark_sparse_rows(sens, min_events_per_group, REFERENCE)
     sets = {sp["analysis"]: sp["set"] for sp in specs}
     sens["set"] = sens["analysis"].map(sets)
     if window_row:
