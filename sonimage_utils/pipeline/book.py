@@ -10,6 +10,7 @@ listed in ``BUILD/versions/versions.json``.
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import json
 import re
 import shutil
@@ -209,17 +210,21 @@ def _record_version(build: Path, version: str, html: Path, inputs: dict, log=pri
                             publication=build / "publication", log=log)
 
 
-def _complete_redirect(index: Path) -> None:
-    """Give Jupyter Book's root ``index.html`` (a bare redirect to the first page) a document, a title and the
-    book's icon: without an icon link, a browser asks the server for /favicon.ico and logs a 404."""
+def _complete_redirect(index: Path, version: str, synthetic: bool) -> None:
+    """Give Jupyter Book's root ``index.html`` (a bare redirect to the first page) a document, a title, the
+    book's icon (without an icon link a browser asks the server for /favicon.ico and logs a 404), the version
+    and, for a synthetic build, the synthetic marking, like every other page."""
     if not index.is_file():
         return
     text = index.read_text(encoding="utf-8")
     if "<html" in text:
         return
+    mark = "SYNTHETIC DATA: built from the simulated demo cohort, not from study data. " if synthetic else ""
+    body = html_lib.escape(f"{mark}SONImage statistical analysis report, version {version}.")
     index.write_text("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n" + text.strip() + "\n"
                      "<link rel=\"icon\" href=\"_static/favicon.svg\">\n<title>SONImage statistical analysis "
-                     "report</title></head><body><a href=\"book/intro.html\">The book starts here.</a></body></html>\n",
+                     f"report {html_lib.escape(version)}</title></head><body><p>{body}</p>"
+                     "<p><a href=\"book/intro.html\">The book starts here.</a></p></body></html>\n",
                      encoding="utf-8")
 
 
@@ -282,7 +287,7 @@ def build_book(run: RunResult, version: str | None = None, pdf: bool = False, lo
         src = stage_book(run, version, work, notebooks=stage / "notebooks", pdf=pdf)
         log("rendering the book")
         render_book(src, work / "out").rename(stage / "html")
-        _complete_redirect(stage / "html" / "index.html")
+        _complete_redirect(stage / "html" / "index.html", version, run.synthetic)
         if (stage / "publication").is_dir():  # the bundle beside the pages that link it, and as one zip
             from sonimage_utils.pipeline.publication import link_figures, zip_publication
 
