@@ -42,10 +42,16 @@ def test_02_sensitivity_specs_are_the_registered_list():
     specs = ch01.sensitivity_specs(d, d, {1.8: d, 2.0: d}, fdg_threshold_fixed=5.0)
     names = [s["analysis"] for s in specs]
     assert names == ["Primary (2 groups)", "Stratified by centre", "3 groups", "FES/FDG pattern (FDG at median)",
-                     "FES/FDG pattern (FDG >= 5)", "Heterogeneity score", "Mean FES SUVmax", "FES threshold 1.8",
+                     "FES/FDG pattern (FDG >= 5)", "Primary model, patients with FDG-PET",
+                     "Primary model, patients without FDG-PET", "Heterogeneity score", "Mean FES SUVmax",
+                     "FES threshold 1.8",
                      "FES threshold 2", "Adjusted for clinical factors"]
     assert all({"analysis", "data", "formula", "report", "set"} <= set(s) for s in specs)
     assert specs[1]["strata"] == ["center"] and specs[1]["formula"] == specs[0]["formula"]
+    # the FDG-missingness analysis (SAP): the primary formula in the two parts of the set, which make the whole
+    with_fdg, without_fdg = specs[5]["data"], specs[6]["data"]
+    assert specs[5]["formula"] == specs[6]["formula"] == specs[0]["formula"]
+    assert len(with_fdg) + len(without_fdg) == len(d) and not set(with_fdg.index) & set(without_fdg.index)
     # complete-case sets are named with their n
     assert re.search(r"complete cases of the clinical factors \(\d+ of \d+\)", specs[-1]["set"])
     assert all(s["formula"].split(" + ")[1] == "arm" for s in specs)  # every model adjusted for the arm
