@@ -204,6 +204,8 @@ def test_no_broken_internal_link_or_anchor(visited):
     base = visited["base"]
     ids = {urllib.parse.urlsplit(r["url"]).path: set(r["ids"]) for r in visited["reports"].values()}
     checked, bad = {}, []
+    # the server's root is the build folder: a link to a kept version (versions/) is internal too
+    server = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)[:2] + ("/", "", ""))
     for (rel, width), r in visited["reports"].items():
         if width != WIDTHS[0]:
             continue
@@ -211,8 +213,6 @@ def test_no_broken_internal_link_or_anchor(visited):
             parts = urllib.parse.urlsplit(href)
             if parts.scheme in ("mailto", "javascript"):
                 continue
-            # the server's root is the build folder: a link to a kept version (versions/) is internal too
-            server = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)[:2] + ("/", "", ""))
             if not href.startswith(server):
                 assert parts.scheme == "https", (rel, href)  # external: only well-formed https (CI is offline)
                 continue

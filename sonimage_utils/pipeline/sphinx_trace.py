@@ -86,17 +86,16 @@ class TracedPasteTextRole(PasteTextRole):
         name = registry_name(self.text, _names(self.document.settings.env.srcdir))
         if not pasted:
             return pasted, messages
-        if name is None:
+        if name is not None:
+            key, target = "sonimage_name", name
+        else:
             # a sentence a chapter generated from its registry values (e.g. which form a rule chose, and by how
             # much): it links to the chapter's section of the appendix, where those values are listed
-            chapter = chapter_of(self.text, self.document.settings.env.docname)
-            if chapter is None or not any(ch.isdigit() for n in pasted for ch in n.astext()):
+            key, target = "sonimage_chapter", chapter_of(self.text, self.document.settings.env.docname)
+            if target is None or not any(ch.isdigit() for n in pasted for ch in n.astext()):
                 return pasted, messages
-            wrapper = nodes.inline("", "", *pasted, classes=["sonimage-glue"])
-            wrapper["sonimage_chapter"] = chapter
-            return [wrapper], messages
         wrapper = nodes.inline("", "", *pasted, classes=["sonimage-glue"])
-        wrapper["sonimage_name"] = name
+        wrapper[key] = target
         return [wrapper], messages
 
 
