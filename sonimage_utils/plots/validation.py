@@ -202,7 +202,9 @@ def plot_lp_distribution(lp_by_cohort: dict, *, xlabel: str = "Linear predictor 
         If no cohort has a finite value.
     """
     arrays = {k: np.asarray(v, dtype=float) for k, v in lp_by_cohort.items()}
-    arrays = {k: v[np.isfinite(v)] for k, v in arrays.items() if np.isfinite(v).any()}
+    # values to 10 decimals: patients with equal predictors share one value, and a spike of them on a bin edge
+    # must not change bins with the last bit of a coefficient (the figure is the same on every platform)
+    arrays = {k: np.round(v[np.isfinite(v)], 10) for k, v in arrays.items() if np.isfinite(v).any()}
     if not arrays:
         raise ValueError("no finite linear predictor to plot")
     allv = np.concatenate(list(arrays.values()))

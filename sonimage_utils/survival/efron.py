@@ -77,7 +77,13 @@ class EfronCoxResult:
 
 
 class _Sorted:
-    """Rows sorted by decreasing time, with risk-set ends and the Efron tie structure of the events."""
+    """Rows sorted by decreasing time, with risk-set ends and the Efron tie structure of the events.
+
+    Risk set of tie group ``g`` = rows ``0..group_last[g]``. Its sums are cumulative sums over *blocks* of
+    rows (``block_start``: the rows between two consecutive risk-set ends), so a likelihood evaluation adds
+    n rows once into G blocks and then cumulates G block sums, rather than cumulating all n rows. The event
+    rows of a tie group are adjacent (``first``: where each group starts among the event rows).
+    """
 
     def __init__(self, X, time, event, offset):
         order = np.argsort(-time, kind="stable")
@@ -95,41 +101,70 @@ class _Sorted:
         gid = np.cumsum(start) - 1
         first = np.flatnonzero(start)
         self.gid = gid
+        self.first = first
         self.n_groups = first.size
         self.d = np.bincount(gid)
         k = np.arange(te.size) - first[gid]
         self.f = k / self.d[gid]
-        self.group_last = self.last[self.ev[first]]
+        self.group_last = self.last[self.ev[first]]  # strictly increasing: one distinct time per group
+        # blocks of rows between consecutive risk-set ends; rows after the last end are in no risk set
+        self.block_start = np.r_[0, self.group_last[:-1] + 1]
+        if self.group_last[-1] + 1 < n:
+            self.block_start = np.r_[self.block_start, self.group_last[-1] + 1]
         self.n = n
+        # data-only quantities, computed once: event rows' covariates, their sum, the rows of tied events
+        self.xe = np.ascontiguousarray(self.X[self.ev])
+        self.xe_sum = self.xe.sum(axis=0)
+        self.has_ties = bool(np.any(self.d > 1))
+        self.tie_rows = np.flatnonzero(self.d[gid] > 1)
+
+
+def _group_sums(s: _Sorted, values):
+    """Sum of ``values`` (one per event row, or rows x columns) within each tie group."""
+    return np.add.reduceat(values, s.first, axis=0)
 
 
 def _efron(s: _Sorted, beta, want_derivatives=True):
     X = s.X
+    G = s.n_groups
     eta = X @ beta + s.offset
     shift = eta.max()
     w = np.exp(eta - shift)
-    cw = np.cumsum(w)
-    s0 = cw[s.group_last]  # per tie group
+    s0 = np.cumsum(np.add.reduceat(w, s.block_start)[:G])  # per tie group: sum of w over its risk set
     we = w[s.ev]
-    t0 = np.bincount(s.gid, weights=we, minlength=s.n_groups)
+    t0 = _group_sums(s, we)  # per tie group: sum of w over its events
     den = s0[s.gid] - s.f * t0[s.gid]  # per event row
     loglik = float(np.sum(eta[s.ev] - shift) - np.sum(np.log(den)))
     if not want_derivatives:
         return loglik, None, None
-    xe = X[s.ev]
-    s1 = np.cumsum(w[:, None] * X, axis=0)[s.group_last]
-    t1 = np.column_stack([np.bincount(s.gid, weights=we * xe[:, j], minlength=s.n_groups)
-                          for j in range(X.shape[1])])
-    a = (s1[s.gid] - s.f[:, None] * t1[s.gid]) / den[:, None]
-    grad = xe.sum(axis=0) - a.sum(axis=0)
-    # sum_r S2_g / den_r = X' diag(w * c) X, c_j = sum over groups whose risk set holds j of sum_r 1/den_r;
-    # minus sum_r f_r T2_g / den_r = X_D' diag(w_D * B_g) X_D, B_g = sum_r f_r / den_r
-    a_g = np.bincount(s.gid, weights=1.0 / den, minlength=s.n_groups)
-    b_g = np.bincount(s.gid, weights=s.f / den, minlength=s.n_groups)
+    xe = s.xe
+    s1 = np.cumsum(np.add.reduceat(w[:, None] * X, s.block_start, axis=0)[:G], axis=0)
+    inv = 1.0 / den
+    a_g = _group_sums(s, inv)  # sum over a group's events of 1 / den_r
+    # score: sum_r x_r - sum_r (S1_g - f_r T1_g) / den_r, the second sum grouped by tie group
+    ws = a_g @ s1
+    # information: sum_r [S2_g / den_r - f_r T2_g / den_r - a_r a_r'], a_r = (S1_g - f_r T1_g) / den_r.
+    # sum_r S2_g / den_r = X' diag(w * c) X, c_j = sum of a_g over the groups whose risk set holds row j
     dep = np.zeros(s.n)
-    dep[s.group_last] = a_g  # one distinct risk-set end per tie group
+    dep[s.group_last] = a_g
     c = np.cumsum(dep[::-1])[::-1]
-    info = (X * (w * c)[:, None]).T @ X - (xe * (we * b_g[s.gid])[:, None]).T @ xe - a.T @ a
+    info = (X * (w * c)[:, None]).T @ X
+    # sum_r a_r a_r' = S1' diag(sum_r 1/den_r^2) S1 when no ties (f = 0); with ties, the cross terms in T1
+    inv2 = inv * inv
+    info -= (s1 * _group_sums(s, inv2)[:, None]).T @ s1
+    if s.has_ties:
+        fi = s.f * inv
+        b_g = _group_sums(s, fi)  # sum_r f_r / den_r (0 for an untied event)
+        t1 = _group_sums(s, we[:, None] * xe)
+        ws -= b_g @ t1
+        cross = (s1 * _group_sums(s, fi * inv)[:, None]).T @ t1
+        info += cross + cross.T
+        info -= (t1 * _group_sums(s, fi * fi)[:, None]).T @ t1
+        # minus sum_r f_r T2_g / den_r = X_D' diag(w_D * B_g) X_D, only tied event rows have f_r > 0
+        r = s.tie_rows
+        xt = xe[r]
+        info -= (xt * (we[r] * b_g[s.gid[r]])[:, None]).T @ xt
+    grad = s.xe_sum - ws
     return loglik, grad, info
 
 

@@ -131,12 +131,18 @@ def _check_penalty(penalty, penalty_factor, p):
     return f
 
 
-def _newton(data, penalty, f, init, tol, max_iter):
-    """Damped Newton ascent; stops when half the Newton decrement (the predicted gain) is below ``tol``."""
+def _newton(data, penalty, f, init, tol, max_iter, state=None):
+    """Damped Newton ascent; stops when half the Newton decrement (the predicted gain) is below ``tol``.
+
+    ``state`` is the ``(loglik, grad, info)`` of the unpenalised likelihood at ``init`` when the caller has
+    it (the last point of the previous penalty on a warm-started path: these do not depend on the penalty,
+    so recomputing them would give the same numbers). Returns ``beta, loglik, n_iter, converged, state``
+    with the state at the returned ``beta``.
+    """
     p = data.X.shape[1]
     beta = np.zeros(p) if init is None else np.array(init, dtype=float)
     pen = penalty * f
-    loglik, grad, info = _loglik_grad_info(data, beta)
+    loglik, grad, info = _loglik_grad_info(data, beta) if state is None else state
     obj = loglik - 0.5 * np.sum(pen * beta**2)
     for it in range(1, max_iter + 1):
         g = grad - pen * beta
@@ -149,7 +155,7 @@ def _newton(data, penalty, f, init, tol, max_iter):
             except np.linalg.LinAlgError:
                 step = np.linalg.lstsq(h, g, rcond=None)[0]
         if 0.5 * float(g @ step) < tol:
-            return beta, loglik, it, True
+            return beta, loglik, it, True, (loglik, grad, info)
         for _ in range(30):  # step halving keeps the penalised likelihood increasing
             new = beta + step
             new_loglik, new_grad, new_info = _loglik_grad_info(data, new)
@@ -158,7 +164,7 @@ def _newton(data, penalty, f, init, tol, max_iter):
                 break
             step = step / 2
         beta, obj, loglik, grad, info = new, new_obj, new_loglik, new_grad, new_info
-    return beta, loglik, max_iter, False
+    return beta, loglik, max_iter, False, (loglik, grad, info)
 
 
 def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_names=None, init=None,
@@ -209,7 +215,7 @@ def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_n
     f = _check_penalty(penalty, penalty_factor, p)
     if data.event.sum() == 0:
         raise ValueError("no events: the Cox model cannot be fitted")
-    beta, loglik, n_iter, converged = _newton(data, float(penalty), f, init, tol, max_iter)
+    beta, loglik, n_iter, converged, _ = _newton(data, float(penalty), f, init, tol, max_iter)
     names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(p)]
     return RidgeCoxResult(beta, float(penalty), f, loglik, n_iter, converged, names)
 
@@ -321,10 +327,11 @@ def cv_ridge_penalty(X, time, event, penalties=DEFAULT_PENALTIES, penalty_factor
         train = data.subset(folds != k)
         if train.event.sum() == 0:
             continue
-        beta = None
+        beta, state = None, None
         for g, lam in enumerate(grid):
-            # the training likelihood at the solution comes from the last Newton step (not recomputed)
-            beta, train_loglik, _, _ = _newton(train, float(lam), f, beta, 1e-11, 50)
+            # the training likelihood at the solution comes from the last Newton step (not recomputed), and
+            # the next penalty starts from that step's likelihood, score and information (not recomputed)
+            beta, train_loglik, _, _, state = _newton(train, float(lam), f, beta, 1e-11, 50, state)
             cvpl[g] += _loglik(data, beta) - train_loglik
     best = float(grid[int(np.argmax(cvpl))])
     order = np.argsort(grid)

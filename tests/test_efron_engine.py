@@ -1,0 +1,62 @@
+"""The Efron engine's block-summed risk sets: properties that hold whatever the tie pattern.
+
+The R comparisons of the engine are in ``test_estimators_reference.py`` and ``test_penalized_cox.py``; these
+tests pin what the block sums (issue 15) could get wrong: the rows after the last event time, heavy ties,
+offsets, and the score and information being the derivatives of the likelihood.
+"""
+
+import numpy as np
+import pytest
+
+from sonimage_utils.survival.efron import _efron, _Sorted
+
+
+def _data(seed, n, p, resolution, event_rate):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    time = np.round(rng.exponential(10.0, n) / resolution) * resolution
+    event = rng.random(n) < event_rate
+    event[0] = True
+    offset = rng.normal(size=n) * 0.3
+    return X, time, event, offset, rng.normal(size=p) * 0.4
+
+
+@pytest.mark.parametrize("resolution", [1e-6, 0.5, 5.0])
+def test_score_and_information_are_the_derivatives_of_the_log_likelihood(resolution):
+    X, time, event, offset, beta = _data(3, 300, 3, resolution, 0.6)
+    s = _Sorted(X, time, event, offset)
+    _, grad, info = _efron(s, beta)
+    h = 1e-5
+    for j in range(3):
+        e = np.zeros(3)
+        e[j] = h
+        lp, gp, _ = _efron(s, beta + e)
+        lm, gm, _ = _efron(s, beta - e)
+        assert (lp - lm) / (2 * h) == pytest.approx(grad[j], rel=1e-6, abs=1e-6)
+        # the information is minus the Hessian
+        np.testing.assert_allclose(-(gp - gm) / (2 * h), info[:, j], rtol=1e-5, atol=1e-5)
+
+
+def test_rows_censored_before_the_first_event_time_are_in_no_risk_set():
+    X, time, event, offset, beta = _data(4, 200, 2, 0.5, 0.5)
+    extra = 25
+    rng = np.random.default_rng(9)
+    X2 = np.vstack([X, rng.normal(size=(extra, 2))])
+    t2 = np.r_[time, np.full(extra, time[event].min() / 2)]
+    e2 = np.r_[event, np.zeros(extra, dtype=bool)]
+    o2 = np.r_[offset, rng.normal(size=extra)]
+    a = _efron(_Sorted(X, time, event, offset), beta)
+    b = _efron(_Sorted(X2, t2, e2, o2), beta)
+    assert b[0] == pytest.approx(a[0], rel=1e-13)
+    np.testing.assert_allclose(b[1], a[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b[2], a[2], rtol=1e-12, atol=1e-12)
+
+
+def test_all_events_tied_at_one_time_gives_the_efron_closed_form():
+    # d = n events at one time, no covariate effect: loglik = -sum_k log(n - k/d * n) = -sum_k log(n - k)
+    n = 6
+    s = _Sorted(np.zeros((n, 1)), np.ones(n), np.ones(n, dtype=bool), np.zeros(n))
+    loglik, grad, info = _efron(s, np.zeros(1))
+    assert loglik == pytest.approx(-np.sum(np.log(n - np.arange(n))), rel=1e-14)
+    assert grad[0] == pytest.approx(0.0, abs=1e-14)
+    assert info[0, 0] == pytest.approx(0.0, abs=1e-14)
