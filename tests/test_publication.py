@@ -219,3 +219,25 @@ def test_tidy_table_flattens_a_multi_level_table_one_into_label_columns():
     assert all(tidy[c].dtype.kind == "f" for c in tidy.columns[2:])
     assert format_p(0.2)  # the formatting layer is the one this parses
     assert np.isnan(tidy["Grouped by arm: ET q1"][1])
+
+
+def test_a_table_longer_than_max_typeset_rows_is_exported_as_csv_only(tmp_path):
+    from sonimage_utils.pipeline.report import MAX_TYPESET_ROWS, download_line
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "tables").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "notebooks" / "03_x.ipynb")
+    long = pd.DataFrame({"patient": range(MAX_TYPESET_ROWS + 1), "sod_mm": 1.5})
+    short = long.head(MAX_TYPESET_ROWS)
+    for name, frame in (("03_long", long), ("03_short", short)):
+        frame.to_csv(tmp_path / "tables" / f"{name}.csv", index=False)
+        frame.to_csv(tmp_path / "tables" / f"{name}_formatted.csv", index=False)
+    folder = build_publication(tmp_path, synthetic=True, version="0.0.0+test")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    tables = {t["name"]: t for t in manifest["tables"]}
+    assert (folder / "tables" / "03_long.csv").exists()
+    assert not (folder / "tables" / "03_long.docx").exists() and not (folder / "tables" / "03_long.tex").exists()
+    assert str(MAX_TYPESET_ROWS + 1) in tables["03_long"]["csv_only"]
+    assert (folder / "tables" / "03_short.docx").exists() and "csv_only" not in tables["03_short"]
+    assert "DOCX" not in download_line("table", "03_long", MAX_TYPESET_ROWS + 1)
+    assert "DOCX" in download_line("table", "03_short", MAX_TYPESET_ROWS)

@@ -15,7 +15,7 @@ Layout::
       manifest.json
       tables/<name>.csv        tidy numeric (rules: sonimage_utils.tables.export)
       tables/<name>.docx       formatted, "Table NN.k. caption", footnotes and abbreviations
-      tables/<name>.tex        formatted, booktabs
+      tables/<name>.tex        formatted, booktabs (both only for tables of at most MAX_TYPESET_ROWS rows)
       figures/<name>.pdf|.svg  vector
       figures/<name>_89mm.png, <name>_183mm.png   300 dpi, single and double journal column
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from sonimage_utils.pipeline.report import EXPORT_MIME, download_line
+from sonimage_utils.pipeline.report import EXPORT_MIME, MAX_TYPESET_ROWS, download_line
 from sonimage_utils.tables.export import (SYNTHETIC_PREFIX, TIDY_SIGNIFICANT_DIGITS, write_docx, write_latex)
 
 __all__ = ["ABBREVIATIONS", "CSV_RULES", "collect_exports", "build_publication", "zip_publication",
@@ -193,11 +193,15 @@ def build_publication(build_dir, *, synthetic: bool, version: str | None = None)
             if synthetic:
                 notes.append("SYNTHETIC DATA: computed from the simulated demo cohort, not from SONImage study "
                              "data; the numbers illustrate the analysis only.")
-            paths = {"csv": folder / "tables" / f"{name}.csv", "docx": folder / "tables" / f"{name}.docx",
-                     "tex": folder / "tables" / f"{name}.tex"}
+            paths = {"csv": folder / "tables" / f"{name}.csv"}
             shutil.copyfile(tidy, paths["csv"])
-            write_docx(display, paths["docx"], number=number, title=title, notes=notes, synthetic=synthetic)
-            write_latex(display, paths["tex"], number=number, title=title, notes=notes, synthetic=synthetic)
+            if len(display) <= MAX_TYPESET_ROWS:
+                paths.update({"docx": folder / "tables" / f"{name}.docx", "tex": folder / "tables" / f"{name}.tex"})
+                write_docx(display, paths["docx"], number=number, title=title, notes=notes, synthetic=synthetic)
+                write_latex(display, paths["tex"], number=number, title=title, notes=notes, synthetic=synthetic)
+            else:
+                item["csv_only"] = (f"{len(display)} rows, more than {MAX_TYPESET_ROWS}: data for a supplement, not a "
+                                    "typeset table; the CSV only")
             item["notes"] = notes
         else:
             paths = {fmt: folder / "figures" / f"{name}{suffix}" for fmt, suffix in
@@ -215,6 +219,7 @@ def build_publication(build_dir, *, synthetic: bool, version: str | None = None)
     for stale in [p for p in folder.rglob("*") if p.is_file() and p not in keep]:
         stale.unlink()
     manifest = {"synthetic": synthetic, "version": version, "csv_rules": CSV_RULES,
+                "max_typeset_rows": MAX_TYPESET_ROWS,
                 "synthetic_marking": ("CSV: a first column data = SYNTHETIC; DOCX and LaTeX: title prefix "
                                       f"'{SYNTHETIC_PREFIX.strip(' -')}'; figures: a diagonal watermark")
                 if synthetic else None,

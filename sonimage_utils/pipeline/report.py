@@ -49,7 +49,13 @@ def _is_synthetic(build_dir) -> bool:
     return (Path(build_dir) / "input" / "truth.json").exists()  # a data folder with truth.json is synthetic
 
 
-def download_line(kind: str, name: str) -> str:
+#: A table longer than this is data (e.g. one row per patient and visit), not a journal table: the bundle has its
+#: CSV, and no DOCX or LaTeX (python-docx takes minutes on 100,000 rows, and no journal typesets them); the
+#: bundle's manifest says so for each such table (``csv_only``) and its download line links the CSV only.
+MAX_TYPESET_ROWS = 1000
+
+
+def download_line(kind: str, name: str, n_rows: int | None = None) -> str:
     """The HTML line under a table or figure linking its files in the bundle (``BUILD/html/publication``,
     relative to a chapter page ``html/notebooks/NN_name.html``).
 
@@ -59,7 +65,9 @@ def download_line(kind: str, name: str) -> str:
     '<p class="sonimage-download"><small>Download: <a href="../publication/tables/02_cox.csv">CSV</a>'
     """
     if kind == "table":
-        files = [("CSV", f"tables/{name}.csv"), ("DOCX", f"tables/{name}.docx"), ("LaTeX", f"tables/{name}.tex")]
+        files = [("CSV", f"tables/{name}.csv")]
+        if n_rows is None or n_rows <= MAX_TYPESET_ROWS:
+            files += [("DOCX", f"tables/{name}.docx"), ("LaTeX", f"tables/{name}.tex")]
     elif kind == "figure":
         files = [("PDF", f"figures/{name}.pdf"), ("SVG", f"figures/{name}.svg"),
                  ("PNG 89 mm", f"figures/{name}_89mm.png"), ("PNG 183 mm", f"figures/{name}_183mm.png")]
@@ -69,8 +77,8 @@ def download_line(kind: str, name: str) -> str:
     return f'<p class="sonimage-download"><small>Download: {links}</small></p>'
 
 
-def _show_download(kind: str, name: str) -> None:
-    display(HTML(download_line(kind, name)))
+def _show_download(kind: str, name: str, n_rows: int | None = None) -> None:
+    display(HTML(download_line(kind, name, n_rows)))
 
 
 def to_number(value):
@@ -247,7 +255,7 @@ def show(obj) -> None:
         write_formatted_csv(obj, Path(build_dir) / "tables" / f"{name}_formatted.csv")  # as displayed
         with whole():
             display(obj, metadata={EXPORT_MIME: {"kind": "table", "name": name}})
-        _show_download("table", name)
+        _show_download("table", name, len(shown))
     else:
         with whole():
             display(obj)

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sonimage_utils.plots.figure import MAX_VECTOR_MARKS
 from sonimage_utils.tables.format import format_count
 from sonimage_utils.tables.labels import label
 
@@ -35,10 +36,13 @@ def plot_suv_by_organ(lesions: pd.DataFrame, fes_threshold: float, fdg_threshold
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     rng = np.random.default_rng(0)  # jitter only; fixed so figures are reproducible
     for ax, col, title in ((axes[0], "fes_suvmax", "FES SUVmax"), (axes[1], "fdg_suvmax", "FDG SUVmax")):
+        # rasterised in vector output above MAX_VECTOR_MARKS points in the panel (a 28 MB SVG at 100,000 lesions)
+        many = int((lesions[col] > 0).sum()) > MAX_VECTOR_MARKS
         for i, organ in enumerate(order):
             sub = lesions[(lesions["organ"] == organ) & lesions[col].notna() & (lesions[col] > 0)]
             colours = [_STATUS_COLOURS[s] for s in sub["fes_status"]] if col == "fes_suvmax" else "#4393c3"
-            ax.scatter(sub[col], i + rng.uniform(-0.25, 0.25, len(sub)), s=8, alpha=0.6, c=colours, lw=0)
+            ax.scatter(sub[col], i + rng.uniform(-0.25, 0.25, len(sub)), s=8, alpha=0.6, c=colours, lw=0,
+                       rasterized=many)
         ax.set_xscale("log")
         ax.set_xlabel(f"{title} (g/ml, log scale)")
         ax.grid(axis="x", alpha=0.3)

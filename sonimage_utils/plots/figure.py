@@ -7,8 +7,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-__all__ = ["write_figure", "close_figure", "JOURNAL_WIDTHS_MM", "PUBLICATION_DPI", "WATERMARK",
+__all__ = ["MAX_VECTOR_MARKS", "write_figure", "close_figure", "JOURNAL_WIDTHS_MM", "PUBLICATION_DPI", "WATERMARK",
            "add_watermark", "write_publication_figure"]
+
+#: Above this many bars, points or segments in one panel, a collection is rasterised in vector output (PDF,
+#: SVG): tens of thousands of paths make a file no viewer opens quickly.
+MAX_VECTOR_MARKS = 5000
 
 #: Journal column widths (Nature, Lancet and most others): single column 89 mm, double column 183 mm.
 JOURNAL_WIDTHS_MM = {"89mm": 89, "183mm": 183}

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sonimage_utils.plots.figure import MAX_VECTOR_MARKS
 from sonimage_utils.recist.summary import BOR_ORDER
 from sonimage_utils.tables.labels import LABELS
 
@@ -28,9 +29,7 @@ BOR_COLORS = {"CR": "#006D2C", "PR": "#41AB5D", "SD": "#F0E442", "NON_CR_NON_PD"
               "NE": "#BBBBBB"}
 
 
-#: Above this many bars, points or segments in one panel, a collection is rasterised in vector output (PDF,
-#: SVG): tens of thousands of paths make a file no viewer opens quickly.
-_MAX_VECTOR_MARKS = 5000
+_MAX_VECTOR_MARKS = MAX_VECTOR_MARKS
 
 
 def _label(x) -> str:
