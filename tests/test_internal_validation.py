@@ -157,6 +157,22 @@ def test_08_failed_resamples_are_counted_and_left_out():
     assert res.resamples["app_m"].isna().sum() == res.n_failed
 
 
+def _curve_metric(model, frame):
+    # a 2-point "curve" that is not finite when the resample holds x = 0 more than twice (and the original is fine)
+    bad = (frame["x"] == 0).sum() > 2
+    return {"m": float(frame["x"].mean()), "curve": np.array([np.nan if bad else 1.0, 2.0])}
+
+
+def test_08b_resamples_with_a_non_finite_measure_are_counted_and_left_out_of_its_optimism():
+    frame = pd.DataFrame({"x": np.arange(6.0)})
+    res = bootstrap_optimism(frame, lambda f, s: None, _curve_metric, n_boot=200, seed=3, fit_seed=1)
+    assert res.n_failed == 0
+    assert 0 < res.n_not_finite["curve"] < 200
+    assert res.n_not_finite["m"] == 0
+    # the optimism of the curve's first point averages only the finite resamples: apparent 1 - test 1 = 0
+    assert res.optimism["curve"][0] == 0.0 and np.isfinite(res.corrected["curve"]).all()
+
+
 @pytest.mark.slow
 def test_09_optimism_correction_moves_c_toward_independent_test_c():
     # simulated cohorts with known truth: 100 patients, all 12 candidate predictors (most are noise); a

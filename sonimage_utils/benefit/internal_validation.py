@@ -69,8 +69,11 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
         coef = np.zeros(design.shape[1])
     else:
         coef = fit_cox_efron(design, time, event).coef
-    h0 = evaluate_step(*compute_baseline_cumhaz(time, event, design @ coef, ties="efron"), t)
-    return 1 - np.exp(-h0 * np.exp(design_grid @ coef))
+    # a calibration model that ran off to infinity (monotone likelihood in a small resample) gives non-finite
+    # values here: no warning, the bootstrap counts such resamples (OptimismResult.n_not_finite) and reports them
+    with np.errstate(over="ignore", invalid="ignore"):
+        h0 = evaluate_step(*compute_baseline_cumhaz(time, event, design @ coef, ties="efron"), t)
+        return 1 - np.exp(-h0 * np.exp(design_grid @ coef))
 
 
 @dataclass
@@ -90,6 +93,10 @@ class OptimismResult:
     n_boot : int
     n_failed : int
         Resamples where the procedure could not be fitted (left out of the means).
+    n_not_finite : dict
+        Measure name -> resamples (among those fitted) where the measure was not finite on the resample or on
+        the original data (e.g. a calibration model that did not converge); they are left out of that
+        measure's optimism, and the count says how many.
     predictions : dict
         With a ``predict_fn``: name -> array (n_boot, n) of the per-patient predictions of each resample's
         model on the original data (a row of NaN where the resample failed); else empty.
@@ -105,6 +112,7 @@ class OptimismResult:
     n_failed: int
     predictions: dict = field(default_factory=dict)
     apparent_predictions: dict = field(default_factory=dict)
+    n_not_finite: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -215,8 +223,11 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
     ok = [r for r in results if r is not None]
     if not ok:
         raise ValueError("the procedure failed in every bootstrap resample")
-    optimism = {k: np.nanmean(np.array([r[0][k] for r in ok], dtype=float)
-                              - np.array([r[1][k] for r in ok], dtype=float), axis=0) for k in apparent}
+    diffs = {k: np.array([r[0][k] for r in ok], dtype=float) - np.array([r[1][k] for r in ok], dtype=float)
+             for k in apparent}
+    optimism = {k: np.nanmean(d, axis=0) for k, d in diffs.items()}
+    # resamples where a measure (any point of a curve) is not finite: left out of its mean above, counted here
+    not_finite = {k: int(np.sum(~np.all(np.isfinite(d.reshape(len(ok), -1)), axis=1))) for k, d in diffs.items()}
     corrected = {k: np.asarray(apparent[k], dtype=float) - optimism[k] for k in apparent}
     scalars = [k for k, v in apparent.items() if np.ndim(v) == 0]
     rows = []
@@ -234,7 +245,7 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
         predictions[k] = m
     return OptimismResult(unbox(apparent), unbox(optimism), unbox(corrected),
                           pd.DataFrame(rows).rename_axis("resample"), n_boot, n_boot - len(ok), predictions,
-                          {k: np.asarray(v, dtype=float) for k, v in apparent_pred.items()})
+                          {k: np.asarray(v, dtype=float) for k, v in apparent_pred.items()}, not_finite)
 
 
 def compute_optimism_stability(result: OptimismResult, sd_max: dict) -> pd.DataFrame:

@@ -363,6 +363,18 @@ def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
                          "and the gap between its mean and median, at most the threshold) holds, else not estimable "
                          "with the reason.")
     s.text["stability"] = _stability_sentence(stab, ["c", "slope"])
+    n_fitted = p.n_boot - boot.n_failed
+    dropped = {"slope": "calibration slope", "calibration": "smoothed calibration curve"}
+    for key, what in dropped.items():
+        n_bad = int(boot.n_not_finite.get(key, 0))
+        s.add(f"obj4_{key}_n_boot_not_estimable", n_bad, f"Fitted bootstrap resamples where the {what} could not "
+              "be estimated (a constant linear predictor, or a calibration model that did not converge); left "
+              "out of its optimism", "count")
+        if n_bad:
+            s.text["stability"] += (f" The {what} could not be estimated in {format_value(n_bad, 'count')} of the "
+                                    f"{format_value(n_fitted, 'count')} fitted resamples (a constant linear predictor "
+                                    "or a calibration model that did not converge in a small resample); its "
+                                    f"optimism averages the other {format_value(n_fitted - n_bad, 'count')}.")
     s.figures["calibration"] = benefit_plots.plot_bootstrap_calibration(
         grid, boot.apparent["calibration"], boot.corrected["calibration"], dev["risk_t"], t=p.horizon)
     return s
