@@ -60,3 +60,24 @@ def test_all_events_tied_at_one_time_gives_the_efron_closed_form():
     assert loglik == pytest.approx(-np.sum(np.log(n - np.arange(n))), rel=1e-14)
     assert grad[0] == pytest.approx(0.0, abs=1e-14)
     assert info[0, 0] == pytest.approx(0.0, abs=1e-14)
+
+
+@pytest.mark.parametrize("resolution", [1e-6, 0.5, 5.0])
+def test_folds_together_equal_each_training_subset_alone(resolution):
+    from sonimage_utils.survival.efron import _efron_folds, _fold_fractions
+
+    X, time, event, offset, _ = _data(5, 250, 3, resolution, 0.6)
+    s = _Sorted(X, time, event, np.zeros(time.size))
+    K = 5
+    folds = np.random.default_rng(1).integers(0, K, time.size)
+    M = (folds[:, None] != np.arange(K)[None, :]).astype(float)
+    Me = M[s.ev]
+    B = np.random.default_rng(2).normal(size=(K, 3)) * 0.3
+    loglik, grad, info = _efron_folds(s, B, M, Me, _fold_fractions(s, Me))
+    order = np.argsort(-time, kind="stable")
+    for k in range(K):
+        rows = M[:, k] > 0
+        alone = _efron(_Sorted(s.X[rows], time[order][rows], event[order][rows], np.zeros(rows.sum())), B[k])
+        assert loglik[k] == pytest.approx(alone[0], rel=1e-13)
+        np.testing.assert_allclose(grad[k], alone[1], rtol=1e-12, atol=1e-11)
+        np.testing.assert_allclose(info[k], alone[2], rtol=1e-12, atol=1e-11)

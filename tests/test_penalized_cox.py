@@ -104,6 +104,28 @@ def test_09_cvpl_is_verweij_van_houwelingen_by_brute_force():
         assert cvpl == pytest.approx(total, abs=1e-5)
 
 
+@pytest.mark.parametrize("p", [1, 4])
+def test_09b_folds_solved_together_or_one_at_a_time_give_the_same_cvpl_and_penalty(p):
+    from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, _check_penalty, _cv_path_per_fold,
+                                                   _cv_path_together, _SortedCoxData)
+
+    rng = np.random.default_rng(7)
+    grid = np.sort(np.asarray(DEFAULT_PENALTIES))[::-1]
+    factor = np.r_[0.0, np.ones(p - 1)] if p > 1 else None
+    for rep in range(8):
+        n = 80
+        x = rng.normal(size=(n, p))
+        t = np.round(rng.exponential(np.exp(-0.8 * x[:, 0]) * 10))  # whole months: many ties
+        idx = rng.integers(0, n, n)  # a bootstrap resample: duplicated rows
+        data = _SortedCoxData(x[idx], t[idx], (rng.random(n) < 0.7).astype(float))
+        f = _check_penalty(float(grid[0]), factor, p)
+        folds = make_folds(data.event, 10, rep)
+        alone = _cv_path_per_fold(data, folds, 10, grid, f)
+        together = _cv_path_together(data, folds, 10, grid, f)
+        np.testing.assert_allclose(together, alone, rtol=1e-12)
+        assert np.argmax(together) == np.argmax(alone)
+
+
 def test_10_cv_picks_small_penalty_with_strong_signal_and_large_without():
     rng = np.random.default_rng(5)
     x = rng.normal(size=(300, 3))
