@@ -45,20 +45,31 @@ def add_watermark(fig) -> None:
              fontweight="bold", zorder=1000, transform=fig.transFigure)
 
 
-def _png_at_width(fig, path: Path, width_mm: float, dpi: int) -> Path:
-    """A PNG exactly ``width_mm`` wide at ``dpi`` (the figure's layout kept, scaled; aspect kept)."""
+def _pngs_at_widths(fig, paths_mm: dict, dpi: int) -> None:
+    """PNGs exactly ``width_mm`` wide at ``dpi`` for each ``path -> width_mm`` (layout kept, scaled; aspect kept).
+
+    One render: the widest at about its exact pixel width (the dpi chosen from the figure's tight bounding box,
+    then at most a pixel or two resampled away); each narrower PNG is resampled from it (Lanczos, e.g. 183 to
+    89 mm: twice the pixels needed, as good as rendering it oversampled). Rendering each width at twice its
+    pixels took about 0.9 s per PNG, most of a figure's export time.
+    """
     from PIL import Image
 
-    target = round(width_mm / 25.4 * dpi)
-    render_dpi = 2 * target / fig.get_figwidth()  # about twice the pixels needed, then resampled to the width
+    targets = {path: round(width_mm / 25.4 * dpi) for path, width_mm in paths_mm.items()}
+    widest = max(targets.values())
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    bbox = fig.get_tightbbox(RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi))  # inches
+    render_dpi = widest / (bbox.width + 2 * plt.rcParams["savefig.pad_inches"])
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=render_dpi, bbox_inches="tight", metadata={"Software": None})
     buffer.seek(0)
     image = Image.open(buffer)
-    height = round(image.height * target / image.width)
-    image = image.resize((target, height), Image.LANCZOS)
-    image.save(path, format="PNG", dpi=(dpi, dpi))
-    return path
+    image.load()
+    for path, target in sorted(targets.items(), key=lambda kv: -kv[1]):
+        out = image if image.width == target else image.resize(
+            (target, round(image.height * target / image.width)), Image.LANCZOS)
+        out.save(path, format="PNG", dpi=(dpi, dpi))
 
 
 def write_publication_figure(fig, folder, name: str, *, synthetic: bool) -> dict:
@@ -84,6 +95,7 @@ def write_publication_figure(fig, folder, name: str, *, synthetic: bool) -> dict
                                                                   "CreationDate": None})
         files["svg"] = folder / f"{name}.svg"
         fig.savefig(files["svg"], bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    for label, width in JOURNAL_WIDTHS_MM.items():
-        files[f"png_{label}"] = _png_at_width(fig, folder / f"{name}_{label}.png", width, PUBLICATION_DPI)
+    pngs = {folder / f"{name}_{label}.png": width for label, width in JOURNAL_WIDTHS_MM.items()}
+    _pngs_at_widths(fig, pngs, PUBLICATION_DPI)
+    files.update({f"png_{label}": folder / f"{name}_{label}.png" for label in JOURNAL_WIDTHS_MM})
     return files
