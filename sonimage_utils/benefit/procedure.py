@@ -214,8 +214,7 @@ def predict_from_features(model: dict, raw: pd.DataFrame, *, horizon: float, rms
     prog = model["prognostic"]
     beta = np.array([prog["coefficients"][s["name"]] for s in spec])
     lp = Z @ beta
-    out = pd.DataFrame(index=raw.index)
-    out["lp"] = lp
+    out = {"lp": np.asarray(lp, dtype=float)}  # columns collected, one frame at the end (no per-column insert)
     out["surv_t"] = compute_survival_at(prog["baseline"], lp, horizon)
     out["risk_t"] = 1 - out["surv_t"]
     rb = model["risk_benefit"]
@@ -229,7 +228,7 @@ def predict_from_features(model: dict, raw: pd.DataFrame, *, horizon: float, rms
         e_et = Z @ main
         e_cdk = e_et + eff["treated"] + Z @ inter
         _add_arm_predictions(out, "effect_", model["effect"]["baseline"], e_et, e_cdk, horizon, rmst_horizon)
-    return out
+    return pd.DataFrame(out, index=raw.index)
 
 
 def _add_arm_predictions(out, prefix, baseline, lp_et, lp_cdk, horizon, rmst_horizon):
