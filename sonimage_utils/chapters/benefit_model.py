@@ -364,16 +364,15 @@ def section_internal_validation(d: BenefitData, p: BenefitSettings) -> Section:
                          "with the reason.")
     s.text["stability"] = _stability_sentence(stab, ["c", "slope"])
     n_fitted = p.n_boot - boot.n_failed
-    dropped = {"slope": "calibration slope", "calibration": "smoothed calibration curve"}
-    for key, what in dropped.items():
+    dropped = {"slope": ("calibration slope", "the refitted model's linear predictor was constant"),
+               "calibration": ("smoothed calibration curve", "its spline calibration model did not converge")}
+    for key, (what, why) in dropped.items():
         n_bad = int(boot.n_not_finite.get(key, 0))
         s.add(f"obj4_{key}_n_boot_not_estimable", n_bad, f"Fitted bootstrap resamples where the {what} could not "
-              "be estimated (a constant linear predictor, or a calibration model that did not converge); left "
-              "out of its optimism", "count")
+              f"be estimated ({why}); left out of its optimism", "count")
         if n_bad:
             s.text["stability"] += (f" The {what} could not be estimated in {format_value(n_bad, 'count')} of the "
-                                    f"{format_value(n_fitted, 'count')} fitted resamples (a constant linear predictor "
-                                    "or a calibration model that did not converge in a small resample); its "
+                                    f"{format_value(n_fitted, 'count')} fitted resamples ({why} there); its "
                                     f"optimism averages the other {format_value(n_fitted - n_bad, 'count')}.")
     s.figures["calibration"] = benefit_plots.plot_bootstrap_calibration(
         grid, boot.apparent["calibration"], boot.corrected["calibration"], dev["risk_t"], t=p.horizon)
