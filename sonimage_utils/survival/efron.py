@@ -11,15 +11,16 @@ standard errors and log likelihood (``tests/test_estimators_reference.py``). Rep
 The other two Cox solvers of the package, for what this engine does not cover:
 
 * :mod:`sonimage_utils.survival.ridge_cox` maximises a *penalised* Efron partial likelihood inside a
-  cross-validation over a penalty grid with warm starts; it calls this module's ``_efron`` on its ``_Sorted``
-  data (one Efron likelihood in the package) and adds the penalty and the path;
+  cross-validation over a penalty grid with warm starts; it calls this module's ``_efron_folds`` on its
+  ``_Sorted`` data (one Efron likelihood in the package, for one fit or for the training sets of all folds at
+  once) and adds the penalty and the path;
 * :func:`sonimage_utils.survival.power.fit_cox_batch` fits 1,000 simulated trials at once along a batch
   axis; its times are continuous (no ties), where Efron and Breslow coincide.
 
 The estimator (for distinct event times ``u`` with ``d`` tied events ``D``, risk set ``R``, ``w = exp(eta)``):
 ``loglik = sum_D eta - sum_u sum_{k<d} log(S0 - k/d * T0)``, ``S0 = sum_R w``, ``T0 = sum_D w``; score
-and information follow (Therneau & Grambsch 2000, section 3.3), all sums as cumulative sums over the
-rows sorted once by decreasing time.
+and information follow (Therneau & Grambsch 2000, section 3.3), risk-set sums as cumulative sums of blocks
+of the rows sorted once by decreasing time, score and information summed by tie group.
 
 References
 ----------
@@ -120,52 +121,15 @@ class _Sorted:
 
 
 def _group_sums(s: _Sorted, values):
-    """Sum of ``values`` (one per event row, or rows x columns) within each tie group."""
+    """Sum of ``values`` (one row per event row, any further axes) within each tie group."""
     return np.add.reduceat(values, s.first, axis=0)
 
 
 def _efron(s: _Sorted, beta, want_derivatives=True):
-    X = s.X
-    G = s.n_groups
-    eta = X @ beta + s.offset
-    shift = eta.max()
-    w = np.exp(eta - shift)
-    s0 = np.cumsum(np.add.reduceat(w, s.block_start)[:G])  # per tie group: sum of w over its risk set
-    we = w[s.ev]
-    t0 = _group_sums(s, we)  # per tie group: sum of w over its events
-    den = s0[s.gid] - s.f * t0[s.gid]  # per event row
-    loglik = float(np.sum(eta[s.ev] - shift) - np.sum(np.log(den)))
-    if not want_derivatives:
-        return loglik, None, None
-    xe = s.xe
-    s1 = np.cumsum(np.add.reduceat(w[:, None] * X, s.block_start, axis=0)[:G], axis=0)
-    inv = 1.0 / den
-    a_g = _group_sums(s, inv)  # sum over a group's events of 1 / den_r
-    # score: sum_r x_r - sum_r (S1_g - f_r T1_g) / den_r, the second sum grouped by tie group
-    ws = a_g @ s1
-    # information: sum_r [S2_g / den_r - f_r T2_g / den_r - a_r a_r'], a_r = (S1_g - f_r T1_g) / den_r.
-    # sum_r S2_g / den_r = X' diag(w * c) X, c_j = sum of a_g over the groups whose risk set holds row j
-    dep = np.zeros(s.n)
-    dep[s.group_last] = a_g
-    c = np.cumsum(dep[::-1])[::-1]
-    info = (X * (w * c)[:, None]).T @ X
-    # sum_r a_r a_r' = S1' diag(sum_r 1/den_r^2) S1 when no ties (f = 0); with ties, the cross terms in T1
-    inv2 = inv * inv
-    info -= (s1 * _group_sums(s, inv2)[:, None]).T @ s1
-    if s.has_ties:
-        fi = s.f * inv
-        b_g = _group_sums(s, fi)  # sum_r f_r / den_r (0 for an untied event)
-        t1 = _group_sums(s, we[:, None] * xe)
-        ws -= b_g @ t1
-        cross = (s1 * _group_sums(s, fi * inv)[:, None]).T @ t1
-        info += cross + cross.T
-        info -= (t1 * _group_sums(s, fi * fi)[:, None]).T @ t1
-        # minus sum_r f_r T2_g / den_r = X_D' diag(w_D * B_g) X_D, only tied event rows have f_r > 0
-        r = s.tie_rows
-        xt = xe[r]
-        info -= (xt * (we[r] * b_g[s.gid[r]])[:, None]).T @ xt
-    grad = s.xe_sum - ws
-    return loglik, grad, info
+    """Efron log likelihood, score and information of all rows at ``beta`` (p,): :func:`_efron_folds` with one
+    subset holding every row (one implementation of the formulas)."""
+    loglik, grad, info = _efron_folds(s, np.asarray(beta, dtype=float)[None, :], want_derivatives=want_derivatives)
+    return (float(loglik[0]), None, None) if grad is None else (float(loglik[0]), grad[0], info[0])
 
 
 def fit_cox_efron(X, time, event, *, offset=None, init=None, tol: float = 1e-10, max_iter: int = 50,
@@ -250,14 +214,14 @@ def fit_cox_efron(X, time, event, *, offset=None, init=None, tol: float = 1e-10,
     return EfronCoxResult(beta, vcov, loglik, loglik_null, it, converged, names)
 
 
-def _efron_folds(s: _Sorted, B, M, Me, F, want_derivatives=True):
-    """:func:`_efron` of K subsets of the rows at once (the training sets of K cross-validation folds).
+def _efron_folds(s: _Sorted, B, M=None, Me=None, F=None, want_derivatives=True):
+    """Efron log likelihood, score and information of K subsets of the rows at once (e.g. the training sets of
+    K cross-validation folds); :func:`_efron` is the case of one subset holding every row.
 
-    The same Efron likelihood, score and information, with the rows of subset ``k`` weighted 1 and the others
-    0: a risk set of the subset is the subset's rows of the full risk set, and the tie groups of its events
-    are the full tie groups restricted to its events. Evaluating the K folds together replaces K Python-level
-    evaluations by one on arrays with a fold axis (the cost at small n is numpy's per-call overhead, not
-    arithmetic). ``tests/test_efron_engine.py`` checks it against :func:`_efron` on each subset.
+    A subset's rows are weighted 1 and the others 0: its risk set is its rows of the full risk set, and the tie
+    groups of its events are the full tie groups restricted to its events. Evaluating K folds together replaces
+    K Python-level evaluations by one on arrays with a fold axis (at small n the cost is numpy's per-call
+    overhead, not arithmetic). ``tests/test_efron_engine.py`` checks a subset against its rows evaluated alone.
 
     Parameters
     ----------
@@ -265,69 +229,83 @@ def _efron_folds(s: _Sorted, B, M, Me, F, want_derivatives=True):
         All rows.
     B : ndarray, shape (K, p)
         Coefficients of each subset.
-    M : ndarray, shape (n, K)
-        1.0 where a row (in ``s``'s sorted order) is in the subset, else 0.0.
-    Me : ndarray, shape (n_events, K)
-        ``M`` at the event rows.
-    F : ndarray, shape (n_events, K)
-        Efron's ``k / d`` of each event among the subset's events of its tie group (0 outside the subset);
-        :func:`_fold_fractions`.
+    M : ndarray, shape (n, K), optional
+        1.0 where a row (in ``s``'s sorted order) is in the subset, else 0.0; None = every row in every subset.
+    Me : ndarray, shape (n_events, K), optional
+        ``M`` at the event rows (with ``M``).
+    F : ndarray, shape (n_events, K), optional
+        Efron's ``k / d`` of each event among the subset's events of its tie group (0 outside the subset),
+        :func:`_fold_fractions` (with ``M``).
 
     Returns
     -------
     loglik : ndarray (K,)
-    grad : ndarray (K, p)
-    info : ndarray (K, p, p)
+    grad : ndarray (K, p), or None without derivatives
+    info : ndarray (K, p, p), or None without derivatives
     """
     X = s.X
     G = s.n_groups
-    n, p = X.shape
     eta = X @ B.T + s.offset[:, None]  # n x K
-    shift = np.max(np.where(M > 0, eta, -np.inf), axis=0)
-    w = np.exp(eta - shift) * M
-    s0 = np.cumsum(np.add.reduceat(w, s.block_start, axis=0)[:G], axis=0)  # G x K
+    if M is None:
+        shift = eta.max(axis=0)
+        w = np.exp(eta - shift)
+        F = s.f[:, None]
+    else:
+        shift = np.max(np.where(M > 0, eta, -np.inf), axis=0)
+        w = np.exp(eta - shift) * M
+    s0 = np.cumsum(np.add.reduceat(w, s.block_start, axis=0)[:G], axis=0)  # G x K: sum of w over the risk set
     we = w[s.ev]
-    t0 = np.add.reduceat(we, s.first, axis=0)
-    den = np.where(Me > 0, s0[s.gid] - F * t0[s.gid], 1.0)  # outside the subset: no term (log 1 = 0)
-    loglik = np.sum(Me * (eta[s.ev] - shift - np.log(den)), axis=0)
+    t0 = _group_sums(s, we)  # G x K: sum of w over the group's events
+    den = s0[s.gid] - F * t0[s.gid]  # per event row
+    terms = eta[s.ev] - shift
+    if Me is not None:
+        den = np.where(Me > 0, den, 1.0)  # outside the subset: no term (log 1 = 0)
+        terms = Me * (terms - np.log(den))
+    else:
+        terms = terms - np.log(den)
+    loglik = np.sum(terms, axis=0)
     if not want_derivatives:
         return loglik, None, None
     xe = s.xe
-    inv = Me / den
-    a_g = np.add.reduceat(inv, s.first, axis=0)  # G x K
+    inv = 1.0 / den if Me is None else Me / den
+    a_g = _group_sums(s, inv)  # G x K: sum over a group's events of 1 / den_r
     s1 = np.cumsum(np.add.reduceat(w[:, :, None] * X[:, None, :], s.block_start, axis=0)[:G], axis=0)  # G x K x p
+    # score: sum_r x_r - sum_r (S1_g - f_r T1_g) / den_r, the second sum grouped by tie group
     ws = np.einsum("gk,gkp->kp", a_g, s1)
+    # information: sum_r [S2_g / den_r - f_r T2_g / den_r - a_r a_r'], a_r = (S1_g - f_r T1_g) / den_r.
+    # sum_r S2_g / den_r = X' diag(w * c) X, c_j = sum of a_g over the groups whose risk set holds row j
     dep = np.zeros_like(w)
     dep[s.group_last] = a_g
     c = np.cumsum(dep[::-1], axis=0)[::-1]
     wc = (w * c).T  # K x n
     info = np.matmul((X[None, :, :] * wc[:, :, None]).transpose(0, 2, 1), X[None, :, :])  # K x p x p
+    # sum_r a_r a_r' = S1' diag(sum_r 1/den_r^2) S1 when no ties (f = 0); with ties, the cross terms in T1
     S = s1.transpose(1, 0, 2)  # K x G x p
-    A2 = np.add.reduceat(inv * inv, s.first, axis=0).T  # K x G
+    A2 = _group_sums(s, inv * inv).T  # K x G
     info -= np.matmul((S * A2[:, :, None]).transpose(0, 2, 1), S)
     if s.has_ties:
         fi = F * inv
-        b_g = np.add.reduceat(fi, s.first, axis=0)  # G x K
-        t1 = np.add.reduceat(we[:, :, None] * xe[:, None, :], s.first, axis=0)  # G x K x p
+        b_g = _group_sums(s, fi)  # G x K: sum_r f_r / den_r (0 for an untied event)
+        t1 = _group_sums(s, we[:, :, None] * xe[:, None, :])  # G x K x p
         ws -= np.einsum("gk,gkp->kp", b_g, t1)
         T = t1.transpose(1, 0, 2)
-        B2 = np.add.reduceat(fi * inv, s.first, axis=0).T
+        B2 = _group_sums(s, fi * inv).T
         cross = np.matmul((S * B2[:, :, None]).transpose(0, 2, 1), T)
         info += cross + cross.transpose(0, 2, 1)
-        C2 = np.add.reduceat(fi * fi, s.first, axis=0).T
+        C2 = _group_sums(s, fi * fi).T
         info -= np.matmul((T * C2[:, :, None]).transpose(0, 2, 1), T)
+        # minus sum_r f_r T2_g / den_r = X_D' diag(w_D * B_g) X_D, only tied event rows have f_r > 0
         r = s.tie_rows
         xt = xe[r]
         wt = (we[r] * b_g[s.gid[r]]).T  # K x n_tied
         info -= np.matmul((xt[None, :, :] * wt[:, :, None]).transpose(0, 2, 1), xt[None, :, :])
-    grad = Me.T @ xe - ws
+    grad = (s.xe_sum if Me is None else Me.T @ xe) - ws
     return loglik, grad, info
 
 
 def _fold_fractions(s: _Sorted, Me):
     """Efron's ``k / d`` of each event within its tie group among the events of each subset (columns of ``Me``)."""
-    cum = np.cumsum(Me, axis=0)
-    before = (cum - Me)[s.first]  # subset events before each group
-    rank = cum - Me - before[s.gid]  # 0, 1, ... within the group
+    earlier = np.cumsum(Me, axis=0) - Me  # subset events before each event row
+    rank = earlier - earlier[s.first][s.gid]  # 0, 1, ... within the group
     d = np.add.reduceat(Me, s.first, axis=0)[s.gid]
     return np.where(Me > 0, rank / np.where(d > 0, d, 1.0), 0.0)

@@ -14,9 +14,9 @@ hazard against R ``coxph(Surv(t, e) ~ ridge(x1, ..., theta, scale = FALSE) + arm
 (``tests/reference/ridge_cox_efron/``).
 
 The likelihood, score and information are not a second Efron implementation: they are those of the
-Efron engine :mod:`sonimage_utils.survival.efron` (``_efron`` on its sorted-data structure ``_Sorted``), to
-which this module adds only the penalty, the Newton iteration with warm starts along a penalty grid and the
-cross-validation. The baseline hazard of a fitted model is the one step function
+Efron engine :mod:`sonimage_utils.survival.efron` (``_efron_folds`` on its sorted-data structure ``_Sorted``),
+to which this module adds only the penalty, the Newton iteration (one solver, :func:`_newton`, for one fit or
+for the training sets of all folds at once) with warm starts along a penalty grid and the cross-validation. The baseline hazard of a fitted model is the one step function
 :func:`sonimage_utils.survival.baseline.compute_baseline_cumhaz` with ``ties = "efron"`` (R ``survfit``).
 """
 
@@ -81,11 +81,6 @@ def _loglik(data, beta):
     return _efron(data.efron, np.asarray(beta, dtype=float), want_derivatives=False)[0]
 
 
-def _loglik_grad_info(data, beta):
-    """Log partial likelihood, score and observed information (Efron ties)."""
-    return _efron(data.efron, beta)
-
-
 @dataclass
 class RidgeCoxResult:
     """A fitted ridge Cox model.
@@ -129,42 +124,6 @@ def _check_penalty(penalty, penalty_factor, p):
     if np.any(f < 0) or not np.all(np.isfinite(f)):
         raise ValueError("penalty_factor must be finite and >= 0")
     return f
-
-
-def _newton(data, penalty, f, init, tol, max_iter, state=None):
-    """Damped Newton ascent; stops when half the Newton decrement (the predicted gain) is below ``tol``.
-
-    ``state`` is the ``(loglik, grad, info)`` of the unpenalised likelihood at ``init`` when the caller has
-    it (the last point of the previous penalty on a warm-started path: these do not depend on the penalty,
-    so recomputing them would give the same numbers). Returns ``beta, loglik, n_iter, converged, state``
-    with the state at the returned ``beta``.
-    """
-    p = data.X.shape[1]
-    beta = np.zeros(p) if init is None else np.array(init, dtype=float)
-    pen = penalty * f
-    loglik, grad, info = _loglik_grad_info(data, beta) if state is None else state
-    obj = loglik - 0.5 * np.sum(pen * beta**2)
-    for it in range(1, max_iter + 1):
-        g = grad - pen * beta
-        h = info + np.diag(pen)
-        if p == 1 and h[0, 0] != 0:  # LAPACK's 1 x 1 solve is this division; without its call overhead
-            step = g / h[0, 0]
-        else:
-            try:
-                step = np.linalg.solve(h, g)
-            except np.linalg.LinAlgError:
-                step = np.linalg.lstsq(h, g, rcond=None)[0]
-        if 0.5 * float(g @ step) < tol:
-            return beta, loglik, it, True, (loglik, grad, info)
-        for _ in range(30):  # step halving keeps the penalised likelihood increasing
-            new = beta + step
-            new_loglik, new_grad, new_info = _loglik_grad_info(data, new)
-            new_obj = new_loglik - 0.5 * np.sum(pen * new**2)
-            if new_obj >= obj - 1e-12 * abs(obj):
-                break
-            step = step / 2
-        beta, obj, loglik, grad, info = new, new_obj, new_loglik, new_grad, new_info
-    return beta, loglik, max_iter, False, (loglik, grad, info)
 
 
 def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_names=None, init=None,
@@ -215,7 +174,9 @@ def fit_ridge_cox(X, time, event, penalty=0.0, penalty_factor=None, *, feature_n
     f = _check_penalty(penalty, penalty_factor, p)
     if data.event.sum() == 0:
         raise ValueError("no events: the Cox model cannot be fitted")
-    beta, loglik, n_iter, converged, _ = _newton(data, float(penalty), f, init, tol, max_iter)
+    start = np.zeros((1, p)) if init is None else np.array(init, dtype=float).reshape(1, p)
+    beta, loglik, _, n_iter, converged = _newton(data.efron, float(penalty), f, start, None, tol, max_iter)
+    beta, loglik, n_iter, converged = beta[0], float(loglik[0]), int(n_iter[0]), bool(converged[0])
     names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(p)]
     return RidgeCoxResult(beta, float(penalty), f, loglik, n_iter, converged, names)
 
@@ -331,7 +292,7 @@ def cv_ridge_penalty(X, time, event, penalties=DEFAULT_PENALTIES, penalty_factor
 
 #: The folds are solved together (one evaluation per Newton iteration for all folds, :func:`_efron_folds`) when
 #: ``n <= _TOGETHER_MAX_ROWS`` and ``n * p <= _TOGETHER_MAX_CELLS``: there numpy's per-call overhead dominates and
-#: one call for ten folds is 1.2 to 2.9 times faster; above, the fold axis costs more in memory traffic than it
+#: one call for ten folds is 2 to 5 times faster; above, the fold axis costs more in memory traffic than it
 #: saves and each fold is solved alone (``benchmarks/cv_batched.py``). Both give the same penalties and the same
 #: cross-validated likelihood to about 1e-14 (``tests/test_penalized_cox.py``).
 _TOGETHER_MAX_ROWS = 1000
@@ -349,17 +310,17 @@ def _cv_path_per_fold(data, folds, n_folds, grid, f):
         train = data.subset(folds != k)
         if train.event.sum() == 0:
             continue
-        beta, state = None, None
+        beta, state = np.zeros((1, data.X.shape[1])), None
         for g, lam in enumerate(grid):
             # the training likelihood at the solution comes from the last Newton step (not recomputed), and
             # the next penalty starts from that step's likelihood, score and information (not recomputed)
-            beta, train_loglik, _, _, state = _newton(train, float(lam), f, beta, 1e-11, 50, state)
-            cvpl[g] += _loglik(data, beta) - train_loglik
+            beta, train_loglik, state, _, _ = _newton(train.efron, float(lam), f, beta, state, 1e-11, 50)
+            cvpl[g] += _loglik(data, beta[0]) - train_loglik[0]
     return cvpl
 
 
 def _cv_path_together(data, folds, n_folds, grid, f):
-    """CVPL along the penalty path, the folds solved together (each its own Newton path, :func:`_newton_folds`)."""
+    """CVPL along the penalty path, the folds solved together (each its own Newton path, :func:`_newton`)."""
     s, p = data.efron, data.X.shape[1]
     M = (folds[:, None] != np.arange(n_folds)[None, :]).astype(float)
     M = M[:, (M * data.event[:, None]).sum(axis=0) > 0]  # a training set without events has no likelihood
@@ -367,35 +328,51 @@ def _cv_path_together(data, folds, n_folds, grid, f):
     if not M.shape[1]:
         return cvpl
     Me = M[s.ev]
-    F = _fold_fractions(s, Me)
-    ones = np.ones_like(M)
-    F_all = np.repeat(s.f[:, None], M.shape[1], axis=1)
+    subsets = (M, Me, _fold_fractions(s, Me))
     beta, state = np.zeros((M.shape[1], p)), None
     for g, lam in enumerate(grid):
-        beta, train_loglik, state = _newton_folds(s, M, Me, F, float(lam), f, beta, state, 1e-11, 50)
-        full_loglik = _efron_folds(s, beta, ones, ones[s.ev], F_all, want_derivatives=False)[0]
+        beta, train_loglik, state, _, _ = _newton(s, float(lam), f, beta, state, 1e-11, 50, subsets)
+        full_loglik = _efron_folds(s, beta, want_derivatives=False)[0]  # every row, each fold's coefficients
         cvpl[g] = np.sum(full_loglik - train_loglik)
     return cvpl
 
 
-def _newton_folds(s, M, Me, F, penalty, f, beta, state, tol, max_iter):
-    """:func:`_newton` for the K training sets of the columns of ``M`` at once (:func:`_efron_folds`).
+def _newton(s, penalty, f, beta, state, tol, max_iter, folds=None):
+    """Damped Newton ascent of the ridge-penalised Efron likelihood, for K problems at once (:func:`_efron_folds`).
 
-    Each fold follows its own damped Newton path from its own start and stops by its own test; a fold that has
-    converged is no longer evaluated. Returns ``beta`` (K, p), the training log likelihoods (K,) and the state
-    ``(loglik, grad, info)`` at ``beta`` (the start of the next penalty on the path).
+    The K problems are K starts on all rows of ``s`` (``folds`` None; one fit is K = 1) or the training sets of K
+    folds (``folds = (M, Me, F)`` as :func:`_efron_folds` takes them). Each follows its own path from its own start
+    (``beta``, K x p): a step is halved until the penalised likelihood does not decrease, and a problem stops when
+    half its Newton decrement (the predicted gain) is below ``tol``; a problem that has stopped is no longer
+    evaluated. ``state`` is the ``(loglik, grad, info)`` of the unpenalised likelihood at ``beta`` when the caller
+    has it (the last point of the previous penalty on a warm-started path: it does not depend on the penalty).
+
+    Returns
+    -------
+    beta : ndarray (K, p)
+    loglik : ndarray (K,)
+        Unpenalised log likelihood at ``beta``.
+    state : tuple
+        ``(loglik, grad, info)`` at ``beta``.
+    n_iter : ndarray (K,) of int
+    converged : ndarray (K,) of bool
     """
+    M, Me, F = (None, None, None) if folds is None else folds
+
+    def evaluate(rows, b):
+        return _efron_folds(s, b) if M is None else _efron_folds(s, b, M[:, rows], Me[:, rows], F[:, rows])
+
     K, p = beta.shape
-    beta = beta.copy()
+    beta = np.array(beta, dtype=float)
     pen = penalty * f
-    if state is None:
-        loglik, grad, info = _efron_folds(s, beta, M, Me, F)
-    else:
-        loglik, grad, info = (a.copy() for a in state)
+    loglik, grad, info = evaluate(slice(None), beta) if state is None else (a.copy() for a in state)
     obj = loglik - 0.5 * (beta**2 @ pen)
     active = np.arange(K)
+    n_iter = np.zeros(K, dtype=int)
+    converged = np.zeros(K, dtype=bool)
     diag = np.diag(pen)
     for _ in range(max_iter):
+        n_iter[active] += 1
         g = grad[active] - pen * beta[active]
         h = info[active] + diag
         try:
@@ -403,24 +380,25 @@ def _newton_folds(s, M, Me, F, penalty, f, beta, state, tol, max_iter):
         except np.linalg.LinAlgError:
             step = np.stack([np.linalg.lstsq(hk, gk, rcond=None)[0] for hk, gk in zip(h, g)])
         going = 0.5 * np.einsum("kp,kp->k", g, step) >= tol
+        converged[active[~going]] = True
         active, step = active[going], step[going]
         if active.size == 0:
             break
-        todo = np.arange(active.size)  # folds whose step is not yet accepted
-        for halving in range(30):  # step halving keeps each fold's penalised likelihood increasing
+        todo = np.arange(active.size)  # problems whose step is not yet accepted
+        for halving in range(30):  # step halving keeps each problem's penalised likelihood increasing
             k = active[todo]
             new = beta[k] + step[todo]
-            new_loglik, new_grad, new_info = _efron_folds(s, new, M[:, k], Me[:, k], F[:, k])
+            new_loglik, new_grad, new_info = evaluate(k, new)
             new_obj = new_loglik - 0.5 * (new**2 @ pen)
             ok = new_obj >= obj[k] - 1e-12 * np.abs(obj[k])
-            last = ok | (halving == 29)  # after 30 halvings the step is taken anyway, as in _newton
+            last = ok | (halving == 29)  # after 30 halvings the step is taken anyway
             for arr, val in ((beta, new), (loglik, new_loglik), (grad, new_grad), (info, new_info), (obj, new_obj)):
                 arr[k[last]] = val[last]
             todo = todo[~last]
             if todo.size == 0:
                 break
             step[todo] = step[todo] / 2
-    return beta, loglik.copy(), (loglik, grad, info)
+    return beta, loglik.copy(), (loglik, grad, info), n_iter, converged
 
 
 def fit_ridge_cox_cv(X, time, event, penalties=DEFAULT_PENALTIES, penalty_factor=None, *, n_folds=10,
