@@ -53,12 +53,11 @@ def _pngs_at_widths(fig, paths_mm: dict, dpi: int) -> None:
     89 mm: twice the pixels needed, as good as rendering it oversampled). Rendering each width at twice its
     pixels took about 0.9 s per PNG, most of a figure's export time.
     """
+    from matplotlib.backends.backend_agg import RendererAgg
     from PIL import Image
 
     targets = {path: round(width_mm / 25.4 * dpi) for path, width_mm in paths_mm.items()}
     widest = max(targets.values())
-    from matplotlib.backends.backend_agg import RendererAgg
-
     bbox = fig.get_tightbbox(RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi))  # inches
     render_dpi = widest / (bbox.width + 2 * plt.rcParams["savefig.pad_inches"])
     buffer = io.BytesIO()
@@ -95,7 +94,7 @@ def write_publication_figure(fig, folder, name: str, *, synthetic: bool) -> dict
                                                                   "CreationDate": None})
         files["svg"] = folder / f"{name}.svg"
         fig.savefig(files["svg"], bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    pngs = {folder / f"{name}_{label}.png": width for label, width in JOURNAL_WIDTHS_MM.items()}
-    _pngs_at_widths(fig, pngs, PUBLICATION_DPI)
-    files.update({f"png_{label}": folder / f"{name}_{label}.png" for label in JOURNAL_WIDTHS_MM})
+    pngs = {label: folder / f"{name}_{label}.png" for label in JOURNAL_WIDTHS_MM}
+    _pngs_at_widths(fig, {pngs[label]: width for label, width in JOURNAL_WIDTHS_MM.items()}, PUBLICATION_DPI)
+    files.update({f"png_{label}": path for label, path in pngs.items()})
     return files

@@ -29,9 +29,6 @@ BOR_COLORS = {"CR": "#006D2C", "PR": "#41AB5D", "SD": "#F0E442", "NON_CR_NON_PD"
               "NE": "#BBBBBB"}
 
 
-_MAX_VECTOR_MARKS = MAX_VECTOR_MARKS
-
-
 def _label(x) -> str:
     """The label of a level from the one label table; an unlisted name with its underscores as spaces."""
     return LABELS.get(str(x), str(x).replace("_", " "))
@@ -90,7 +87,7 @@ def plot_waterfall(data: pd.DataFrame, *, value: str = "best_pct_change", color_
         boxes = np.stack([np.column_stack([x - 0.425, np.zeros_like(h)]), np.column_stack([x - 0.425, h]),
                           np.column_stack([x + 0.425, h]), np.column_stack([x + 0.425, np.zeros_like(h)])], axis=1)
         ax.add_collection(PolyCollection(boxes, facecolors=[colors.get(str(c), "#999999") for c in g[color_by]],
-                                         edgecolors="none", rasterized=len(g) > _MAX_VECTOR_MARKS))
+                                         edgecolors="none", rasterized=len(g) > MAX_VECTOR_MARKS))
         _reference_lines(ax)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(g), 3) - 0.2)
@@ -152,7 +149,7 @@ def plot_uptake_scatter(data: pd.DataFrame, *, y: str = "best_pct_change",
         s_ = d.assign(_pid=d[patient].astype(str)).sort_values(["_pid", xc], kind="mergesort")
         same = (s_["_pid"].to_numpy()[1:] == s_["_pid"].to_numpy()[:-1])
         pts = s_[[xc, y]].to_numpy(dtype=float)
-        many = len(d) > _MAX_VECTOR_MARKS
+        many = len(d) > MAX_VECTOR_MARKS
         ax.add_collection(LineCollection(np.stack([pts[:-1][same], pts[1:][same]], axis=1), colors="0.75",
                                          linewidths=0.5, zorder=1, rasterized=many))
         for (gv, mv), idx in d.groupby([grp[ok], mk[ok]], sort=True).groups.items():
@@ -247,7 +244,7 @@ def plot_spider(trajectories: pd.DataFrame, groups: pd.Series | None = None, *, 
     same = pid[1:] == pid[:-1]
     pts = t[[x, y]].to_numpy(dtype=float)
     seg_colors = [colors.get(g, "#555555") for g in t["_g"].to_numpy()[1:][same]]
-    many = len(t) > _MAX_VECTOR_MARKS
+    many = len(t) > MAX_VECTOR_MARKS
     ax.add_collection(LineCollection(np.stack([pts[:-1][same], pts[1:][same]], axis=1), colors=seg_colors,
                                      linewidths=0.9, alpha=0.75, rasterized=many))
     first = ~pd.Series(pid).duplicated().to_numpy()
@@ -298,7 +295,7 @@ def plot_swimmer(swim: pd.DataFrame, *, color_by: str = "het_group", colors: dic
     boxes = np.stack([np.column_stack([np.zeros(n), yy - 0.375]), np.column_stack([w, yy - 0.375]),
                       np.column_stack([w, yy + 0.375]), np.column_stack([np.zeros(n), yy + 0.375])], axis=1)
     ax.add_collection(PolyCollection(boxes, facecolors=[colors.get(str(g), "#555555") for g in grp],
-                                     edgecolors="none", rasterized=n > _MAX_VECTOR_MARKS))
+                                     edgecolors="none", rasterized=n > MAX_VECTOR_MARKS))
     ax.set_xlim(0, max(float(np.nanmax(w)) if n else 1.0, 1.0) * 1.05 + 0.6)
     r = swim["response_months"].notna().to_numpy()
     ax.scatter(swim.loc[r, "response_months"], yy[r], marker="^", color="#F0E442", s=22, zorder=3,
