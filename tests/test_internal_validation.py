@@ -84,12 +84,14 @@ def test_04_observed_risk_curve_recovers_a_calibrated_model():
     assert obs_over[0] < np.quantile(over, 0.5) - 0.1
 
 
-def test_05_bootstrap_is_seeded_and_independent_of_jobs():
+@pytest.mark.parametrize("backend", ["threading", "multiprocessing"])
+def test_05_bootstrap_is_seeded_and_independent_of_jobs_and_backend(backend):
+    # "multiprocessing" (forked workers) is the default of the chapters
     features = ["hs", "log_fdg_suvmax", "visceral_disease"]
     frame = _frame(60, 2, features)
     fit, metric = _procedure(features, frame)
     one = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, fit_seed=0, n_jobs=1)
-    two = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, fit_seed=0, n_jobs=2, backend="threading")
+    two = bootstrap_optimism(frame, fit, metric, n_boot=6, seed=4, fit_seed=0, n_jobs=2, backend=backend)
     pd.testing.assert_frame_equal(one.resamples, two.resamples)
     assert one.summary.equals(two.summary)
     np.testing.assert_array_equal(one.corrected["calibration"], two.corrected["calibration"])

@@ -12,7 +12,11 @@ are :func:`sonimage_utils.survival.compute_harrell_c` and
 :func:`sonimage_utils.survival.compute_calibration_slope`, the same functions chapter 05 uses.
 
 Resamples are seeded one by one from ``numpy.random.SeedSequence(seed).spawn(n_boot)``, so results do
-not depend on the number of jobs or the backend.
+not depend on the number of jobs or the backend. On this machine the workers are forked copies of the
+calling process (joblib's ``"multiprocessing"`` backend): they start with the analysis stack already
+imported, where loky's fresh interpreters import it again (about 2.5 s per call of a notebook,
+``benchmarks/bootstrap_workers.py``). Each worker runs its numerical libraries on ``cpu_count // n_jobs``
+threads, as loky would.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 import joblib
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from sonimage_utils.survival.baseline import compute_baseline_cumhaz, evaluate_step
 from sonimage_utils.survival.design import compute_rcs_basis
@@ -141,12 +146,14 @@ def _one_resample(frame, fit_fn, metric_fn, child_seed, predict_fn=None):
         return None
 
 
-def _run_chunk(frame, fit_fn, metric_fn, seeds, predict_fn=None):
-    return [_one_resample(frame, fit_fn, metric_fn, s, predict_fn) for s in seeds]
+def _run_chunk(frame, fit_fn, metric_fn, seeds, predict_fn=None, blas_threads=None):
+    # blas_threads: threads of the numerical libraries in a worker (None = as they are)
+    with threadpool_limits(limits=blas_threads):
+        return [_one_resample(frame, fit_fn, metric_fn, s, predict_fn) for s in seeds]
 
 
 def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, fit_seed, n_jobs=1,
-                       backend="loky", scheduler_address=None, predict_fn=None) -> OptimismResult:
+                       backend="multiprocessing", scheduler_address=None, predict_fn=None) -> OptimismResult:
     """Harrell's bootstrap optimism correction of a whole modelling procedure.
 
     Parameters
@@ -165,7 +172,8 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
     n_jobs : int
         Parallel jobs (joblib); ignored on a dask cluster, whose workers set the parallelism.
     backend : str
-        joblib backend ("loky", "threading", "multiprocessing", "dask").
+        joblib backend on this machine: "multiprocessing" (forked workers, the default), "loky" or
+        "threading"; the results are the same with each.
     scheduler_address : str, optional
         Address of a dask scheduler; when given the resamples run on that cluster
         (``joblib.parallel_config(backend="dask")``). A cluster with a single worker thread in all
@@ -213,8 +221,9 @@ def bootstrap_optimism(frame: pd.DataFrame, fit_fn, metric_fn, *, n_boot, seed, 
             n_workers = joblib.cpu_count() if n_jobs in (None, -1) else max(int(n_jobs), 1)
             n_chunks = min(n_boot, 4 * n_workers)
             chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
+            threads = max(joblib.cpu_count() // n_workers, 1)
             parts = joblib.Parallel(n_jobs=n_jobs, backend=backend)(
-                joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c, predict_fn) for c in chunks)
+                joblib.delayed(_run_chunk)(frame, fit_fn, metric_fn, c, predict_fn, threads) for c in chunks)
         # undo the round-robin split so resample b is row b whatever the number of chunks
         results = [None] * n_boot
         for i, part in enumerate(parts):

@@ -6,6 +6,10 @@ is reported. The model itself is frozen: predictions are not re-estimated. All r
 up front from one ``numpy.random.default_rng(seed)``, so results are identical for any ``n_jobs``
 (joblib does the parallel work) and on a dask cluster (``scheduler_address``): each resample is the same
 computation on the same indices wherever it runs, and the results are put back in resample order.
+On this machine the workers are forked copies of the calling process (joblib's ``"multiprocessing"``
+backend), which start with the analysis stack imported; loky's fresh interpreters import it again (about
+2.5 s per notebook, ``benchmarks/bootstrap_workers.py``). Each runs its numerical libraries on
+``cpu_count // n_jobs`` threads, as loky would.
 
 References
 ----------
@@ -20,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed
+from threadpoolctl import threadpool_limits
 
 from sonimage_utils.external_validation.performance import PERFORMANCE_METRICS, survival_performance
 from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
@@ -74,19 +79,28 @@ def draw_bootstrap_indices(n: int, n_boot: int, seed: int, strata=None) -> np.nd
     return out
 
 
-def _chunk(fn, idx, args):
-    return [fn(i, *args) for i in idx]
+def _chunk(fn, idx, args, blas_threads=None):
+    # blas_threads: threads of the numerical libraries in a worker (None = as they are)
+    with threadpool_limits(limits=blas_threads):
+        return [fn(i, *args) for i in idx]
 
 
 def _map_resamples(fn, idx, args, *, n_jobs, scheduler_address):
     """``[fn(i, *args) for i in idx]`` with joblib on this machine, or on the dask cluster at ``scheduler_address``.
 
-    On a cluster the resamples go in contiguous chunks (4 per worker thread) and come back in resample order;
-    ``n_jobs`` is then ignored (the cluster sets the parallelism), as in
-    :func:`sonimage_utils.benefit.internal_validation.bootstrap_optimism`.
+    The resamples go in contiguous chunks and come back in resample order: on this machine 4 chunks per job,
+    run by forked workers; on a cluster 4 per worker thread, ``n_jobs`` then ignored (the cluster sets the
+    parallelism), as in :func:`sonimage_utils.benefit.internal_validation.bootstrap_optimism`.
     """
     if scheduler_address is None:
-        return Parallel(n_jobs=n_jobs)(delayed(fn)(i, *args) for i in idx)
+        if n_jobs == 1:
+            return _chunk(fn, idx, args)
+        n_workers = cpu_count() if n_jobs in (None, -1) else max(int(n_jobs), 1)
+        bounds = np.linspace(0, len(idx), min(len(idx), 4 * n_workers) + 1).astype(int)
+        threads = max(cpu_count() // n_workers, 1)
+        parts = Parallel(n_jobs=n_jobs, backend="multiprocessing")(
+            delayed(_chunk)(fn, idx[a:b], args, threads) for a, b in zip(bounds[:-1], bounds[1:]))
+        return [r for part in parts for r in part]
     import joblib
     from dask.distributed import Client
 
