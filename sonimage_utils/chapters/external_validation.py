@@ -112,7 +112,7 @@ def load_frozen_model(build_dir) -> dict:
 
 
 def prepare_cohort(data_dir, name: str, model: dict, *, horizon: float, fes_threshold: float,
-                   fes_excluded_organs, feature_settings: dict | None = None) -> PreparedCohort:
+                   fes_excluded_organs, feature_settings: dict | None = None, loaded=None) -> PreparedCohort:
     """Outcome and frozen-model predictions of one cohort, one row per patient.
 
     Parameters
@@ -131,14 +131,21 @@ def prepare_cohort(data_dir, name: str, model: dict, *, horizon: float, fes_thre
     feature_settings : dict, optional
         A harmonisation of the model's lesion-derived predictors (e.g. ``{"top_n_lesions": 3}``); None applies the
         model unchanged.
+    loaded : PreparedCohort, optional
+        This cohort prepared before with the same ``data_dir``, ``fes_threshold`` and ``fes_excluded_organs``:
+        its validated data and analysis set are reused (only the predictions are made again), so a cohort is
+        read and validated once per chapter.
 
     Returns
     -------
     PreparedCohort
     """
-    data = load_cohort(data_dir, name)
-    analysis = build_analysis_set(data, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
-                                  fdg_threshold=None)  # the FDG pattern is no model feature
+    if loaded is None:
+        data = load_cohort(data_dir, name)
+        analysis = build_analysis_set(data, fes_threshold=fes_threshold, fes_excluded_organs=fes_excluded_organs,
+                                      fdg_threshold=None)  # the FDG pattern is no model feature
+    else:
+        data, analysis = loaded.data, loaded.analysis
     pred = predict_model(model, data.patients, data.lesions, horizon=horizon, feature_settings=feature_settings,
                          arm="observed")
     frame = analysis[["patient_id", "arm", "pfs1_months", "pfs1_event"]].merge(pred, on="patient_id")
@@ -224,11 +231,15 @@ def prepare_chapter(data_dir, build_dir, *, horizon_months, fes_threshold: float
     present = [c for c in EXTERNAL_COHORTS if c in on_disk]
     absent = [c for c in EXTERNAL_COHORTS if c not in on_disk]
 
+    cohorts = {}
+
     def prepare(name, feature_settings=None):
         return prepare_cohort(data_dir, name, model, horizon=horizon, fes_threshold=fes_threshold,
-                              fes_excluded_organs=fes_excluded_organs, feature_settings=feature_settings)
+                              fes_excluded_organs=fes_excluded_organs, feature_settings=feature_settings,
+                              loaded=cohorts.get(name))
 
-    cohorts = {name: prepare(name) for name in (DEVELOPMENT, *present)}
+    for name in (DEVELOPMENT, *present):
+        cohorts[name] = prepare(name)
     notes = [f"**{label(c)}**: no `{c}/` folder in this data folder; its validation is skipped and its `obj5_{c}_*` "
              "results do not exist." for c in absent]
     sec = Section(data={"model": model, "horizon": horizon, "features": features,
