@@ -226,31 +226,38 @@ def bootstrap_calibration_curve(time, event, risk, t: float, *, n_boot: int, see
 def _auc_one(idx, t_arr, e_arr, x_arr, times):
     """AUC(t) at each of ``times`` in one resample, NaN where it is not estimable.
 
-    One :func:`compute_cd_auc` call for all estimable times (inside the resample's follow-up, with an event
-    by then): scikit-survival computes each time's AUC in its own column from the same censoring weights, so
-    each value is the one a call for that time alone gives, to the bit. Should the joint call fail, the times
-    are taken one by one, each failure giving NaN for its time only.
+    One :class:`~sonimage_utils.survival.baseline.SurvivalOutcome` (one sort, one censoring Kaplan-Meier) and
+    one :func:`~sonimage_utils.external_validation.metrics.compute_cd_auc_from` call (one marker sort) for
+    all estimable times (inside the resample's follow-up, with an event by then): each time's AUC is computed
+    in its own row from the same weights, so each value is the one a call for that time alone gives, to the
+    bit. Should the joint call fail, the times are taken one by one, each failure giving NaN for its time.
     """
-    from sonimage_utils.external_validation.metrics import compute_cd_auc
+    from sonimage_utils.external_validation.metrics import compute_cd_auc_from
+    from sonimage_utils.survival.baseline import SurvivalOutcome
 
     tt, ee, xx = t_arr[idx], e_arr[idx], x_arr[idx]
     out = np.full(times.size, np.nan)
     ev_times = tt[ee.astype(bool)]
-    ok = (times >= tt.min()) & (times < tt.max()) & np.array([np.any(ev_times <= u) for u in times])
-    if ok.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    if ev_times.size == 0:
+        return out  # no event in the resample: no AUC at any time
+    ok = (times >= tt.min()) & (times < tt.max()) & (times >= ev_times.min())
+    if not ok.any():
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            outcome = SurvivalOutcome(tt, ee)
+        except (ValueError, ArithmeticError):
+            return out
+        try:
+            grid = np.unique(times[ok])  # the AUCs come back for the sorted, distinct times
+            out[ok] = compute_cd_auc_from(outcome, xx, grid)[np.searchsorted(grid, times[ok])]
+            return out
+        except (ValueError, ArithmeticError):
+            pass
+        for j in np.flatnonzero(ok):
             try:
-                grid = np.unique(times[ok])  # scikit-survival returns the AUCs of the sorted, distinct times
-                out[ok] = compute_cd_auc(tt, ee, xx, grid)[np.searchsorted(grid, times[ok])]
-                return out
-            except (ValueError, ArithmeticError):
-                pass
-    for j, u in enumerate(times):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                out[j] = compute_cd_auc(tt, ee, xx, [u])[0]
+                out[j] = compute_cd_auc_from(outcome, xx, [times[j]])[0]
             except (ValueError, ArithmeticError):
                 pass
     return out

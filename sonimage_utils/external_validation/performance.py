@@ -1,7 +1,9 @@
 """External validation of a frozen survival prediction model: every performance metric at one horizon.
 
 :func:`survival_performance` is the contract of ``README.md``, section Interfaces; it gathers the metrics computed by
-:mod:`sonimage_utils.external_validation.metrics` (discrimination, mean and weak calibration, Brier/IPA)
+:mod:`sonimage_utils.external_validation.metrics` (discrimination, mean and weak calibration, Brier/IPA; all
+from one :class:`~sonimage_utils.survival.baseline.SurvivalOutcome` of the data set, the times sorted and the
+Kaplan-Meier and censoring Kaplan-Meier computed once per call)
 and :mod:`sonimage_utils.external_validation.calibration` (smoothed calibration, ICI/E50/E90). Confidence
 intervals come from :mod:`sonimage_utils.external_validation.bootstrap`, the decision curve from
 :mod:`sonimage_utils.external_validation.decision_curve`; tables from :mod:`sonimage_utils.tables.validation`
@@ -27,13 +29,14 @@ import pandas as pd
 from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
 from sonimage_utils.external_validation.metrics import (
     check_survival_inputs,
-    compute_brier,
+    compute_brier_from,
     compute_calibration_slope,
-    compute_cd_auc,
-    compute_harrell_c,
-    compute_observed_expected,
-    compute_uno_c,
+    compute_cd_auc_from,
+    compute_observed_expected_from,
+    compute_uno_c_from,
 )
+from sonimage_utils.survival.baseline import SurvivalOutcome
+from sonimage_utils.survival.measures import compute_concordance_counts, compute_harrell_c_from_counts
 
 __all__ = ["PERFORMANCE_METRICS", "survival_performance"]
 
@@ -104,8 +107,13 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
         raise ValueError(f"t = {t:g} must lie inside the follow-up ({tt.min():g}, {tt.max():g})")
     if not np.any(e & (tt <= t)):
         raise ValueError(f"no event by t = {t:g}: performance at t cannot be estimated")
-    out = {"harrell_c": compute_harrell_c(tt, e, x), "uno_c": compute_uno_c(tt, e, x, t),
-           "auc": float(compute_cd_auc(tt, e, x, [t])[0]), "oe": compute_observed_expected(tt, e, r, t)["oe"],
+    # one sorted outcome (Kaplan-Meier and censoring Kaplan-Meier) and one set of pair counts for all measures
+    outcome = SurvivalOutcome(tt, e)
+    counts = compute_concordance_counts(tt, e, x)
+    out = {"harrell_c": compute_harrell_c_from_counts(counts),
+           "uno_c": compute_uno_c_from(outcome, x, t, counts=counts),
+           "auc": float(compute_cd_auc_from(outcome, x, [t])[0]),
+           "oe": compute_observed_expected_from(outcome, r, t)["oe"],
            "calibration_slope": _or_nan(lambda: compute_calibration_slope(tt, e, x)["slope"])}
     try:
         if not smooth_calibration:
@@ -114,7 +122,7 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
         out.update({k: cal.values[k] for k in ("ici", "e50", "e90")})
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         out.update({"ici": np.nan, "e50": np.nan, "e90": np.nan})
-    b = compute_brier(tt, e, r, t)
+    b = compute_brier_from(outcome, r, t)
     out.update({"brier": b["brier"], "ipa": b["ipa"]})
     return {k: float(out[k]) for k in PERFORMANCE_METRICS}
 

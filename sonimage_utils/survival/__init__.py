@@ -3,8 +3,8 @@ hazard-ratio rows, ridge Cox and the interaction power simulation.
 """
 
 from .baseline import (
-    check_survival_inputs, compute_km_table, compute_km_at, compute_km_risk, compute_baseline_cumhaz,
-    evaluate_step,
+    check_survival_inputs, compute_km_table, compute_km_at, compute_km_risk, SurvivalOutcome,
+    compute_baseline_cumhaz, evaluate_step,
 )
 from .cox import (
     CoxResult, build_design, fit_cox, compute_lr_test, extract_hr,
@@ -22,7 +22,7 @@ from .km import (
     KaplanMeierResult, LogrankResult, fit_km, compute_logrank, compute_survival_quantile, compute_km_crossings,
 )
 from .measures import (
-    compute_harrell_c, compute_concordance_counts, compute_calibration_slope,
+    compute_harrell_c, compute_harrell_c_from_counts, compute_concordance_counts, compute_calibration_slope,
 )
 from .ph import (
     PHTestResult, compute_ph_test, compute_zph, compute_zph_smooth,
@@ -45,14 +45,14 @@ from .rmst import (
 )
 
 __all__ = [
-    'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'compute_baseline_cumhaz',
-    'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test', 'extract_hr',
-    'compute_rcs_basis', 'EfronCoxResult', 'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs',
+    'check_survival_inputs', 'compute_km_table', 'compute_km_at', 'compute_km_risk', 'SurvivalOutcome',
+    'compute_baseline_cumhaz', 'evaluate_step', 'CoxResult', 'build_design', 'fit_cox', 'compute_lr_test',
+    'extract_hr', 'compute_rcs_basis', 'EfronCoxResult', 'fit_cox_efron', 'compute_hr_rows', 'compute_subgroup_hrs',
     'KaplanMeierResult', 'LogrankResult', 'fit_km', 'compute_logrank', 'compute_survival_quantile',
-    'compute_km_crossings', 'compute_harrell_c', 'compute_concordance_counts', 'compute_calibration_slope',
-    'PHTestResult', 'compute_ph_test', 'compute_zph', 'compute_zph_smooth', 'PiecewiseHRResult',
-    'derive_episodes', 'fit_piecewise_cox', 'format_interval', 'simulate_interaction_trials', 'fit_cox_batch',
-    'compute_interaction_power', 'RidgeCoxResult', 'PenaltyCVResult', 'fit_ridge_cox',
+    'compute_km_crossings', 'compute_harrell_c', 'compute_harrell_c_from_counts', 'compute_concordance_counts',
+    'compute_calibration_slope', 'PHTestResult', 'compute_ph_test', 'compute_zph', 'compute_zph_smooth',
+    'PiecewiseHRResult', 'derive_episodes', 'fit_piecewise_cox', 'format_interval', 'simulate_interaction_trials',
+    'fit_cox_batch', 'compute_interaction_power', 'RidgeCoxResult', 'PenaltyCVResult', 'fit_ridge_cox',
     'compute_log_partial_likelihood', 'cv_ridge_penalty', 'fit_ridge_cox_cv', 'DEFAULT_PENALTIES',
     'compute_rmst_km', 'compute_rmst_difference', 'compute_censoring_rate', 'compute_km_cell_at',
     'compute_km_interaction_at',

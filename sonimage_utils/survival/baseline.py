@@ -13,6 +13,14 @@ calls these; none keeps its own copy. Both follow R ``survival``:
   :func:`evaluate_step`, never by interpolating between event times (lifelines'
   ``predict_survival_function`` interpolates linearly, which is not the estimator R reports).
 
+:class:`SurvivalOutcome` is one data set's outcome sorted once, with that same Kaplan-Meier and the
+Kaplan-Meier of the censoring distribution as scikit-survival estimates it (``CensoringDistributionEstimator``:
+events leave the risk set before censorings at a shared time, a patient weighted by ``G`` at his own time);
+the performance measures of a prediction at a horizon (Uno's C, the cumulative/dynamic AUC, the IPCW Brier
+score, the observed/expected ratio) all read one such object per data set or bootstrap resample
+(:mod:`sonimage_utils.external_validation.metrics`). :func:`compute_km_table`, :func:`compute_km_at` and
+:class:`SurvivalOutcome` share one computation of the curve.
+
 The full Kaplan-Meier curve with R's log confidence limits and median rule stays in
 :mod:`sonimage_utils.survival.km` (:func:`~sonimage_utils.survival.km.fit_km`); it reads its table from
 :func:`compute_km_table` here.
@@ -22,6 +30,8 @@ References
 Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. JASA 1958;53:457-81.
 Breslow NE. Discussion of Professor Cox's paper. JRSS B 1972;34:216-7.
 Therneau T. A Package for Survival Analysis in R (``survfit``, ``basehaz``).
+Pölsterl S. scikit-survival: a library for time-to-event analysis built on top of scikit-learn. J Mach Learn
+Res 2020;21:1-6 (``sksurv.nonparametric.CensoringDistributionEstimator``).
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ __all__ = [
     "compute_km_table",
     "compute_km_at",
     "compute_km_risk",
+    "SurvivalOutcome",
     "compute_baseline_cumhaz",
     "evaluate_step",
 ]
@@ -114,6 +125,191 @@ def _as_outcome(time, event):
     return t, e == 1
 
 
+def _km_arrays(t, e, order) -> dict:
+    """The counts and product-limit estimates at each distinct time, from one sort of the times.
+
+    ``order`` sorts ``t`` (any sort: the counts do not depend on the order within ties). Returns the
+    distinct times, each patient's position among them (``group``), ``n_risk``, ``d`` (events), ``c``
+    (censorings), the Kaplan-Meier ``surv`` (``prod(1 - d / n_risk)``), the cumulative Greenwood sum, and
+    ``censoring``: scikit-survival's Kaplan-Meier of the censoring distribution
+    (``CensoringDistributionEstimator``: at a time shared by events and censorings the events leave the risk
+    set first, ``prod(1 - c / (n_risk - d))``).
+    """
+    n = t.size
+    ts = t[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = ts[1:] != ts[:-1]
+    gid = np.cumsum(new) - 1
+    times = ts[new]
+    m = times.size
+    group = np.empty(n, dtype=np.int64)
+    group[order] = gid
+    d = np.bincount(gid, weights=e[order].astype(float), minlength=m)
+    removed = np.bincount(gid, minlength=m).astype(float)
+    n_risk = removed[::-1].cumsum()[::-1]
+    c = removed - d
+    surv = np.cumprod(1.0 - d / n_risk) if m else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inc = np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0)
+        ratio = np.where(c != 0, c / (n_risk - d), 0.0)
+    return {"times": times, "group": group, "n_risk": n_risk, "d": d, "c": c, "surv": surv,
+            "greenwood": np.cumsum(inc), "censoring": np.cumprod(1.0 - ratio)}
+
+
+def _km_read(km: dict, t: float, extend: bool) -> tuple[float, float]:
+    """Kaplan-Meier survival and Greenwood variance at ``t`` from :func:`_km_arrays` (R ``summary(survfit)``)."""
+    times, surv = km["times"], km["surv"]
+    if times.size == 0:
+        return float("nan"), float("nan")
+    if not extend and t > times[-1] and surv[-1] > 0:
+        return float("nan"), float("nan")
+    i = int(np.searchsorted(times, t, side="right"))
+    if i == 0:
+        return 1.0, 0.0
+    s = float(surv[i - 1])
+    g = float(km["greenwood"][i - 1])
+    with np.errstate(invalid="ignore"):
+        var = s**2 * g if np.isfinite(g) else float("nan")
+    return s, float(var)
+
+
+class SurvivalOutcome:
+    """One data set's outcome sorted once, with its Kaplan-Meier and its censoring Kaplan-Meier.
+
+    Every time-to-event performance measure at a horizon of one data set reads these two curves: the
+    Kaplan-Meier risk (observed/expected ratio, the null model of the Brier score) and the inverse
+    probability of censoring weights (Uno's C, the cumulative/dynamic AUC, the IPCW Brier score). Built once
+    per data set (per bootstrap resample) and passed to each measure, the times are validated and sorted
+    once and each curve computed once.
+
+    The censoring curve follows scikit-survival's ``CensoringDistributionEstimator`` to the last bit: at a
+    time shared by events and censorings the events leave the risk set first (``G`` jumps by
+    ``c / (n_risk - d)``), a patient is weighted by ``G`` at his own time ``G(T_i)`` (not the left limit
+    ``G(T_i-)`` of R ``riskRegression``), ``G`` is read by its ``predict_proba`` rule and an event with
+    ``G(T_i) = 0`` is an error.
+
+    Parameters
+    ----------
+    time : array-like of float
+        Follow-up time, finite and >= 0.
+    event : array-like of {0, 1} or bool
+        1 for an event, 0 for censoring; at least one event.
+
+    Attributes
+    ----------
+    time : numpy.ndarray
+        Follow-up time (float), in the order given.
+    event : numpy.ndarray
+        Event indicator (bool), in the order given.
+    order : numpy.ndarray
+        ``numpy.argsort(time)`` (numpy's default sort, as scikit-survival's concordance loop).
+    times : numpy.ndarray
+        Distinct times, increasing.
+    group : numpy.ndarray
+        Position of each patient's time in ``times``.
+    surv : numpy.ndarray
+        Kaplan-Meier survival at each of ``times`` (R ``survfit``).
+    censoring : numpy.ndarray
+        Censoring survival ``G`` at each of ``times`` (scikit-survival).
+
+    Raises
+    ------
+    ValueError
+        Through :func:`check_survival_inputs` (lengths, values, event codes, no event).
+
+    References
+    ----------
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. JASA 1958;53:457-81.
+    Pölsterl S. scikit-survival: a library for time-to-event analysis built on top of scikit-learn. J Mach
+    Learn Res 2020;21:1-6 (``sksurv.nonparametric.CensoringDistributionEstimator``).
+
+    Examples
+    --------
+    >>> o = SurvivalOutcome([1, 2, 2, 3, 4], [1, 1, 0, 0, 1])
+    >>> round(o.km_risk(2.5), 6), np.round(o.censoring, 6).tolist()
+    (0.4, [1.0, 0.666667, 0.333333, 0.333333])
+    >>> np.round(o.ipcw(), 6).tolist()
+    [1.0, 1.5, 0.0, 0.0, 3.0]
+    """
+
+    def __init__(self, time, event):
+        self.time, self.event = check_survival_inputs(time, event)
+        self.order = np.argsort(self.time)
+        self._km = _km_arrays(self.time, self.event, self.order)
+        self.times = self._km["times"]
+        self.group = self._km["group"]
+        self.surv = self._km["surv"]
+        self.censoring = self._km["censoring"]
+        self._grid = np.r_[-np.inf, self.times]  # scikit-survival's unique_time_ and prob_
+        self._g = np.r_[1.0, self.censoring]
+
+    @property
+    def size(self) -> int:
+        """Number of patients."""
+        return int(self.time.size)
+
+    def km_at(self, t: float, *, extend: bool = True) -> tuple[float, float]:
+        """Kaplan-Meier survival at ``t`` and its Greenwood variance, as :func:`compute_km_at`."""
+        return _km_read(self._km, t, extend)
+
+    def km_risk(self, t: float) -> float:
+        """Kaplan-Meier risk ``1 - S(t)``, as :func:`compute_km_risk`."""
+        return 1.0 - self.km_at(t)[0]
+
+    def censoring_at(self, at) -> np.ndarray:
+        """Censoring survival ``G`` at each of ``at``: scikit-survival's ``predict_proba``.
+
+        The value at the last distinct time at or below each point (a point within machine epsilon of a
+        distinct time takes that time's value); beyond the last time 0 if the curve has reached 0.
+
+        Raises
+        ------
+        ValueError
+            If a point lies beyond the last time while ``G`` there is above 0.
+        """
+        at = np.atleast_1d(np.asarray(at, dtype=float))
+        extends = at > self._grid[-1]
+        if self._g[-1] > 0 and extends.any():
+            raise ValueError(f"time must be smaller than largest observed time point: {self._grid[-1]}")
+        out = np.zeros(at.shape, dtype=float)
+        inside = at[~extends]
+        idx = np.searchsorted(self._grid, inside)
+        exact = np.absolute(self._grid[idx] - inside) < np.finfo(float).eps
+        idx[~exact] -= 1
+        out[~extends] = self._g[idx]
+        return out
+
+    def censoring_own(self) -> np.ndarray:
+        """``G(T_i)``, the censoring survival at each patient's own time (order given)."""
+        return self.censoring[self.group]
+
+    def ipcw(self, mask=None) -> np.ndarray:
+        """Inverse probability of censoring weights ``event_i / G(T_i)``: scikit-survival's ``predict_ipcw``.
+
+        Parameters
+        ----------
+        mask : array-like of bool, optional
+            Patients weighted (the others get 0); default all.
+
+        Raises
+        ------
+        ValueError
+            If ``mask`` selects no patient or no event, or ``G(T_i) = 0`` at a selected event (an event at the
+            last time shared with censorings), as scikit-survival.
+        """
+        ev = self.event if mask is None else self.event & np.asarray(mask, dtype=bool)
+        if mask is not None and not np.any(mask):
+            raise ValueError("no patient to weight")
+        if not ev.any():
+            raise ValueError("all samples are censored")
+        g = self.censoring_own()[ev]
+        if (g == 0.0).any():
+            raise ValueError("censoring survival function is zero at one or more time points")
+        w = np.zeros(self.time.size)
+        w[ev] = 1.0 / g
+        return w
+
+
 def compute_km_table(time, event) -> pd.DataFrame:
     """Kaplan-Meier table at each distinct time (R ``survfit`` without confidence limits).
 
@@ -135,15 +331,9 @@ def compute_km_table(time, event) -> pd.DataFrame:
     [0.75, 0.5, 0.5]
     """
     t, e = _as_outcome(time, event)
-    times, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=e, minlength=times.size)
-    removed = np.bincount(inv, minlength=times.size).astype(float)
-    n_risk = removed[::-1].cumsum()[::-1]
-    surv = np.cumprod(1.0 - d / n_risk) if times.size else np.zeros(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inc = np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0)
-    return pd.DataFrame({"time": times, "n_risk": n_risk.astype(int), "n_event": d.astype(int),
-                         "n_censor": (removed - d).astype(int), "surv": surv, "greenwood": np.cumsum(inc)})
+    km = _km_arrays(t, e, np.argsort(t))
+    return pd.DataFrame({"time": km["times"], "n_risk": km["n_risk"].astype(int), "n_event": km["d"].astype(int),
+                         "n_censor": km["c"].astype(int), "surv": km["surv"], "greenwood": km["greenwood"]})
 
 
 def compute_km_at(time, event, t: float, *, extend: bool = True) -> tuple[float, float]:
@@ -172,19 +362,8 @@ def compute_km_at(time, event, t: float, *, extend: bool = True) -> tuple[float,
     >>> compute_km_at([1, 2, 3, 4], [1, 0, 1, 0], 3.0)
     (0.375, 0.08203125)
     """
-    tab = compute_km_table(time, event)
-    if tab.empty:
-        return float("nan"), float("nan")
-    if not extend and t > tab["time"].iat[-1] and tab["surv"].iat[-1] > 0:
-        return float("nan"), float("nan")
-    i = int(np.searchsorted(tab["time"].to_numpy(), t, side="right"))
-    if i == 0:
-        return 1.0, 0.0
-    s = float(tab["surv"].iat[i - 1])
-    g = float(tab["greenwood"].iat[i - 1])
-    with np.errstate(invalid="ignore"):
-        var = s**2 * g if np.isfinite(g) else float("nan")
-    return s, float(var)
+    t_arr, e_arr = _as_outcome(time, event)
+    return _km_read(_km_arrays(t_arr, e_arr, np.argsort(t_arr)), t, extend)
 
 
 def compute_km_risk(time, event, t: float) -> float:
@@ -206,8 +385,7 @@ def compute_km_risk(time, event, t: float) -> float:
     >>> compute_km_risk([1, 2, 3, 4], [1, 0, 1, 0], 3.0)
     0.625
     """
-    t_arr, e_arr = check_survival_inputs(time, event)
-    return 1.0 - compute_km_at(t_arr, e_arr, t)[0]
+    return SurvivalOutcome(time, event).km_risk(t)
 
 
 def compute_baseline_cumhaz(time, event, lp, *, ties: str = "breslow") -> tuple[np.ndarray, np.ndarray]:

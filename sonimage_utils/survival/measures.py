@@ -28,7 +28,8 @@ import numpy as np
 from sonimage_utils.survival.baseline import check_survival_inputs
 from sonimage_utils.survival.efron import fit_cox_efron
 
-__all__ = ["compute_harrell_c", "compute_concordance_counts", "compute_calibration_slope"]
+__all__ = ["compute_harrell_c", "compute_harrell_c_from_counts", "compute_concordance_counts",
+           "compute_calibration_slope"]
 
 _Z975 = 1.959963984540054
 #: Scores closer than this count as tied in Harrell's C (scikit-survival's ``tied_tol``).
@@ -158,7 +159,27 @@ def compute_harrell_c(time, event, lp) -> float:
     >>> compute_harrell_c([1, 2, 3], [1, 1, 0], [3.0, 2.0, 1.0])
     1.0
     """
-    counts = compute_concordance_counts(time, event, lp)
+    return compute_harrell_c_from_counts(compute_concordance_counts(time, event, lp))
+
+
+def compute_harrell_c_from_counts(counts: dict) -> float:
+    """Harrell's C from the pair counts of :func:`compute_concordance_counts` (shared with Uno's C).
+
+    Parameters
+    ----------
+    counts : dict
+        As returned by :func:`compute_concordance_counts`.
+
+    Returns
+    -------
+    float
+        (concordant + tied / 2) / comparable pairs; NaN when no pair is comparable.
+
+    Examples
+    --------
+    >>> compute_harrell_c_from_counts(compute_concordance_counts([1, 2, 3], [1, 1, 0], [3.0, 2.0, 1.0]))
+    1.0
+    """
     comp = int(counts["comparable"].sum())
     if comp == 0:
         return float("nan")
