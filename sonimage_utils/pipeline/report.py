@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 from IPython.display import HTML, Markdown, display
 
-from sonimage_utils.tables.format import format_value
 
 __all__ = ["record", "record_deviation", "DEVIATION_MIME", "EXPORT_MIME", "download_line", "save_figure", "save_table", "synthetic_notice", "show", "show_markdown", "glue_text", "record_section",
            "RESULT_MIME",
@@ -143,6 +142,10 @@ def record(name: str, value, description: str, *, kind: str, missing: str | None
         Nothing, so that a cell ending in ``record(...)`` shows no stray output.
     """
     from myst_nb import glue
+
+    # imported here: the notebook runner processes import this module for its MIME types and need none of the
+    # tables (whose package imports lifelines and statsmodels, 2.4 s per runner)
+    from sonimage_utils.tables.format import format_value
 
     number = to_number(value)
     text = format_value(number, kind, missing)
