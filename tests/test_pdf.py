@@ -24,7 +24,7 @@ PAGE = """<html><body><div class="bd-sidebar">nav</div><article class="bd-articl
 <style>#T_a td {color: red}</style>
 <table id="T_a"><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr></tbody></table>
 <table><tr>{wide}</tr></table>
-<figure id="fig-01-km"><img alt="_images/x.png" src="_images/x.png"/>
+<figure id="fig-01-km"><img alt="_images/x.png" src="_images/x.png" style="width: 724px;"/>
 <figcaption><p><span class="caption-number">Fig. 1 </span><span class="caption-text">Curves.</span></p></figcaption>
 </figure>
 <p><a href="../../models/benefit_model.json">models/benefit_model.json</a></p>
@@ -62,6 +62,7 @@ def test_03_print_html(tmp_path):
                             figures={"fig-01-km": svg}, build=tmp_path)
     assert "bd-sidebar" not in doc and "code()" not in doc and "headerlink" not in doc
     assert svg.resolve().as_uri() in doc and 'alt="Fig. 1 Curves."' in doc
+    assert "724px" not in doc  # the SVG at its own size, not at the width the book shows its PNG
     assert 'rel="attachment"' in doc and (tmp_path / "models" / "benefit_model.json").resolve().as_uri() in doc
     assert doc.count('id="watermark"') == 1 and 'data-mark="SYNTHETIC DATA"' in doc
     assert '<a href="#intro">Intro</a>' in doc and '<a href="#chapter-one">01 Chapter one</a>' in doc

@@ -160,6 +160,47 @@ def test_figures_are_vector_and_300_dpi_png_at_the_journal_column_widths(bundle)
         assert image.height / image.width == pytest.approx(5 / 8, rel=0.05)  # aspect kept (tight box)
 
 
+def test_the_figure_cell_shows_the_saved_png_at_the_inline_size_and_names_the_export(bundle):
+    import base64
+
+    from sonimage_utils.pipeline.report import EXPORT_MIME
+
+    build, folder, nb, manifest = bundle
+    (output,) = nb.cells[3].outputs  # one output: myst-nb makes each output of a figure cell a figure
+    saved = (build / "figures" / "02_km.png").read_bytes()
+    assert base64.b64decode(output["data"]["image/png"]) == saved  # the very PNG of BUILD/figures, not a re-render
+    assert output["metadata"][EXPORT_MIME] == {"kind": "figure", "name": "02_km"}
+    with Image.open(build / "figures" / "02_km.png") as image:  # 200 dpi; shown at the figure's 100 dpi
+        assert output["metadata"]["image/png"] == {"width": round(image.width / 2)}
+        assert image.info["dpi"] == pytest.approx((200, 200), abs=0.01) and 0.7 * 8 * 200 < image.width <= 8 * 200
+
+
+def test_journal_pngs_are_rgb_for_an_opaque_figure_and_keep_a_transparent_background(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sonimage_utils.plots.figure import write_publication_figure
+
+    for transparent in (False, True):
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 1], [0, 1])
+        if transparent:
+            fig.patch.set_alpha(0)
+            ax.patch.set_alpha(0)
+        files = write_publication_figure(fig, tmp_path / str(transparent), "f", synthetic=False)
+        plt.close(fig)
+        for label, mm in (("89mm", 89), ("183mm", 183)):
+            with Image.open(files[f"png_{label}"]) as image:
+                image.load()
+            assert image.width == round(mm / 25.4 * 300)
+            assert image.height / image.width == pytest.approx(3 / 4, rel=0.05)
+            assert image.mode == ("RGBA" if transparent else "RGB")
+            if transparent:
+                assert image.getchannel("A").getextrema()[0] == 0  # the background stays see-through
+
+
 def test_the_download_line_follows_each_table_and_figure(bundle):
     build, folder, nb, manifest = bundle
     outputs = nb.cells[1].outputs

@@ -119,6 +119,8 @@ def print_html(page: Path, *, version: str, synthetic: bool, title: str, built: 
             img["alt"] = caption.get_text(" ", strip=True)
         if img is not None and svg is not None:
             img["src"] = Path(svg).resolve().as_uri()
+            for size in ("style", "width", "height"):  # the book's PNG is shown at a set width; the SVG at its own
+                img.attrs.pop(size, None)
     for a in article.find_all("a", href=True):
         target = re.search(r"(?:^|/)models/([^/#?]+\.json)$", a["href"])
         if target and (Path(build) / "models" / target.group(1)).is_file():

@@ -6,6 +6,7 @@ prose can paste it, and tagged so that ``sonimage run`` gathers it into ``result
 
 from __future__ import annotations
 
+import base64
 import math
 from numbers import Number
 from pathlib import Path
@@ -185,17 +186,25 @@ def save_figure(fig, name: str, build_dir, *, dpi: int = 200):
     watermarked in a synthetic build), close it. The book links the files under the figure
     (:func:`sonimage_utils.pipeline.publication.link_figures`).
 
-    The files carry no timestamp, so the same figure gives the same bytes.
+    The files carry no timestamp, so the same figure gives the same bytes. The notebook shows the PNG just
+    written (no second render by IPython's inline backend), at the size the inline backend would show it:
+    ``fig.dpi`` pixels per inch of the figure, so a ``dpi`` PNG at ``fig.dpi / dpi`` of its pixel width
+    (sharp on high-density screens).
     """
+    from PIL import Image
+
     from sonimage_utils.plots.figure import close_figure, write_figure, write_publication_figure
 
     folder = Path(build_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    write_figure(fig, folder / f"{name}.png", dpi=dpi)
+    png = write_figure(fig, folder / f"{name}.png", dpi=dpi)
     write_figure(fig, folder / f"{name}.svg", dpi=dpi)  # vector, for the PDF (sonimage build --pdf)
+    with Image.open(png) as image:  # reads the header only
+        width = round(image.width * fig.dpi / dpi)
     # the export is named in the figure output's metadata: any second output of a figure cell, even a hidden
     # one, becomes a second figure; the book adds the download line under the rendered figure
-    display(fig, metadata={EXPORT_MIME: {"kind": "figure", "name": name}})
+    display({"image/png": base64.b64encode(png.read_bytes()).decode("ascii"), "text/plain": repr(fig)}, raw=True,
+            metadata={"image/png": {"width": width}, EXPORT_MIME: {"kind": "figure", "name": name}})
     write_publication_figure(fig, Path(build_dir) / "publication" / "figures", name,
                              synthetic=_is_synthetic(build_dir))
     close_figure(fig)
