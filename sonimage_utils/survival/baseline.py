@@ -436,7 +436,26 @@ def compute_baseline_cumhaz(time, event, lp, *, ties: str = "breslow") -> tuple[
     # risk set of row i (rows sorted by decreasing time) = rows 0..last[i], ties included
     new_group = np.r_[ts[1:] != ts[:-1], True]
     last = np.flatnonzero(new_group)[np.r_[0, np.cumsum(new_group[:-1])]] if t.size else np.zeros(0, int)
-    w = np.exp(x[order])
+    return _baseline_cumhaz_sorted(ts, es, last, x[order], ties)
+
+
+def _baseline_cumhaz_on(outcome, lp, ties):
+    """:func:`compute_baseline_cumhaz` of a validated ``lp`` on an outcome sorted once
+    (:class:`~sonimage_utils.survival.efron._SortedOutcome`, shared with the Cox fits of the same data set)."""
+    if ties not in ("breslow", "efron"):
+        raise ValueError(f"ties must be 'breslow' or 'efron', got {ties!r}")
+    x = np.asarray(lp, dtype=float).ravel()
+    if x.size != outcome.n or not np.all(np.isfinite(x)):
+        raise ValueError("lp must be finite and as long as time")
+    return _baseline_cumhaz_sorted(outcome.time_sorted, outcome.event_sorted, outcome.last, x[outcome.order], ties)
+
+
+def _baseline_cumhaz_sorted(ts, es, last, xs, ties):
+    """:func:`compute_baseline_cumhaz` on rows already sorted by decreasing time (stable): times ``ts``, events
+    ``es`` (bool), risk-set ends ``last`` and linear predictor ``xs`` in that order; the estimator itself, shared
+    with callers that sorted the outcome once (:class:`~sonimage_utils.survival.efron._SortedOutcome`:
+    ``time_sorted``, ``event_sorted``, ``last``, and the linear predictor taken in its ``order``)."""
+    w = np.exp(xs)
     s0 = np.cumsum(w)[last]
     times, first = np.unique(ts[es], return_index=True)
     gid = np.searchsorted(times, ts[es])
