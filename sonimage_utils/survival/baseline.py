@@ -94,7 +94,10 @@ def check_survival_inputs(time, event, *others, names=()):
     if e_raw.dtype == bool:
         e = e_raw
     else:
-        e_num = pd.to_numeric(pd.Series(e_raw), errors="coerce").to_numpy(dtype=float)
+        # numbers convert as pandas would convert them (a bootstrap resample passes int codes every time);
+        # anything else (strings, objects) through pandas' coercion, unparsable values becoming missing
+        e_num = (e_raw.astype(float) if e_raw.dtype.kind in "iuf"
+                 else pd.to_numeric(pd.Series(e_raw), errors="coerce").to_numpy(dtype=float))
         if np.any(~np.isin(e_num, [0.0, 1.0])):
             raise ValueError("event must be coded 0 (censored) or 1 (event), without missing values")
         e = e_num.astype(bool)
