@@ -122,3 +122,16 @@ def test_the_shared_sort_fit_rejects_covariates_the_raw_fit_rejects():
         _fit_cox_efron_on(outcome, np.r_[np.nan, X[1:, 0]])
     with pytest.raises(ValueError, match="same number of rows"):
         _fit_cox_efron_on(outcome, X[1:])
+
+
+@pytest.mark.parametrize("resolution", [1e-6, 0.5])
+def test_the_null_loglik_read_from_the_first_newton_step_equals_the_null_model_alone_to_the_bit(resolution):
+    from sonimage_utils.survival.efron import fit_cox_efron
+
+    X, time, event, offset, beta = _data(8, 200, 2, resolution, 0.6)
+    for off in (None, offset):
+        fit = fit_cox_efron(X, time, event.astype(float), offset=off)
+        s = _Sorted(X, time, event, np.zeros(time.size) if off is None else off)
+        assert fit.loglik_null == _efron(s, np.zeros(2), want_derivatives=False)[0]
+        # a fit started elsewhere evaluates the null model on its own: the same value
+        assert fit_cox_efron(X, time, event.astype(float), offset=off, init=beta).loglik_null == fit.loglik_null

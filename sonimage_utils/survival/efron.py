@@ -265,8 +265,10 @@ def _newton(s: _Sorted, init, tol, max_iter, feature_names) -> EfronCoxResult:
     """Newton-Raphson with step halving on the Efron likelihood of ``s`` (the iterations of :func:`fit_cox_efron`)."""
     p = s.X.shape[1]
     beta = np.zeros(p) if init is None else np.array(init, dtype=float).ravel()
-    loglik_null = _efron(s, np.zeros(p), want_derivatives=False)[0]
     loglik, grad, info = _efron(s, beta)
+    # from 0 (the default start) the first evaluation is the null model's: its likelihood, computed by the same
+    # operations as an evaluation without derivatives, is the null log likelihood (one evaluation saved per fit)
+    loglik_null = loglik if init is None else _efron(s, np.zeros(p), want_derivatives=False)[0]
     converged, it = False, 0
     for it in range(1, max_iter + 1):
         try:
