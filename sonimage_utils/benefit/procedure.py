@@ -270,7 +270,7 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
         (:func:`~sonimage_utils.benefit.metrics.c_for_benefit`, point estimate only).
     """
     spec = model["features"]
-    Z = apply_preprocessing(frame[[s["name"] for s in spec]], spec)
+    Z = apply_preprocessing(frame, spec)  # reads the spec's columns only: no copy of them first
     lp = Z @ np.array([model["prognostic"]["coefficients"][s["name"]] for s in spec])
     risk = 1 - compute_survival_at(model["prognostic"]["baseline"], lp, horizon)
     rb = model["risk_benefit"]
