@@ -136,3 +136,41 @@ def test_10_calibration_for_benefit_uses_km_difference():
     # true benefit at 12 months: exp(-12/20) - exp(-1) = 0.181; every group's CI should be near it
     true = np.exp(-12 / 20) - np.exp(-1)
     assert abs(tab["observed"].mean() - true) < 0.1
+
+
+def test_the_bootstrap_measures_equal_the_public_functions_to_the_bit():
+    # evaluate_benefit_model validates and sorts each data set once (shared by the slope and the calibration
+    # curve's fit) and predicts without frames; its numbers must be those of the public functions, bit for bit
+    import pandas as pd
+
+    from sonimage_utils.benefit.internal_validation import compute_observed_risk_curve
+    from sonimage_utils.benefit.procedure import (compute_survival_at, evaluate_benefit_model,
+                                                  fit_benefit_procedure, predict_from_features)
+    from sonimage_utils.survival.measures import compute_calibration_slope, compute_harrell_c
+
+    rng = np.random.default_rng(3)
+    n, p = 80, 4
+    X = rng.normal(size=(n, p))
+    treated = rng.integers(0, 2, n)
+    t = np.round(rng.exponential(np.exp(-(0.4 * X[:, 0] - 0.5 * treated)) * 20))  # whole months: ties
+    c = rng.uniform(0, 60, n)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(p)])
+    frame["time"], frame["event"], frame["treated"] = np.minimum(t, c), (t <= c).astype(float), treated.astype(float)
+    feats = [f"x{j}" for j in range(p)]
+    model = fit_benefit_procedure(frame, feats, n_folds=5, seed=1, fit_effect=True)
+    grid = np.linspace(0.2, 0.8, 7)
+    for _ in range(3):
+        f = frame.iloc[rng.integers(0, n, n)]
+        res = evaluate_benefit_model(model, f, horizon=24.0, rmst_horizon=36.0, risk_grid=grid,
+                                     benefit_threshold=0.05, cfb_seed=7)
+        pred = predict_from_features(model, f[feats], horizon=24.0, rmst_horizon=None)
+        time, event, lp = f["time"].to_numpy(), f["event"].to_numpy(), pred["lp"].to_numpy()
+        risk = 1 - compute_survival_at(model["prognostic"]["baseline"], lp, 24.0)
+        assert res["c"] == compute_harrell_c(time, event, lp)
+        assert res["slope"] == compute_calibration_slope(time, event, lp)["slope"]
+        assert res["calibration"].tobytes() == compute_observed_risk_curve(time, event, risk, 24.0, grid).tobytes()
+        tr = f["treated"].to_numpy()
+        assert res["c_for_benefit"] == c_for_benefit(pred["benefit_t"].to_numpy(), tr, time, event, 24.0,
+                                                     n_boot=0, seed=7).c
+        assert res["c_for_benefit_effect"] == c_for_benefit(pred["effect_benefit_t"].to_numpy(), tr, time, event,
+                                                            24.0, n_boot=0, seed=7).c

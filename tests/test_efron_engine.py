@@ -81,3 +81,57 @@ def test_folds_together_equal_each_training_subset_alone(resolution):
         assert loglik[k] == pytest.approx(alone[0], rel=1e-13)
         np.testing.assert_allclose(grad[k], alone[1], rtol=1e-12, atol=1e-11)
         np.testing.assert_allclose(info[k], alone[2], rtol=1e-12, atol=1e-11)
+
+
+@pytest.mark.parametrize("resolution", [1e-6, 0.5, 5.0])
+def test_the_shared_sort_fit_equals_the_fit_from_raw_arrays_to_the_bit(resolution):
+    # one _SortedOutcome per data set serves every fit on it (calibration slope, spline calibration model)
+    from sonimage_utils.survival.efron import _fit_cox_efron_on, _SortedOutcome, fit_cox_efron
+
+    X, time, event, _, _ = _data(5, 250, 3, resolution, 0.5)
+    outcome = _SortedOutcome(time, event)
+    for cols in ([0], [0, 1, 2], [2, 1]):
+        raw = fit_cox_efron(X[:, cols], time, event.astype(float))
+        shared = _fit_cox_efron_on(outcome, X[:, cols])
+        assert shared.coef.tobytes() == raw.coef.tobytes()
+        assert shared.vcov.tobytes() == raw.vcov.tobytes()
+        assert (shared.loglik, shared.loglik_null, shared.n_iter, shared.converged) == (
+            raw.loglik, raw.loglik_null, raw.n_iter, raw.converged)
+
+
+def test_the_shared_sort_baseline_equals_the_baseline_from_raw_arrays_to_the_bit():
+    from sonimage_utils.survival.baseline import _baseline_cumhaz_on, compute_baseline_cumhaz
+    from sonimage_utils.survival.efron import _SortedOutcome
+
+    X, time, event, _, beta = _data(6, 250, 3, 0.5, 0.5)
+    outcome = _SortedOutcome(time, event)
+    for ties in ("breslow", "efron"):
+        a = compute_baseline_cumhaz(time, event.astype(float), X @ beta, ties=ties)
+        b = _baseline_cumhaz_on(outcome, X @ beta, ties)
+        assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+    with pytest.raises(ValueError, match="finite"):
+        _baseline_cumhaz_on(outcome, np.r_[np.inf, X[1:] @ beta], "efron")
+
+
+def test_the_shared_sort_fit_rejects_covariates_the_raw_fit_rejects():
+    from sonimage_utils.survival.efron import _fit_cox_efron_on, _SortedOutcome
+
+    X, time, event, _, _ = _data(7, 50, 1, 0.5, 0.5)
+    outcome = _SortedOutcome(time, event)
+    with pytest.raises(ValueError, match="finite"):
+        _fit_cox_efron_on(outcome, np.r_[np.nan, X[1:, 0]])
+    with pytest.raises(ValueError, match="same number of rows"):
+        _fit_cox_efron_on(outcome, X[1:])
+
+
+@pytest.mark.parametrize("resolution", [1e-6, 0.5])
+def test_the_null_loglik_read_from_the_first_newton_step_equals_the_null_model_alone_to_the_bit(resolution):
+    from sonimage_utils.survival.efron import fit_cox_efron
+
+    X, time, event, offset, beta = _data(8, 200, 2, resolution, 0.6)
+    for off in (None, offset):
+        fit = fit_cox_efron(X, time, event.astype(float), offset=off)
+        s = _Sorted(X, time, event, np.zeros(time.size) if off is None else off)
+        assert fit.loglik_null == _efron(s, np.zeros(2), want_derivatives=False)[0]
+        # a fit started elsewhere evaluates the null model on its own: the same value
+        assert fit_cox_efron(X, time, event.astype(float), offset=off, init=beta).loglik_null == fit.loglik_null

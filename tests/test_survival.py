@@ -105,3 +105,20 @@ def test_09_bad_input_raises_clear_error():
         fit_km(d)
     with pytest.raises(ValueError, match="not in the data"):
         fit_km(d, group="nope")
+
+
+def test_numeric_event_codes_convert_as_pandas_converts_them():
+    # check_survival_inputs converts numeric codes with numpy (each bootstrap resample passes int codes) and
+    # anything else through pandas' coercion; both give the same events and the same errors
+    import pandas as pd
+
+    from sonimage_utils.survival.baseline import check_survival_inputs
+
+    for codes in ([0, 1, 1], np.array([0, 1, 1], dtype=np.int8), np.array([0, 1, 1], dtype=np.uint64),
+                  [0.0, 1.0, 1.0], np.array(["0", "1", "1"], dtype=object)):
+        e = check_survival_inputs([1.0, 2.0, 3.0], codes)[1]
+        ref = pd.to_numeric(pd.Series(np.asarray(codes).ravel()), errors="coerce").to_numpy(dtype=float) == 1
+        assert e.dtype == bool and e.tolist() == ref.tolist()
+    for bad in ([0, 2, 1], [0.0, np.nan, 1.0], np.array(["0", "x", "1"], dtype=object)):
+        with pytest.raises(ValueError, match="coded 0"):
+            check_survival_inputs([1.0, 2.0, 3.0], bad)

@@ -233,3 +233,21 @@ def test_10d_one_auc_call_for_all_times_equals_one_call_per_time():
                 except ValueError:
                     pass
         np.testing.assert_array_equal(_auc_one(idx, time, event, marker, times), expected)
+
+
+@pytest.mark.parametrize("resolution", [None, 0.25])
+def test_the_bootstrap_path_measures_equal_the_public_functions_to_the_bit(resolution):
+    # survival_performance validates and sorts once and skips the calibration frames; its slope and ICI/E50/E90
+    # must be those of compute_calibration_slope and compute_smoothed_calibration, bit for bit
+    from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
+
+    time, event, risk, lp, _ = simulate(150, seed=4)
+    if resolution:
+        time = np.round(time / resolution) * resolution + resolution  # heavy ties
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        i = rng.integers(0, time.size, time.size)
+        res = survival_performance(time[i], event[i], risk[i], lp[i], T)
+        assert res["calibration_slope"] == compute_calibration_slope(time[i], event[i], lp[i])["slope"]
+        cal = compute_smoothed_calibration(time[i], event[i], risk[i], T)
+        assert [res[k] for k in ("ici", "e50", "e90")] == [cal.values[k] for k in ("ici", "e50", "e90")]

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from sonimage_utils.survival.baseline import compute_baseline_cumhaz, evaluate_step
+from sonimage_utils.survival.baseline import _baseline_cumhaz_on, compute_baseline_cumhaz, evaluate_step
 from sonimage_utils.survival.design import compute_rcs_basis
-from sonimage_utils.survival.efron import fit_cox_efron
+from sonimage_utils.survival.efron import _fit_cox_efron_on, fit_cox_efron
 
 __all__ = [
     "compute_observed_risk_curve",
@@ -58,6 +58,14 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
     Austin PC, Harrell FE, van Klaveren D. Graphical calibration curves and the integrated calibration
     index (ICI) for survival models. Stat Med 2020;39:2714-42.
     """
+    return _observed_risk_curve(time, event, predicted_risk, t, grid, None)
+
+
+def _observed_risk_curve(time, event, predicted_risk, t, grid, outcome):
+    """:func:`compute_observed_risk_curve`; with ``outcome`` (the data set's
+    :class:`~sonimage_utils.survival.efron._SortedOutcome`, ``time`` and ``event`` validated by the caller) the
+    Cox fit and its baseline reuse that one sort of the times (a bootstrap resample's other fits share it),
+    with the same numbers to the bit."""
     risk = np.clip(np.asarray(predicted_risk, dtype=float), 1e-6, 1 - 1e-6)
     grid = np.clip(np.asarray(grid, dtype=float), 1e-6, 1 - 1e-6)
     x = np.log(-np.log(1 - risk))
@@ -72,12 +80,17 @@ def compute_observed_risk_curve(time, event, predicted_risk, t, grid) -> np.ndar
             design, design_grid = compute_rcs_basis(x, knots), compute_rcs_basis(xg, knots)
     if np.ptp(design) == 0:  # constant predictions: no calibration model, the baseline alone
         coef = np.zeros(design.shape[1])
-    else:
+    elif outcome is None:
         coef = fit_cox_efron(design, time, event).coef
+    else:
+        coef = _fit_cox_efron_on(outcome, design).coef
     # a calibration model that ran off to infinity (monotone likelihood in a small resample) gives non-finite
     # values here: no warning, the bootstrap counts such resamples (OptimismResult.n_not_finite) and reports them
     with np.errstate(over="ignore", invalid="ignore"):
-        h0 = evaluate_step(*compute_baseline_cumhaz(time, event, design @ coef, ties="efron"), t)
+        lp = design @ coef
+        base = (compute_baseline_cumhaz(time, event, lp, ties="efron") if outcome is None
+                else _baseline_cumhaz_on(outcome, lp, "efron"))
+        h0 = evaluate_step(*base, t)
         return 1 - np.exp(-h0 * np.exp(design_grid @ coef))
 
 

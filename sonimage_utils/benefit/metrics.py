@@ -101,17 +101,20 @@ def match_on_predicted_benefit(predicted_benefit, treated, rng=None) -> pd.DataF
         ``idx_treated``, ``idx_control`` (positions in the inputs), ``predicted`` (mean of the two).
     """
     pb = np.asarray(predicted_benefit, dtype=float)
-    tr = np.asarray(treated).astype(int)
-    rng = np.random.default_rng(rng)
+    it, ic = _match(pb, np.asarray(treated).astype(int), np.random.default_rng(rng))
+    return pd.DataFrame({"idx_treated": it, "idx_control": ic, "predicted": (pb[it] + pb[ic]) / 2})
+
+
+def _match(pb, tr, rng):
+    """The pairs of :func:`match_on_predicted_benefit` as two index arrays (treated, control), without the frame
+    (the c-for-benefit of each bootstrap resample reads only these)."""
     it, ic = np.flatnonzero(tr == 1), np.flatnonzero(tr == 0)
     m = min(it.size, ic.size)
     if it.size > m:
         it = np.sort(rng.choice(it, size=m, replace=False))
     if ic.size > m:
         ic = np.sort(rng.choice(ic, size=m, replace=False))
-    it = it[np.argsort(pb[it], kind="stable")]
-    ic = ic[np.argsort(pb[ic], kind="stable")]
-    return pd.DataFrame({"idx_treated": it, "idx_control": ic, "predicted": (pb[it] + pb[ic]) / 2})
+    return it[np.argsort(pb[it], kind="stable")], ic[np.argsort(pb[ic], kind="stable")]
 
 
 def _status_at(time, event, t):
@@ -120,12 +123,12 @@ def _status_at(time, event, t):
 
 
 def _c_for_benefit_once(pb, treated, time, event, t, rng):
-    pairs = match_on_predicted_benefit(pb, treated, rng)
+    it, ic = _match(pb, treated, rng)
     st = _status_at(time, event, t)
-    s_t, s_c = st[pairs["idx_treated"]], st[pairs["idx_control"]]
+    s_t, s_c = st[it], st[ic]
     keep = ~(np.isnan(s_t) | np.isnan(s_c))
     observed = s_c[keep] - s_t[keep]  # +1: control had the event, treated did not
-    return c_for_benefit_pairs(pairs["predicted"].to_numpy()[keep], observed), int(keep.sum())
+    return c_for_benefit_pairs(((pb[it] + pb[ic]) / 2)[keep], observed), int(keep.sum())
 
 
 class CForBenefitResult:

@@ -22,12 +22,13 @@ import pandas as pd
 
 import functools
 
-from sonimage_utils.benefit.internal_validation import bootstrap_optimism, compute_observed_risk_curve
+from sonimage_utils.benefit.internal_validation import _observed_risk_curve, bootstrap_optimism
 from sonimage_utils.benefit.features import apply_preprocessing, fit_preprocessing
 from sonimage_utils.benefit.metrics import c_for_benefit
-from sonimage_utils.survival.baseline import compute_baseline_cumhaz
-from sonimage_utils.survival.efron import fit_cox_efron
-from sonimage_utils.survival.measures import compute_calibration_slope, compute_harrell_c
+from sonimage_utils.survival.baseline import check_survival_inputs, compute_baseline_cumhaz
+from sonimage_utils.survival.efron import _SortedOutcome, fit_cox_efron
+from sonimage_utils.survival.measures import (_calibration_slope_on, _concordance_counts,
+                                              compute_harrell_c_from_counts)
 from sonimage_utils.survival.ridge_cox import (DEFAULT_PENALTIES, PenaltyCVResult, _SortedCoxData, cv_ridge_penalty,
                                               fit_ridge_cox)
 
@@ -209,8 +210,14 @@ def predict_from_features(model: dict, raw: pd.DataFrame, *, horizon: float, rms
         ``surv_t_cdk - surv_t_et``), ``rmst_et``, ``rmst_cdk``, ``benefit_rmst`` from the risk-based
         benefit model; the same with prefix ``effect_`` from the effect model when it was fitted.
     """
+    return pd.DataFrame(_predict_from_z(model, apply_preprocessing(raw, model["features"]), horizon=horizon,
+                                        rmst_horizon=rmst_horizon), index=raw.index)
+
+
+def _predict_from_z(model: dict, Z, *, horizon: float, rmst_horizon) -> dict:
+    """The columns of :func:`predict_from_features` (name -> array) from the preprocessed predictors ``Z``
+    (:func:`~sonimage_utils.benefit.features.apply_preprocessing`), without the frame."""
     spec = model["features"]
-    Z = apply_preprocessing(raw, spec)
     prog = model["prognostic"]
     beta = np.array([prog["coefficients"][s["name"]] for s in spec])
     lp = Z @ beta
@@ -228,7 +235,7 @@ def predict_from_features(model: dict, raw: pd.DataFrame, *, horizon: float, rms
         e_et = Z @ main
         e_cdk = e_et + eff["treated"] + Z @ inter
         _add_arm_predictions(out, "effect_", model["effect"]["baseline"], e_et, e_cdk, horizon, rmst_horizon)
-    return pd.DataFrame(out, index=raw.index)
+    return out
 
 
 def _add_arm_predictions(out, prefix, baseline, lp_et, lp_cdk, horizon, rmst_horizon):
@@ -263,7 +270,7 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
         (:func:`~sonimage_utils.benefit.metrics.c_for_benefit`, point estimate only).
     """
     spec = model["features"]
-    Z = apply_preprocessing(frame[[s["name"] for s in spec]], spec)
+    Z = apply_preprocessing(frame, spec)  # reads the spec's columns only: no copy of them first
     lp = Z @ np.array([model["prognostic"]["coefficients"][s["name"]] for s in spec])
     risk = 1 - compute_survival_at(model["prognostic"]["baseline"], lp, horizon)
     rb = model["risk_benefit"]
@@ -272,10 +279,15 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
                - compute_survival_at(rb["baseline"], lp_et, horizon))
     time = frame["time"].to_numpy(dtype=float)
     event = frame["event"].to_numpy(dtype=float)
+    # validated once and sorted once by decreasing time: the calibration slope and the calibration curve's Cox
+    # fit and baseline share that sort (same numbers as compute_harrell_c, compute_calibration_slope and
+    # compute_observed_risk_curve each validating and sorting again)
+    t_ok, e_ok, lp_ok = check_survival_inputs(time, event, lp, names=["lp"])
+    outcome = _SortedOutcome(t_ok, e_ok)
     out = {
-        "c": compute_harrell_c(time, event, lp),
-        "slope": _slope_or_nan(time, event, lp),
-        "calibration": compute_observed_risk_curve(time, event, risk, horizon, risk_grid),
+        "c": compute_harrell_c_from_counts(_concordance_counts(t_ok, e_ok, lp_ok)),
+        "slope": _slope_or_nan(outcome, lp_ok),
+        "calibration": _observed_risk_curve(time, event, risk, horizon, risk_grid, outcome),
         "share_below": float(np.mean(benefit < benefit_threshold)),
         "mean_benefit": float(np.mean(benefit)),
     }
@@ -284,8 +296,7 @@ def evaluate_benefit_model(model, frame, *, horizon, rmst_horizon, risk_grid, be
         out["c_for_benefit"] = c_for_benefit(benefit, treated, time, event, horizon, n_boot=0, seed=cfb_seed).c
         if "effect" in model:
             # only the benefit at the horizon is read here: no RMST columns (predictions no one reads)
-            eff = predict_from_features(model, frame[[s["name"] for s in spec]], horizon=horizon,
-                                        rmst_horizon=None)["effect_benefit_t"].to_numpy()
+            eff = _predict_from_z(model, Z, horizon=horizon, rmst_horizon=None)["effect_benefit_t"]
             out["c_for_benefit_effect"] = c_for_benefit(eff, treated, time, event, horizon, n_boot=0,
                                                         seed=cfb_seed).c
     return out
@@ -309,10 +320,11 @@ def predict_benefit_columns(model, frame, *, horizon, rmst_horizon) -> dict:
     return {c: pred[c].to_numpy(dtype=float) for c in BENEFIT_COLUMNS if c in pred.columns}
 
 
-def _slope_or_nan(time, event, lp):
-    """Calibration slope, NaN when ``lp`` is constant (a model shrunk to nothing has no slope)."""
+def _slope_or_nan(outcome, lp):
+    """Calibration slope (:func:`~sonimage_utils.survival.measures.compute_calibration_slope` on the sorted
+    ``outcome``), NaN when ``lp`` is constant (a model shrunk to nothing has no slope)."""
     try:
-        return compute_calibration_slope(time, event, lp)["slope"]
+        return _calibration_slope_on(outcome, lp)["slope"]
     except ValueError:
         return float("nan")
 

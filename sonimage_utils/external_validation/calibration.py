@@ -32,9 +32,9 @@ import pandas as pd
 from scipy import stats
 
 from sonimage_utils.survival.design import compute_rcs_basis
-from sonimage_utils.survival.baseline import (check_survival_inputs, compute_baseline_cumhaz, compute_km_table,
-                                              evaluate_step)
-from sonimage_utils.survival.efron import fit_cox_efron
+from sonimage_utils.survival.baseline import (_baseline_cumhaz_on, check_survival_inputs, compute_baseline_cumhaz,
+                                              compute_km_table, evaluate_step)
+from sonimage_utils.survival.efron import _fit_cox_efron_on, _SortedOutcome
 from sonimage_utils.survival.measures import compute_calibration_slope
 
 __all__ = [
@@ -111,17 +111,54 @@ class SmoothedCalibration:
     values: dict = field(default_factory=dict)
 
 
-def _fit_secondary(t_arr, e_arr, basis):
-    """Secondary Cox model (Efron ties) of the outcome on the calibration basis, with its baseline hazard
+def _fit_secondary(outcome, basis):
+    """Secondary Cox model (Efron ties) of the outcome (a sorted
+    :class:`~sonimage_utils.survival.efron._SortedOutcome`) on the calibration basis, with its baseline hazard
     (Efron's rule at tied times, as R ``survfit`` of that fit and ``rms::survest``)."""
-    fit = fit_cox_efron(basis, t_arr, e_arr)
-    base = compute_baseline_cumhaz(t_arr, e_arr, basis @ fit.coef, ties="efron")
+    fit = _fit_cox_efron_on(outcome, basis)
+    base = _baseline_cumhaz_on(outcome, basis @ fit.coef, ties="efron")
     return fit.coef, base
 
 
 def _predict_risk(coef, base, basis, t) -> np.ndarray:
     h0 = evaluate_step(*base, t)
     return 1.0 - np.exp(-h0 * np.exp(basis @ coef))
+
+
+def _smoothed_calibration_fit(tt, e, r, t, knots, outcome=None) -> dict:
+    """The smoothed calibration of validated arrays (``tt`` float, ``e`` bool, ``r`` risks in [0, 1]): knots, the
+    secondary model, each patient's observed risk and ICI/E50/E90/Emax, without the frames of
+    :func:`compute_smoothed_calibration` (which builds them from this). ``outcome``: the data set's
+    :class:`~sonimage_utils.survival.efron._SortedOutcome` when the caller already sorted it (the other fits of
+    a bootstrap resample), else sorted here.
+
+    Returns
+    -------
+    dict
+        ``knots``, ``coef``, ``base`` (baseline step function), ``observed`` and ``abs_diff`` per patient,
+        ``values`` (``ici``, ``e50``, ``e90``, ``emax``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`compute_smoothed_calibration`.
+    """
+    x = _cloglog(r)
+    if knots is None:
+        knots = choose_calibration_knots(x)
+    else:
+        knots = np.asarray(knots, dtype=float)
+        if np.unique(knots).size < 3 or np.unique(knots).size < knots.size:
+            raise ValueError("calibration knots must be at least 3 distinct values")
+    if np.unique(x).size < 2:
+        raise ValueError("all predictions are equal: no calibration curve can be fitted")
+    basis = compute_rcs_basis(x, knots) if knots.size else x[:, None]
+    coef, base = _fit_secondary(_SortedOutcome(tt, e) if outcome is None else outcome, basis)
+    obs = _predict_risk(coef, base, basis, t)
+    diff = np.abs(obs - r)
+    values = {"ici": float(np.mean(diff)), "e50": float(np.quantile(diff, 0.5)),
+              "e90": float(np.quantile(diff, 0.9)), "emax": float(np.max(diff))}
+    return {"knots": knots, "coef": coef, "base": base, "observed": obs, "abs_diff": diff, "values": values}
 
 
 def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_grid: int = 100,
@@ -155,27 +192,14 @@ def compute_smoothed_calibration(time, event, risk, t: float, *, knots=None, n_g
     tt, e, r = check_survival_inputs(time, event, risk, names=["risk"])
     if np.any((r < 0) | (r > 1)):
         raise ValueError("risk must be a probability in [0, 1]")
-    x = _cloglog(r)
-    if knots is None:
-        knots = choose_calibration_knots(x)
-    else:
-        knots = np.asarray(knots, dtype=float)
-        if np.unique(knots).size < 3 or np.unique(knots).size < knots.size:
-            raise ValueError("calibration knots must be at least 3 distinct values")
-    if np.unique(x).size < 2:
-        raise ValueError("all predictions are equal: no calibration curve can be fitted")
-    basis = compute_rcs_basis(x, knots) if knots.size else x[:, None]
-    coef, base = _fit_secondary(tt, e, basis)
-    obs = _predict_risk(coef, base, basis, t)
-    diff = np.abs(obs - r)
-    values = {"ici": float(np.mean(diff)), "e50": float(np.quantile(diff, 0.5)),
-              "e90": float(np.quantile(diff, 0.9)), "emax": float(np.max(diff))}
+    fit = _smoothed_calibration_fit(tt, e, r, t, knots)
+    knots, coef, base, values = fit["knots"], fit["coef"], fit["base"], fit["values"]
     g = np.linspace(r.min(), r.max(), n_grid) if grid is None else np.asarray(grid, dtype=float)
     gx = _cloglog(g)
     gobs = _predict_risk(coef, base, compute_rcs_basis(gx, knots) if knots.size else gx[:, None], t)
     return SmoothedCalibration(
         summary=pd.DataFrame({"measure": list(values), "value": list(values.values())}),
-        patients=pd.DataFrame({"predicted": r, "observed": obs, "abs_diff": diff}),
+        patients=pd.DataFrame({"predicted": r, "observed": fit["observed"], "abs_diff": fit["abs_diff"]}),
         curve=pd.DataFrame({"predicted": g, "observed": gobs}),
         knots=knots, t=float(t), values=values)
 

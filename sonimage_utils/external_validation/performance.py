@@ -26,17 +26,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sonimage_utils.external_validation.calibration import compute_smoothed_calibration
+from sonimage_utils.external_validation.calibration import _smoothed_calibration_fit
 from sonimage_utils.external_validation.metrics import (
     check_survival_inputs,
     compute_brier_from,
-    compute_calibration_slope,
     compute_cd_auc_from,
     compute_observed_expected_from,
     compute_uno_c_from,
 )
 from sonimage_utils.survival.baseline import SurvivalOutcome
-from sonimage_utils.survival.measures import compute_concordance_counts, compute_harrell_c_from_counts
+from sonimage_utils.survival.efron import _SortedOutcome
+from sonimage_utils.survival.measures import _calibration_slope_on, _concordance_counts, compute_harrell_c_from_counts
 
 __all__ = ["PERFORMANCE_METRICS", "survival_performance"]
 
@@ -107,19 +107,23 @@ def survival_performance(time, event, risk, lp, t: float, *, calibration_knots=N
         raise ValueError(f"t = {t:g} must lie inside the follow-up ({tt.min():g}, {tt.max():g})")
     if not np.any(e & (tt <= t)):
         raise ValueError(f"no event by t = {t:g}: performance at t cannot be estimated")
-    # one sorted outcome (Kaplan-Meier and censoring Kaplan-Meier) and one set of pair counts for all measures
+    # one sorted outcome (Kaplan-Meier and censoring Kaplan-Meier) and one set of pair counts for all measures;
+    # one sort by decreasing time and one tie structure for the two Cox fits (calibration slope, smoothed
+    # calibration) and the baseline hazard; the inputs validated once, here
     outcome = SurvivalOutcome(tt, e)
-    counts = compute_concordance_counts(tt, e, x)
+    counts = _concordance_counts(tt, e, x)
+    sorted_outcome = _SortedOutcome(tt, e)
     out = {"harrell_c": compute_harrell_c_from_counts(counts),
            "uno_c": compute_uno_c_from(outcome, x, t, counts=counts),
            "auc": float(compute_cd_auc_from(outcome, x, [t])[0]),
            "oe": compute_observed_expected_from(outcome, r, t)["oe"],
-           "calibration_slope": _or_nan(lambda: compute_calibration_slope(tt, e, x)["slope"])}
+           "calibration_slope": _or_nan(lambda: _calibration_slope_on(sorted_outcome, x)["slope"])}
     try:
         if not smooth_calibration:
             raise ValueError("smoothed calibration not fitted (too few distinct predictions)")
-        cal = compute_smoothed_calibration(tt, e, r, t, knots=calibration_knots)
-        out.update({k: cal.values[k] for k in ("ici", "e50", "e90")})
+        # the measures only, without the frames and grid curve of compute_smoothed_calibration
+        values = _smoothed_calibration_fit(tt, e, r, t, calibration_knots, sorted_outcome)["values"]
+        out.update({k: values[k] for k in ("ici", "e50", "e90")})
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         out.update({"ici": np.nan, "e50": np.nan, "e90": np.nan})
     b = compute_brier_from(outcome, r, t)

@@ -94,7 +94,10 @@ def check_survival_inputs(time, event, *others, names=()):
     if e_raw.dtype == bool:
         e = e_raw
     else:
-        e_num = pd.to_numeric(pd.Series(e_raw), errors="coerce").to_numpy(dtype=float)
+        # numbers convert as pandas would convert them (a bootstrap resample passes int codes every time);
+        # anything else (strings, objects) through pandas' coercion, unparsable values becoming missing
+        e_num = (e_raw.astype(float) if e_raw.dtype.kind in "iuf"
+                 else pd.to_numeric(pd.Series(e_raw), errors="coerce").to_numpy(dtype=float))
         if np.any(~np.isin(e_num, [0.0, 1.0])):
             raise ValueError("event must be coded 0 (censored) or 1 (event), without missing values")
         e = e_num.astype(bool)
@@ -436,7 +439,26 @@ def compute_baseline_cumhaz(time, event, lp, *, ties: str = "breslow") -> tuple[
     # risk set of row i (rows sorted by decreasing time) = rows 0..last[i], ties included
     new_group = np.r_[ts[1:] != ts[:-1], True]
     last = np.flatnonzero(new_group)[np.r_[0, np.cumsum(new_group[:-1])]] if t.size else np.zeros(0, int)
-    w = np.exp(x[order])
+    return _baseline_cumhaz_sorted(ts, es, last, x[order], ties)
+
+
+def _baseline_cumhaz_on(outcome, lp, ties):
+    """:func:`compute_baseline_cumhaz` of a validated ``lp`` on an outcome sorted once
+    (:class:`~sonimage_utils.survival.efron._SortedOutcome`, shared with the Cox fits of the same data set)."""
+    if ties not in ("breslow", "efron"):
+        raise ValueError(f"ties must be 'breslow' or 'efron', got {ties!r}")
+    x = np.asarray(lp, dtype=float).ravel()
+    if x.size != outcome.n or not np.all(np.isfinite(x)):
+        raise ValueError("lp must be finite and as long as time")
+    return _baseline_cumhaz_sorted(outcome.time_sorted, outcome.event_sorted, outcome.last, x[outcome.order], ties)
+
+
+def _baseline_cumhaz_sorted(ts, es, last, xs, ties):
+    """:func:`compute_baseline_cumhaz` on rows already sorted by decreasing time (stable): times ``ts``, events
+    ``es`` (bool), risk-set ends ``last`` and linear predictor ``xs`` in that order; the estimator itself, shared
+    with callers that sorted the outcome once (:class:`~sonimage_utils.survival.efron._SortedOutcome`:
+    ``time_sorted``, ``event_sorted``, ``last``, and the linear predictor taken in its ``order``)."""
+    w = np.exp(xs)
     s0 = np.cumsum(w)[last]
     times, first = np.unique(ts[es], return_index=True)
     gid = np.searchsorted(times, ts[es])

@@ -77,21 +77,30 @@ class EfronCoxResult:
                             index=pd.Index(self.feature_names, name="feature"))
 
 
-class _Sorted:
-    """Rows sorted by decreasing time, with risk-set ends and the Efron tie structure of the events.
+class _SortedOutcome:
+    """The part of :class:`_Sorted` that depends on the outcome alone: the rows' order by decreasing time, the
+    risk-set ends and the Efron tie structure of the events.
 
-    Risk set of tie group ``g`` = rows ``0..group_last[g]``. Its sums are cumulative sums over *blocks* of
-    rows (``block_start``: the rows between two consecutive risk-set ends), so a likelihood evaluation adds
-    n rows once into G blocks and then cumulates G block sums, rather than cumulating all n rows. The event
-    rows of a tie group are adjacent (``first``: where each group starts among the event rows).
+    Built once per data set (one sort of the times), it is shared by every Cox fit and baseline hazard of that
+    data set whatever the covariates (the calibration slope on ``lp``, the spline calibration model and its
+    baseline): :class:`_Sorted` takes it instead of sorting the same times again. The arrays are exactly those
+    :class:`_Sorted` computes from ``time`` and ``event`` (it builds one when none is given), so a fit on a
+    shared outcome equals the fit from raw arrays to the bit.
+
+    Parameters
+    ----------
+    time : numpy.ndarray of float
+        Follow-up times (validated by the caller).
+    event : numpy.ndarray of bool
+        Event indicator (validated by the caller, at least one event).
     """
 
-    def __init__(self, X, time, event, offset):
+    def __init__(self, time, event):
         order = np.argsort(-time, kind="stable")
-        self.X = X[order]
-        self.offset = offset[order]
+        self.order = order
         t = time[order]
         ev = event[order]
+        self.time_sorted, self.event_sorted = t, ev
         n = t.size
         new_group = np.r_[t[1:] != t[:-1], True]
         self.last = np.flatnonzero(new_group)[np.r_[0, np.cumsum(new_group[:-1])]]  # risk set = rows 0..last
@@ -113,11 +122,38 @@ class _Sorted:
         if self.group_last[-1] + 1 < n:
             self.block_start = np.r_[self.block_start, self.group_last[-1] + 1]
         self.n = n
-        # data-only quantities, computed once: event rows' covariates, their sum, the rows of tied events
-        self.xe = np.ascontiguousarray(self.X[self.ev])
-        self.xe_sum = self.xe.sum(axis=0)
         self.has_ties = bool(np.any(self.d > 1))
         self.tie_rows = np.flatnonzero(self.d[gid] > 1)
+
+
+#: The outcome-only attributes :class:`_Sorted` takes from its :class:`_SortedOutcome`.
+_OUTCOME_FIELDS = ("last", "ev", "gid", "first", "n_groups", "d", "f", "group_last", "block_start", "n",
+                   "has_ties", "tie_rows")
+
+
+class _Sorted:
+    """Rows sorted by decreasing time, with risk-set ends and the Efron tie structure of the events.
+
+    Risk set of tie group ``g`` = rows ``0..group_last[g]``. Its sums are cumulative sums over *blocks* of
+    rows (``block_start``: the rows between two consecutive risk-set ends), so a likelihood evaluation adds
+    n rows once into G blocks and then cumulates G block sums, rather than cumulating all n rows. The event
+    rows of a tie group are adjacent (``first``: where each group starts among the event rows).
+
+    The order and tie structure come from ``outcome`` (a :class:`_SortedOutcome` of ``time`` and ``event``)
+    when given, so that several fits on one data set sort its times once; otherwise they are computed here.
+    """
+
+    def __init__(self, X, time, event, offset, outcome=None):
+        if outcome is None:
+            outcome = _SortedOutcome(time, event)
+        for name in _OUTCOME_FIELDS:
+            setattr(self, name, getattr(outcome, name))
+        order = outcome.order
+        self.X = X[order]
+        self.offset = offset[order]
+        # data-only quantities, computed once: event rows' covariates, their sum
+        self.xe = np.ascontiguousarray(self.X[self.ev])
+        self.xe_sum = self.xe.sum(axis=0)
 
 
 def _group_sums(s: _Sorted, values):
@@ -186,10 +222,53 @@ def fit_cox_efron(X, time, event, *, offset=None, init=None, tol: float = 1e-10,
         raise ValueError("event must be coded 0 (censored) or 1 (event)")
     if not event.any():
         raise ValueError("no events: the Cox model cannot be fitted")
-    s = _Sorted(X, time, event == 1, off)
+    return _newton(_Sorted(X, time, event == 1, off), init, tol, max_iter, feature_names)
+
+
+def _fit_cox_efron_on(outcome: _SortedOutcome, X, *, tol: float = 1e-10, max_iter: int = 50) -> EfronCoxResult:
+    """:func:`fit_cox_efron` of covariates ``X`` on an outcome already validated and sorted (``outcome``).
+
+    The fits of one data set (e.g. the calibration slope and the spline calibration model of a bootstrap
+    resample) share its :class:`_SortedOutcome` instead of validating and sorting the same times again; the
+    Newton iterations are those of :func:`fit_cox_efron` (one implementation), so the result is the same to
+    the bit (``tests/test_efron_engine.py``).
+
+    Parameters
+    ----------
+    outcome : _SortedOutcome
+        Of the data set's times and events (at least one event).
+    X : array-like, shape (n, p) or (n,)
+        Covariates, rows in the order of the times given to ``outcome``.
+    tol, max_iter
+        As :func:`fit_cox_efron`.
+
+    Returns
+    -------
+    EfronCoxResult
+
+    Raises
+    ------
+    ValueError
+        If ``X`` does not have one finite row per patient.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.shape[0] != outcome.n:
+        raise ValueError("X, time, event and offset must have the same number of rows")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X, time and offset must be finite")
+    return _newton(_Sorted(X, None, None, np.zeros(outcome.n), outcome), None, tol, max_iter, None)
+
+
+def _newton(s: _Sorted, init, tol, max_iter, feature_names) -> EfronCoxResult:
+    """Newton-Raphson with step halving on the Efron likelihood of ``s`` (the iterations of :func:`fit_cox_efron`)."""
+    p = s.X.shape[1]
     beta = np.zeros(p) if init is None else np.array(init, dtype=float).ravel()
-    loglik_null = _efron(s, np.zeros(p), want_derivatives=False)[0]
     loglik, grad, info = _efron(s, beta)
+    # from 0 (the default start) the first evaluation is the null model's: its likelihood, computed by the same
+    # operations as an evaluation without derivatives, is the null log likelihood (one evaluation saved per fit)
+    loglik_null = loglik if init is None else _efron(s, np.zeros(p), want_derivatives=False)[0]
     converged, it = False, 0
     for it in range(1, max_iter + 1):
         try:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from sonimage_utils.survival.baseline import check_survival_inputs
-from sonimage_utils.survival.efron import fit_cox_efron
+from sonimage_utils.survival.efron import _fit_cox_efron_on, _SortedOutcome
 
 __all__ = ["compute_harrell_c", "compute_harrell_c_from_counts", "compute_concordance_counts",
            "compute_calibration_slope"]
@@ -97,6 +97,11 @@ def compute_concordance_counts(time, event, score, *, tied_tol=_TIED_TOL) -> dic
     ([2, 1], [2, 0], [0, 1])
     """
     t, e, x = check_survival_inputs(time, event, score, names=["score"])
+    return _concordance_counts(t, e, x, tied_tol)
+
+
+def _concordance_counts(t, e, x, tied_tol=_TIED_TOL) -> dict:
+    """:func:`compute_concordance_counts` of arrays already validated (``t`` float, ``e`` bool, ``x`` float)."""
     n = t.size
     by_score = np.argsort(x, kind="stable")
     xs = x[by_score]
@@ -214,9 +219,15 @@ def compute_calibration_slope(time, event, lp) -> dict:
     1.0
     """
     t, e, x = check_survival_inputs(time, event, lp, names=["lp"])
+    return _calibration_slope_on(_SortedOutcome(t, e), x)
+
+
+def _calibration_slope_on(outcome: _SortedOutcome, x) -> dict:
+    """:func:`compute_calibration_slope` of a validated ``lp`` (``x``) on an outcome validated and sorted once
+    (:class:`~sonimage_utils.survival.efron._SortedOutcome`), shared with the other fits of the data set."""
     if np.std(x) < 1e-10:
         raise ValueError("lp is constant: calibration slope undefined")
-    fit = fit_cox_efron(x, t, e)
+    fit = _fit_cox_efron_on(outcome, x)
     b, se = float(fit.coef[0]), float(fit.se[0])
     return {"slope": b, "se": se, "ci_low": b - _Z975 * se, "ci_high": b + _Z975 * se,
             "converged": bool(fit.converged)}
