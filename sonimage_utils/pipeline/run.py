@@ -175,6 +175,11 @@ class _Session:
         import subprocess
         import sys
 
+        # this process's own multiprocessing helper starts before the token is set, so that the reaper spares
+        # it: killed, the next build in this process (a test, a notebook) would warn that it died
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
         token = secrets.token_hex(8)
         self.saved_token = os.environ.get("SONIMAGE_BUILD_TOKEN")
         self.reaper = subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid()), token],
