@@ -109,6 +109,8 @@ show(sec.tables["predictors_display"].style)  # a Styler shows the definitions i
 
 # %% tags=["remove-cell"]
 bm.fit_development_model(d, p)
+# frozen now, shown in its section below: chapter 05 reads this file alone and starts once it exists
+bm.write_frozen_model(d, p, build_dir)
 
 # %% [markdown]
 # (obj4-risk-model)=

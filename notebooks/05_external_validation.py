@@ -11,6 +11,7 @@
 #     name: python3
 #   sonimage:
 #     depends_on: ["04"]
+#     needs: {"04": ["models/benefit_model.json"]}
 # ---
 
 # %% [markdown]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -153,10 +154,17 @@ def _jsonable(obj):
 
 
 def write_model(artifact: dict, path) -> Path:
-    """Write the artifact as indented JSON (byte-identical for the same artifact); return the path."""
+    """Write the artifact as indented JSON (byte-identical for the same artifact); return the path.
+
+    The file appears whole or not at all (written beside it, then renamed): chapter 05 may start reading it
+    while chapter 04 is still running.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(artifact), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    text = json.dumps(_jsonable(artifact), indent=1, allow_nan=False) + "\n"
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
     return path
 
 

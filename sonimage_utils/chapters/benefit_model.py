@@ -40,7 +40,8 @@ from sonimage_utils.tables.frames import format_columns
 
 __all__ = ["BenefitSettings", "BenefitData", "prepare_benefit_data", "section_sample_size", "section_predictors",
            "fit_development_model", "section_risk_model", "section_effect_model", "section_predicted_benefit",
-           "section_internal_validation", "section_benefit_uncertainty", "section_sensitivity", "section_c_for_benefit", "section_frozen_model",
+           "section_internal_validation", "section_benefit_uncertainty", "section_sensitivity", "section_c_for_benefit", "write_frozen_model",
+           "section_frozen_model",
            "section_deviations", "section_conclusion"]
 
 #: The development data files whose bytes the frozen model's provenance hashes.
@@ -623,18 +624,19 @@ def section_c_for_benefit(d: BenefitData, p: BenefitSettings) -> Section:
     return s
 
 
-def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Section:
-    """Freeze the model to ``BUILD/models/benefit_model.json`` and check that the file reproduces the predictions.
+def write_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Path:
+    """Freeze the development model to ``BUILD/models/benefit_model.json`` and check that the file reproduces the
+    predictions; return its path.
 
-    ``text["json"]`` is the file as a Markdown code block; ``text["obj4_data_sha256_short_text"]`` the first
-    12 hex digits of the data hash.
+    The artifact holds the development fit alone (no bootstrap result), so the notebook writes it as soon as the
+    model is fitted: chapter 05, which reads nothing else of chapter 04, starts then (``needs`` in its header)
+    instead of after chapter 04's bootstraps. :func:`section_frozen_model` shows it where the chapter reads.
 
     Raises
     ------
     ValueError
         If the predictions of the written file differ from those in memory.
     """
-    s = Section()
     son, dev = d.cohort, d.fit["dev"]
     data_hash = compute_data_hash(son.patients, son.lesions)
     artifact = freeze_model(d.fit["model"], features=d.features, feature_settings=p.feature_settings,
@@ -645,6 +647,25 @@ def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Secti
     check = predict_model(load_model(path), son.patients, son.lesions).set_index("patient_id")
     if not np.allclose(check.loc[dev.index, "benefit_t"], dev["benefit_t"], atol=1e-12):
         raise ValueError(f"{path}: the frozen model does not reproduce the in-memory predictions")
+    d.fit["frozen"] = {"path": path, "data_sha256": data_hash}
+    return path
+
+
+def section_frozen_model(d: BenefitData, p: BenefitSettings, build_dir) -> Section:
+    """The frozen model file (written by :func:`write_frozen_model`, here if not yet) and its coefficients.
+
+    ``text["json"]`` is the file as a Markdown code block; ``text["obj4_data_sha256_short_text"]`` the first
+    12 hex digits of the data hash.
+
+    Raises
+    ------
+    ValueError
+        If the predictions of the written file differ from those in memory.
+    """
+    s = Section()
+    if "frozen" not in d.fit:
+        write_frozen_model(d, p, build_dir)
+    path, data_hash = d.fit["frozen"]["path"], d.fit["frozen"]["data_sha256"]
     s.data["path"] = path
     s.text["obj4_data_sha256_short_text"] = data_hash[:12]
     # the rendered page is BUILD/html/notebooks/04_benefit_model.html; the book carries a copy of

@@ -68,13 +68,20 @@ class NotebookFailed(RuntimeError):
 
 @dataclass
 class Notebook:
-    """A notebook source ``notebooks/NN_name.py``: its number, parameters and dependencies."""
+    """A notebook source ``notebooks/NN_name.py``: its number, parameters and dependencies.
+
+    ``needs`` maps a dependency to the only files of the build (paths relative to it) that this notebook reads
+    from it: the notebook may start as soon as that dependency has written them, before it ends (chapter 05
+    needs only the model file that chapter 04 writes early, not its bootstrap). A dependency not in ``needs``
+    must end first.
+    """
 
     path: Path
     number: str
     name: str
     parameters: list = field(default_factory=list)
     depends_on: list = field(default_factory=list)
+    needs: dict = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -101,8 +108,13 @@ def discover_notebooks(folder=None) -> list[Notebook]:
             names = _parameter_names(nb)
         except ValueError as exc:
             raise ValueError(f"{path.name}: {exc}") from None
-        deps = [str(d) for d in nb.metadata.get("sonimage", {}).get("depends_on", [])]
-        out.append(Notebook(path, path.name[:2], path.stem[3:], names, deps))
+        meta = nb.metadata.get("sonimage", {})
+        deps = [str(d) for d in meta.get("depends_on", [])]
+        needs = {str(d): [str(f) for f in files] for d, files in meta.get("needs", {}).items()}
+        if set(needs) - set(deps):
+            raise ValueError(f"{path.name}: `needs` names {sorted(set(needs) - set(deps))}, which are not in "
+                             "`depends_on`")
+        out.append(Notebook(path, path.name[:2], path.stem[3:], names, deps, needs))
     return out
 
 
@@ -376,19 +388,37 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
     base = {"data_dir": data_param, "build_dir": ".", "synthetic": synthetic}
     pkg = package_hash()
     selected = {nb.number for nb in notebooks}
-    # critical path first: a notebook others wait for (04 before 05) starts before the independent ones
+    # critical path first: a notebook others wait for (04) starts before the independent ones, and one that
+    # waited for others (05, the rest of that path) takes the next free worker before them; a notebook goes to
+    # a worker only when one is free, so that this order holds when a worker frees
     waiting_on = {n: sum(n in nb.depends_on for nb in notebooks) for n in selected}
-    keys, done, running, timings = {}, set(), {}, {}
-    pending = sorted(notebooks, key=lambda nb: (-waiting_on[nb.number], nb.number))
+    keys, done, started, running, timings = {}, set(), set(), {}, {}
+    pending = sorted(notebooks, key=lambda nb: (-waiting_on[nb.number], -len(nb.depends_on), nb.number))
+    # files a running notebook writes for a dependent that may start before it ends (Notebook.needs)
+    released = {}
+    for nb in notebooks:
+        for dep, files in nb.needs.items():
+            released.setdefault(dep, set()).update(files)
+
+    def may_start(nb) -> bool:
+        for d in nb.depends_on:
+            if d in done or d not in selected:
+                continue
+            # a dependency still running has released what this notebook needs once its files exist: they
+            # were removed before it started (a previous build's copies never count), and are written whole
+            if not (d in started and d in nb.needs and all((build / f).is_file() for f in nb.needs[d])):
+                return False
+        return True
     # spawn, not fork: the caller may hold threads (zmq, pytest) that a forked child would inherit broken
     # workers die with this process (a killed build leaves no worker writing into the folder)
     pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_die_with_parent,
                                   initargs=(os.getpid(),)) if jobs > 1 else nullcontext()
     with pool_cm as pool:
         while pending or running:
-            ready = [nb for nb in pending if all(d in done or d not in selected for d in nb.depends_on)]
-            pending = [nb for nb in pending if nb not in ready]
-            for nb in ready:
+            for nb in [nb for nb in pending if may_start(nb)]:
+                if pool is not None and len(running) >= jobs:
+                    break
+                pending.remove(nb)
                 params = {k: v for k, v in {**values, **base}.items() if k in nb.parameters}
                 upstream = [keys[d] for d in sorted(nb.depends_on) if d in keys]
                 keys[nb.number] = hashlib.sha256(json.dumps(
@@ -403,11 +433,16 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
                 if cache.pop(nb.stem, None) is not None:  # on disk before the notebook starts to change
                     _write_cache(cache_path, cache)
                 target.unlink(missing_ok=True)
+                for f in sorted(released.get(nb.number, ())):  # a dependent starts on this run's copies only
+                    (build / f).unlink(missing_ok=True)
+                started.add(nb.number)
                 args = (str(_prepare_source(nb, work)), str(target), params, str(build))
                 running[pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)] = nb
             if not running:
                 continue
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            # a pending notebook that may start before a dependency ends: look for its files every 0.2 s
+            early = any(nb.needs and not may_start(nb) for nb in pending)
+            finished, _ = wait(running, timeout=0.2 if early else None, return_when=FIRST_COMPLETED)
             for fut in finished:
                 nb = running.pop(fut)
                 if fut.exception() is not None:
