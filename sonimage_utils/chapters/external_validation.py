@@ -246,8 +246,9 @@ def prepare_chapter(data_dir, build_dir, *, horizon_months, fes_threshold: float
                         "settings": model["feature_settings"], "cohorts": cohorts, "present": present,
                         "absent": absent, "prepare": prepare, "fes_threshold": fes_threshold})
     sec.text["absent"] = ":::{note}\n" + "\n\n".join(notes) + "\n:::" if notes else ""
+    noun = "predictor" if len(features) == 1 else "predictors"
     sec.text["model"] = (f"The frozen model predicts the risk of a PFS1 event by **{_p(horizon)} months** from "
-                         f"{len(features)} predictors ({', '.join(f'`{f}`' for f in features)}); its linear "
+                         f"{len(features)} {noun} ({', '.join(f'`{f}`' for f in features)}); its linear "
                          "predictor and baseline hazard are those of the artifact written by chapter 04.")
     return sec
 
