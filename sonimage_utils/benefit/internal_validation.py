@@ -14,8 +14,8 @@ are :func:`sonimage_utils.survival.compute_harrell_c` and
 Resamples are seeded one by one from ``numpy.random.SeedSequence(seed).spawn(n_boot)``, so results do
 not depend on the number of jobs or the backend. On this machine the workers are forked copies of the
 calling process (joblib's ``"multiprocessing"`` backend): they start with the analysis stack already
-imported, where loky's fresh interpreters import it again (about 2.5 s per call of a notebook,
-``benchmarks/bootstrap_workers.py``). Each worker runs its numerical libraries on ``cpu_count // n_jobs``
+imported, where loky's fresh interpreters import it again (2.6 s of CPU and 1 s of wall time per notebook
+on 2 cores, ``benchmarks/bootstrap_workers.py``). Each worker runs its numerical libraries on ``cpu_count // n_jobs``
 threads, as loky would.
 """
 

@@ -7,8 +7,8 @@ up front from one ``numpy.random.default_rng(seed)``, so results are identical f
 (joblib does the parallel work) and on a dask cluster (``scheduler_address``): each resample is the same
 computation on the same indices wherever it runs, and the results are put back in resample order.
 On this machine the workers are forked copies of the calling process (joblib's ``"multiprocessing"``
-backend), which start with the analysis stack imported; loky's fresh interpreters import it again (about
-2.5 s per notebook, ``benchmarks/bootstrap_workers.py``). Each runs its numerical libraries on
+backend), which start with the analysis stack imported; loky's fresh interpreters import it again (2.6 s
+of CPU and 1 s of wall time per notebook on 2 cores, ``benchmarks/bootstrap_workers.py``). Each runs its numerical libraries on
 ``cpu_count // n_jobs`` threads, as loky would.
 
 References
