@@ -409,35 +409,44 @@ def run_notebooks(notebooks: list[Notebook], values: dict, data_dir: Path, build
             if not (d in started and d in nb.needs and all((build / f).is_file() for f in nb.needs[d])):
                 return False
         return True
+
+    def start(nb, params, target) -> None:
+        log(f"  {nb.stem}: executing")
+        if cache.pop(nb.stem, None) is not None:  # on disk before the notebook starts to change
+            _write_cache(cache_path, cache)
+        target.unlink(missing_ok=True)
+        for f in sorted(released.get(nb.number, ())):  # a dependent starts on this run's copies only
+            (build / f).unlink(missing_ok=True)
+        started.add(nb.number)
+        args = (str(_prepare_source(nb, work)), str(target), params, str(build))
+        running[pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)] = nb
+
     # spawn, not fork: the caller may hold threads (zmq, pytest) that a forked child would inherit broken
     # workers die with this process (a killed build leaves no worker writing into the folder)
     pool_cm = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_die_with_parent,
                                   initargs=(os.getpid(),)) if jobs > 1 else nullcontext()
     with pool_cm as pool:
         while pending or running:
-            for nb in [nb for nb in pending if may_start(nb)]:
-                if pool is not None and len(running) >= jobs:
-                    break
-                pending.remove(nb)
-                params = {k: v for k, v in {**values, **base}.items() if k in nb.parameters}
-                upstream = [keys[d] for d in sorted(nb.depends_on) if d in keys]
-                keys[nb.number] = hashlib.sha256(json.dumps(
-                    [nb.path.read_text(encoding="utf-8"), params, data_hash, pkg, upstream], sort_keys=True,
-                    default=str).encode()).hexdigest()
-                target = out_dir / f"{nb.stem}.ipynb"
-                if _trusted(cache.get(nb.stem), keys[nb.number], target):
-                    log(f"  {nb.stem}: unchanged, not re-executed")
-                    done.add(nb.number)
-                    continue
-                log(f"  {nb.stem}: executing")
-                if cache.pop(nb.stem, None) is not None:  # on disk before the notebook starts to change
-                    _write_cache(cache_path, cache)
-                target.unlink(missing_ok=True)
-                for f in sorted(released.get(nb.number, ())):  # a dependent starts on this run's copies only
-                    (build / f).unlink(missing_ok=True)
-                started.add(nb.number)
-                args = (str(_prepare_source(nb, work)), str(target), params, str(build))
-                running[pool.submit(_execute, *args) if pool else _run_inline(_execute, *args)] = nb
+            cached_one = True
+            while cached_one:  # a notebook found unchanged may make its dependents ready at once
+                cached_one = False
+                for nb in [nb for nb in pending if may_start(nb)]:
+                    params = {k: v for k, v in {**values, **base}.items() if k in nb.parameters}
+                    upstream = [keys[d] for d in sorted(nb.depends_on) if d in keys]
+                    keys[nb.number] = hashlib.sha256(json.dumps(
+                        [nb.path.read_text(encoding="utf-8"), params, data_hash, pkg, upstream], sort_keys=True,
+                        default=str).encode()).hexdigest()
+                    target = out_dir / f"{nb.stem}.ipynb"
+                    if _trusted(cache.get(nb.stem), keys[nb.number], target):
+                        log(f"  {nb.stem}: unchanged, not re-executed")
+                        pending.remove(nb)
+                        done.add(nb.number)
+                        cached_one = True
+                        continue
+                    if pool is not None and len(running) >= jobs:
+                        continue  # waits for a free worker, in its turn
+                    pending.remove(nb)
+                    start(nb, params, target)
             if not running:
                 continue
             # a pending notebook that may start before a dependency ends: look for its files every 0.2 s
