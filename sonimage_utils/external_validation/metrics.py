@@ -46,7 +46,8 @@ from __future__ import annotations
 import numpy as np
 from sksurv.exceptions import NoComparablePairException
 
-from sonimage_utils.survival.baseline import SurvivalOutcome, check_survival_inputs, compute_km_risk
+from sonimage_utils.survival.baseline import (SurvivalOutcome, _check_per_patient, check_survival_inputs,
+                                              compute_km_risk)
 from sonimage_utils.survival.measures import (compute_calibration_slope, compute_concordance_counts,
                                               compute_harrell_c)
 
@@ -69,12 +70,7 @@ __all__ = [
 
 def _per_patient(outcome: SurvivalOutcome, values, name: str) -> np.ndarray:
     """One per-patient array of ``outcome``'s data set, as :func:`check_survival_inputs` checks it."""
-    a = np.asarray(values, dtype=float).ravel()
-    if a.size != outcome.size:
-        raise ValueError(f"{name} has length {a.size}, expected {outcome.size}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} has missing or non-finite values")
-    return a
+    return _check_per_patient(values, outcome.size, name)
 
 
 def compute_uno_c(time, event, lp, t: float) -> float:

@@ -106,13 +106,19 @@ def check_survival_inputs(time, event, *others, names=()):
     out = [t, e]
     names = list(names) + [f"array {i + 3}" for i in range(len(names), len(others))]
     for name, arr in zip(names, others):
-        a = np.asarray(arr, dtype=float).ravel()
-        if a.size != t.size:
-            raise ValueError(f"{name} has length {a.size}, expected {t.size}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} has missing or non-finite values")
-        out.append(a)
+        out.append(_check_per_patient(arr, t.size, name))
     return tuple(out)
+
+
+def _check_per_patient(values, n: int, name: str) -> np.ndarray:
+    """One further per-patient array of :func:`check_survival_inputs`: float, as long as the data (``n``), finite;
+    also for measures whose outcome was validated once before (``SurvivalOutcome``)."""
+    a = np.asarray(values, dtype=float).ravel()
+    if a.size != n:
+        raise ValueError(f"{name} has length {a.size}, expected {n}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} has missing or non-finite values")
+    return a
 
 
 def _as_outcome(time, event):
