@@ -80,12 +80,17 @@ def measure(sizes, seed):
     return res
 
 
+def extract_package(ref, folder) -> None:
+    """``sonimage_utils`` as it is at git revision ``ref``, extracted into ``folder`` (to time it from there)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "sonimage_utils"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+
+
 def measure_at(ref, sizes, seed):
     """:func:`measure` for the package at git revision ``ref``, in a subprocess."""
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "sonimage_utils"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        extract_package(ref, tmp)
         env = dict(os.environ, PYTHONPATH=tmp)
         out = subprocess.run([sys.executable, __file__, "--json", "--seed", str(seed), "--sizes",
                               *map(str, sizes)], env=env, check=True, capture_output=True, text=True, cwd=tmp)
